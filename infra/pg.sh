@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Local PostgreSQL for Beacon without Docker: a cluster from the installed server binaries, kept in a
+# data directory outside the repo. Idempotent: `up` on a running cluster only makes sure the role
+# and database exist.
+#
+#   infra/pg.sh up      start (initdb on first use), create role and database beacon/beacon
+#   infra/pg.sh down    stop the cluster
+#   infra/pg.sh reset   stop, delete the data directory, start afresh
+#   infra/pg.sh url     print the DATABASE_URL
+#
+# Settings (environment): PGPORT (5432), BEACON_PGDATA (data directory), BEACON_DB_NAME (beacon).
+# When run as root the server runs as the `postgres` OS user, because initdb refuses root.
+set -euo pipefail
+
+port=${PGPORT:-5432}
+db=${BEACON_DB_NAME:-beacon}
+if [ "$(id -u)" = 0 ]; then
+  data=${BEACON_PGDATA:-/var/lib/beacon/pg15}
+  as() { runuser -u postgres -- "$@"; }
+else
+  data=${BEACON_PGDATA:-${XDG_STATE_HOME:-$HOME/.local/state}/beacon/pg15}
+  as() { "$@"; }
+fi
+sockdir=$(dirname "$data")/run
+
+bindir() {
+  if command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ]; then
+    pg_config --bindir; return
+  fi
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$d" ] || { echo "pg.sh: no PostgreSQL server binaries found (install postgresql-15)" >&2; exit 1; }
+  echo "$d"
+}
+bin=$(bindir)
+
+psql_admin() { as "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sockdir" -p "$port" -U postgres -d postgres "$@"; }
+
+running() { as "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; }
+
+init() {
+  mkdir -p "$data" "$sockdir"
+  [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$(dirname "$data")"
+  chmod 700 "$data"
+  as "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+    --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = 'localhost'
+port = $port
+unix_socket_directories = '$sockdir'
+max_connections = 200
+password_encryption = 'scram-sha-256'
+log_min_messages = warning
+CONF
+}
+
+up() {
+  [ -f "$data/PG_VERSION" ] || init
+  if ! running; then
+    mkdir -p "$sockdir"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$sockdir"
+    as "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
+  fi
+  psql_admin <<SQL
+SELECT 'CREATE ROLE beacon LOGIN CREATEDB CREATEROLE PASSWORD ''beacon'''
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'beacon') \gexec
+SELECT format('CREATE DATABASE %I OWNER beacon', '$db')
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$db') \gexec
+SQL
+  echo "PostgreSQL up on localhost:$port (data $data)" >&2
+}
+
+down() { running && as "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true; }
+
+# Several test processes may call `up` at once: one at a time.
+mkdir -p "$(dirname "$data")"
+exec 9>"$(dirname "$data")/pg.lock"
+flock 9
+
+case "${1:-up}" in
+  up) up ;;
+  down) down ;;
+  reset) down; rm -rf "$data"; up ;;
+  url) echo "postgres://beacon:beacon@localhost:$port/$db?sslmode=disable" ;;
+  *) echo "usage: $0 up|down|reset|url" >&2; exit 2 ;;
+esac

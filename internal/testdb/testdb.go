@@ -1,0 +1,201 @@
+// Package testdb gives each test its own PostgreSQL database, cloned from a template that holds
+// every migration, so tests run in parallel against the real schema without seeing each other.
+//
+// The cluster is TEST_DATABASE_URL when set (any database on it where the role may CREATE
+// DATABASE); otherwise a throwaway cluster started once per machine by infra/pg.sh on port 54329.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	beaconsql "github.com/beacon-analytics/beacon/sql"
+)
+
+// DB is one test's database.
+type DB struct {
+	// URL connects as the owning role to this test's database.
+	URL string
+	// Pool is a pool on URL, closed when the test ends.
+	Pool *pgxpool.Pool
+}
+
+var (
+	setupOnce sync.Once
+	adminURL  string
+	template  string
+	setupErr  error
+)
+
+// New creates a database for t from the migrated template and drops it when t ends.
+func New(t testing.TB) *DB {
+	t.Helper()
+	setupOnce.Do(func() { adminURL, template, setupErr = setup() })
+	if setupErr != nil {
+		t.Fatalf("testdb: %v", setupErr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	name := "beacon_test_" + randomHex(6)
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		t.Fatalf("testdb: connect admin: %v", err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template)); err != nil {
+		t.Fatalf("testdb: clone template: %v", err)
+	}
+	// An empty search_path makes every unqualified name in the SQL under test fail loudly.
+	if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s SET search_path TO ''", name)); err != nil {
+		t.Fatalf("testdb: set search_path: %v", err)
+	}
+	db := &DB{URL: WithDatabase(adminURL, name)}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if db.Pool != nil {
+			db.Pool.Close()
+		}
+		admin, err := pgx.Connect(ctx, adminURL)
+		if err != nil {
+			t.Errorf("testdb: connect admin for drop: %v", err)
+			return
+		}
+		defer admin.Close(ctx)
+		if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE %s WITH (FORCE)", name)); err != nil {
+			t.Errorf("testdb: drop %s: %v", name, err)
+		}
+	})
+	db.Pool, err = pgxpool.New(ctx, db.URL)
+	if err != nil {
+		t.Fatalf("testdb: pool: %v", err)
+	}
+	return db
+}
+
+// WithDatabase returns connection URL u pointing at database name instead.
+func WithDatabase(u, name string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		panic(fmt.Sprintf("testdb: bad URL: %v", err))
+	}
+	parsed.Path = "/" + name
+	return parsed.String()
+}
+
+func setup() (admin, tpl string, err error) {
+	admin = os.Getenv("TEST_DATABASE_URL")
+	if admin == "" {
+		if admin, err = startCluster(); err != nil {
+			return "", "", err
+		}
+	}
+	sum, err := fingerprint()
+	if err != nil {
+		return "", "", err
+	}
+	tpl = "beacon_tpl_" + sum
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return admin, tpl, ensureTemplate(ctx, admin, tpl)
+}
+
+// ensureTemplate creates and migrates the template database once per migration set; the
+// advisory lock serializes test processes (one per package) that race to build it.
+func ensureTemplate(ctx context.Context, admin, tpl string) error {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", redact(admin), err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtext('beacon_testdb_template'))"); err != nil {
+		return fmt.Errorf("lock template: %w", err)
+	}
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)", tpl).Scan(&exists); err != nil {
+		return fmt.Errorf("look up template: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+tpl); err != nil {
+		return fmt.Errorf("create template: %w", err)
+	}
+	if err := migrateTemplate(ctx, WithDatabase(admin, tpl)); err != nil {
+		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+tpl+" WITH (FORCE)")
+		return err
+	}
+	return nil
+}
+
+func migrateTemplate(ctx context.Context, u string) error {
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return fmt.Errorf("connect template: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, _, err := beaconsql.Migrate(ctx, conn); err != nil {
+		return fmt.Errorf("migrate template: %w", err)
+	}
+	return nil
+}
+
+// fingerprint names the template after the migrations' content, so a changed migration gets a
+// fresh template instead of a stale one.
+func fingerprint() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(beaconsql.Files(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(beaconsql.Files(), path)
+		h.Write([]byte(path))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("fingerprint migrations: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+func startCluster() (string, error) {
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "infra", "pg.sh")
+	cmd := exec.Command("bash", script, "up")
+	cmd.Env = append(os.Environ(), "PGPORT=54329", "BEACON_PGDATA="+filepath.Join(os.TempDir(), "beacon-testdb", "pg15"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("start test cluster: %v: %s", err, out)
+	}
+	return "postgres://beacon:beacon@localhost:54329/beacon?sslmode=disable", nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return p.Redacted()
+}

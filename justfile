@@ -1,0 +1,66 @@
+# Beacon's tasks. `just --list` shows them. Settings come from .env (dotenv-load).
+set dotenv-load
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+go_test_flags := env('GO_TEST_FLAGS', '')
+
+# Set up and run Beacon: local PostgreSQL, migrations, a demo project, the relay on $PORT.
+dev: setup
+    ./bin/beacon serve
+
+# Everything `dev` needs, without running it.
+setup: db-up build db-migrate
+
+# Build the one binary into bin/beacon.
+build:
+    mkdir -p bin
+    go build -o bin/beacon .
+
+# Start (or reuse) the local PostgreSQL cluster and create the beacon database.
+db-up:
+    infra/pg.sh up
+
+# Apply every migration to $DATABASE_URL.
+db-migrate: build
+    ./bin/beacon migrate
+
+# Drop the local cluster's data and start again, migrated.
+db-reset:
+    infra/pg.sh reset
+    just db-migrate
+
+# Stop the local cluster.
+db-down:
+    infra/pg.sh down
+
+# Set up and run every test: Go (real PostgreSQL, real WebSockets), SDK unit and browser tests.
+test: test-deps test-go test-sdk
+
+# System packages the tests need (Debian chromium for the browser tests).
+test-deps:
+    infra/test-deps.sh
+
+# Go tests against a throwaway cluster on port 54329, once plainly and once in FIPS-only mode.
+test-go:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export PGPORT=54329 BEACON_PGDATA=${TMPDIR:-/tmp}/beacon-test/pg15
+    infra/pg.sh up
+    export TEST_DATABASE_URL="postgres://beacon:beacon@localhost:54329/beacon?sslmode=disable"
+    go vet ./...
+    go test -count=1 -timeout 15m {{go_test_flags}} ./...
+
+# SDK: unit tests, size budget, and the real-browser test against a real relay and PostgreSQL.
+test-sdk:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -f sdk/package.json ]; then echo "sdk: no package yet"; exit 0; fi
+    export PGPORT=54329 BEACON_PGDATA=${TMPDIR:-/tmp}/beacon-test/pg15
+    infra/pg.sh up
+    mkdir -p bin && go build -o bin/beacon .
+    cd sdk && npm ci --no-audit --no-fund && npm test
+    admin="postgres://beacon:beacon@localhost:54329/postgres?sslmode=disable"
+    psql "$admin" -X -q -c 'DROP DATABASE IF EXISTS beacon_e2e WITH (FORCE)' -c 'CREATE DATABASE beacon_e2e'
+    export DATABASE_URL="postgres://beacon:beacon@localhost:54329/beacon_e2e?sslmode=disable"
+    ../bin/beacon migrate
+    BEACON_BIN=$PWD/../bin/beacon npm run e2e
