@@ -1,0 +1,186 @@
+package pgbatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/semaphore"
+)
+
+// Config bounds the buffer and shapes batches. Zero values take the defaults below.
+type Config struct {
+	BatchSize     int           // flush when this many events wait (default 5000)
+	FlushInterval time.Duration // flush a partial batch this old (default 50ms)
+	BufferBytes   int64         // memory held by buffered and in-flight events (default 64 MiB)
+	Writers       int           // concurrent COPY transactions (default 2)
+	RetryMin      time.Duration // first backoff after a transient error (default 100ms)
+	RetryMax      time.Duration // longest backoff (default 5s)
+}
+
+func (c *Config) fill() {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 5000
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 50 * time.Millisecond
+	}
+	if c.BufferBytes <= 0 {
+		c.BufferBytes = 64 << 20
+	}
+	if c.Writers <= 0 {
+		c.Writers = 2
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = 100 * time.Millisecond
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = 5 * time.Second
+	}
+}
+
+// ErrClosed is returned by Add after Close began.
+var ErrClosed = errors.New("pgbatch: closed")
+
+type item struct {
+	ev   Event
+	done func(error)
+}
+
+// Batcher is the one buffer every connection adds to. Create it with New, start it with Run.
+type Batcher struct {
+	pool   *pgxpool.Pool
+	cfg    Config
+	log    *slog.Logger
+	obs    Observer
+	budget *semaphore.Weighted
+
+	mu      sync.Mutex
+	batch   []item
+	first   time.Time // when the oldest event of batch arrived
+	closed  bool
+	sending sync.WaitGroup // Adds handing a full batch to ready; ready closes after them
+	ready   chan []item
+	stopped chan struct{}
+}
+
+// New makes a Batcher writing through pool. obs may be nil.
+func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger, obs Observer) *Batcher {
+	cfg.fill()
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	return &Batcher{
+		pool:    pool,
+		cfg:     cfg,
+		log:     log,
+		obs:     obs,
+		budget:  semaphore.NewWeighted(cfg.BufferBytes),
+		ready:   make(chan []item, cfg.Writers),
+		stopped: make(chan struct{}),
+	}
+}
+
+// Add queues ev; done runs once when it is committed (nil) or rejected (*RowError), or with ctx's
+// or the shutdown's error if it could not be written. Add blocks while the buffer is full: that
+// is the backpressure that makes a connection stop reading. It returns an error only when ev was
+// not queued, and then done is not called.
+func (b *Batcher) Add(ctx context.Context, ev Event, done func(error)) error {
+	w := min(ev.size(), b.cfg.BufferBytes)
+	if err := b.budget.Acquire(ctx, w); err != nil {
+		return fmt.Errorf("wait for buffer space: %w", err)
+	}
+	release := func(err error) {
+		b.budget.Release(w)
+		b.obs.Released(w)
+		done(err)
+	}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		b.budget.Release(w)
+		return ErrClosed
+	}
+	if len(b.batch) == 0 {
+		b.first = time.Now()
+	}
+	b.batch = append(b.batch, item{ev: ev, done: release})
+	var full []item
+	if len(b.batch) >= b.cfg.BatchSize {
+		full = b.take()
+		b.sending.Add(1)
+	}
+	b.mu.Unlock()
+	b.obs.Buffered(w)
+	if full != nil {
+		b.ready <- full
+		b.sending.Done()
+	}
+	return nil
+}
+
+// take detaches the current batch; b.mu must be held.
+func (b *Batcher) take() []item {
+	out := b.batch
+	b.batch = make([]item, 0, b.cfg.BatchSize)
+	return out
+}
+
+// Run flushes by age and runs the writers until Close has drained everything. ctx bounds retries:
+// when it ends, events still unwritten get ctx's error.
+func (b *Batcher) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range b.cfg.Writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := range b.ready {
+				b.write(ctx, batch)
+			}
+		}()
+	}
+	b.ageLoop()
+	wg.Wait()
+	close(b.stopped)
+}
+
+// ageLoop hands a partial batch to the writers once it is FlushInterval old; after Close it hands
+// over the rest and closes the ready channel.
+func (b *Batcher) ageLoop() {
+	tick := time.NewTicker(max(b.cfg.FlushInterval/4, time.Millisecond))
+	defer tick.Stop()
+	for range tick.C {
+		b.mu.Lock()
+		var due []item
+		if len(b.batch) > 0 && (b.closed || time.Since(b.first) >= b.cfg.FlushInterval) {
+			due = b.take()
+		}
+		closed := b.closed
+		b.mu.Unlock()
+		if due != nil {
+			b.ready <- due
+		}
+		if closed {
+			b.sending.Wait()
+			close(b.ready)
+			return
+		}
+	}
+}
+
+// Close stops taking events, flushes what is buffered and waits for the writers, or for ctx.
+func (b *Batcher) Close(ctx context.Context) error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	select {
+	case <-b.stopped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("close batcher: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,53 @@
+// Package pgbatch buffers events from every connection in one bounded buffer and writes them to
+// beacon.events with COPY, in batches flushed by size or age. Each event's done callback runs
+// once: after the transaction holding it commits, or with a *RowError when PostgreSQL rejects
+// that one row. A failing row never takes its batch down, a re-sent event is stored once, and
+// transient errors are retried with backoff while the buffer's byte limit holds memory bounded.
+package pgbatch
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Event is one row of beacon.events.
+type Event struct {
+	ProjectID  uuid.UUID
+	EventID    uuid.UUID
+	SessionID  string
+	AnonID     string
+	UserID     string // "" stores NULL: not identified yet
+	Name       string
+	Props      []byte // a JSON object, already validated
+	TS         time.Time
+	ReceivedAt time.Time
+}
+
+// eventOverhead approximates the fixed memory of one buffered event beyond its strings.
+const eventOverhead = 160
+
+// size is the event's weight against the buffer limit.
+func (e *Event) size() int64 {
+	return int64(eventOverhead + len(e.SessionID) + len(e.AnonID) + len(e.UserID) + len(e.Name) + len(e.Props))
+}
+
+// columns are beacon.events' columns in the order row() gives them.
+var columns = []string{"project_id", "event_id", "session_id", "anon_id", "user_id", "name", "props", "ts", "received_at"}
+
+func (e *Event) row() []any {
+	var user any
+	if e.UserID != "" {
+		user = e.UserID
+	}
+	return []any{e.ProjectID, e.EventID, e.SessionID, e.AnonID, user, e.Name, e.Props, e.TS, e.ReceivedAt}
+}
+
+// RowError is passed to an event's done callback when PostgreSQL rejected that row itself (bad
+// encoding, a value a column refuses). Re-sending the same event cannot succeed.
+type RowError struct {
+	Code    string // SQLSTATE
+	Message string
+}
+
+func (e *RowError) Error() string { return "row rejected by PostgreSQL (" + e.Code + "): " + e.Message }
