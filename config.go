@@ -1,0 +1,115 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Config is every setting, read once from the environment (`just` loads .env). Each field's
+// variable is named in its tag; docs/config.md lists them with their defaults.
+type Config struct {
+	DatabaseURL       string        `envconfig:"DATABASE_URL" required:"true"`
+	ListenDatabaseURL string        `envconfig:"LISTEN_DATABASE_URL"` // for LISTEN; default DATABASE_URL (must bypass transaction poolers)
+	Host              string        `envconfig:"HOST"`                // "" listens on all interfaces
+	Port              int           `envconfig:"PORT" default:"4000"`
+	BatchSize         int           `envconfig:"BATCH_SIZE" default:"5000"`
+	FlushInterval     time.Duration `envconfig:"FLUSH_INTERVAL" default:"50ms"`
+	BufferLimit       int64         `envconfig:"BUFFER_LIMIT_BYTES" default:"67108864"`
+	CopyWriters       int           `envconfig:"COPY_WRITERS" default:"2"`
+	MaxFrameBytes     int64         `envconfig:"MAX_FRAME_BYTES" default:"65536"`
+	MaxPropsBytes     int           `envconfig:"MAX_PROPS_BYTES" default:"32768"`
+	MaxBodyBytes      int64         `envconfig:"MAX_BODY_BYTES" default:"1048576"`
+	MaxEventAge       time.Duration `envconfig:"MAX_EVENT_AGE" default:"43800h"`
+	AllowedOrigins    []string      `envconfig:"ALLOWED_ORIGINS"`
+	IdleTimeout       time.Duration `envconfig:"IDLE_TIMEOUT" default:"90s"`
+	MaintainInterval  time.Duration `envconfig:"MAINTAIN_INTERVAL" default:"1m"`
+	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s"`
+	TLSCertFile       string        `envconfig:"TLS_CERT_FILE"`
+	TLSKeyFile        string        `envconfig:"TLS_KEY_FILE"`
+	LogLevel          slog.Level    `envconfig:"LOG_LEVEL" default:"info"`
+}
+
+// loadConfig reads and validates the environment; its error is one line naming the variable.
+func loadConfig() (Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return c, fmt.Errorf("config: %s=%q is not a valid %s", pe.KeyName, pe.Value, kind(pe.TypeName))
+		}
+		if strings.HasPrefix(err.Error(), "required key ") {
+			name := strings.Fields(err.Error())[2]
+			return c, fmt.Errorf("config: %s is required", name)
+		}
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, c.validate()
+}
+
+func kind(typeName string) string {
+	switch typeName {
+	case "Duration":
+		return "duration (e.g. 50ms, 2s, 1h)"
+	case "int", "int64":
+		return "integer"
+	case "Level":
+		return "log level (debug, info, warn, error)"
+	}
+	return typeName
+}
+
+func (c *Config) validate() error {
+	checks := []struct {
+		bad  bool
+		name string
+		want string
+	}{
+		{c.Port < 1 || c.Port > 65535, "PORT", "between 1 and 65535"},
+		{c.BatchSize < 1 || c.BatchSize > 1_000_000, "BATCH_SIZE", "between 1 and 1000000"},
+		{c.FlushInterval <= 0, "FLUSH_INTERVAL", "positive"},
+		{c.BufferLimit < 1<<20, "BUFFER_LIMIT_BYTES", "at least 1048576"},
+		{c.CopyWriters < 1 || c.CopyWriters > 64, "COPY_WRITERS", "between 1 and 64"},
+		{c.MaxFrameBytes < 1024, "MAX_FRAME_BYTES", "at least 1024"},
+		{c.MaxPropsBytes < 2 || int64(c.MaxPropsBytes) > c.MaxFrameBytes, "MAX_PROPS_BYTES", "between 2 and MAX_FRAME_BYTES"},
+		{c.MaxBodyBytes < 1024, "MAX_BODY_BYTES", "at least 1024"},
+		{c.MaxEventAge < time.Hour, "MAX_EVENT_AGE", "at least 1h"},
+		{c.IdleTimeout < time.Second, "IDLE_TIMEOUT", "at least 1s"},
+		{c.MaintainInterval < time.Second, "MAINTAIN_INTERVAL", "at least 1s"},
+		{c.ShutdownTimeout <= 0, "SHUTDOWN_TIMEOUT", "positive"},
+		{(c.TLSCertFile == "") != (c.TLSKeyFile == ""), "TLS_CERT_FILE", "set together with TLS_KEY_FILE"},
+	}
+	for _, ch := range checks {
+		if ch.bad {
+			return fmt.Errorf("config: %s must be %s", ch.name, ch.want)
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			return fmt.Errorf("config: ALLOWED_ORIGINS: %w", err)
+		}
+	}
+	for name, u := range map[string]string{"DATABASE_URL": c.DatabaseURL, "LISTEN_DATABASE_URL": c.ListenDatabaseURL} {
+		if u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			return fmt.Errorf("config: %s must be a postgres:// URL", name)
+		}
+	}
+	return nil
+}
+
+// checkOrigin accepts "*" or scheme://host[:port] with nothing after it, as browsers send Origin.
+func checkOrigin(o string) error {
+	if o == "*" {
+		return nil
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return fmt.Errorf("origin %q must be scheme://host[:port] (or *)", o)
+	}
+	return nil
+}

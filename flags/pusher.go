@@ -1,0 +1,196 @@
+// Package flags keeps every connected client's feature flags current. It LISTENs (pgxlisten) on
+// the channel beacon.flags' trigger NOTIFYs, re-evaluates the changed project's flags for all its
+// connected clients with one SQL call, and hands each client its new set. After every (re)connect
+// of the listener it re-evaluates every project with clients, so a change made while the listener
+// was down is not lost.
+package flags
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgxlisten"
+)
+
+// Channel is the NOTIFY channel beacon.flags_notify() sends project ids on (≤ 63 bytes).
+const Channel = "beacon_flags"
+
+// chunk bounds how many clients one evaluate_flags_many call covers.
+const chunk = 5000
+
+// Client is a connected client whose flags the Pusher keeps current.
+type Client interface {
+	// Identity is who flags are evaluated for: the anon id and, once identified, the user id.
+	Identity() (anonID, userID string)
+	// PushFlags hands the client its full evaluated set (a JSON object). It must not block.
+	PushFlags(set []byte)
+}
+
+// Registry lists connected clients; ws's connection registry implements it.
+type Registry interface {
+	Clients(project uuid.UUID) []Client
+	Projects() []uuid.UUID
+}
+
+// Observer receives the pusher's measurements (for /metrics). Methods must not block.
+type Observer interface {
+	Pushed(project uuid.UUID, clients int, d time.Duration)
+	ListenerReconnected()
+}
+
+// Pusher evaluates flags and pushes changes. Create it with New, run it with Run.
+type Pusher struct {
+	pool      *pgxpool.Pool
+	connect   func(context.Context) (*pgx.Conn, error)
+	reg       Registry
+	log       *slog.Logger
+	obs       Observer
+	listening atomic.Bool
+
+	mu    sync.Mutex
+	dirty map[uuid.UUID]struct{}
+	kick  chan struct{}
+}
+
+// New makes a Pusher that evaluates through pool and listens on connections from connect (one
+// dedicated connection at a time, outside the pool). obs may be nil.
+func New(pool *pgxpool.Pool, connect func(context.Context) (*pgx.Conn, error), reg Registry, log *slog.Logger, obs Observer) *Pusher {
+	return &Pusher{pool: pool, connect: connect, reg: reg, log: log, obs: obs,
+		dirty: map[uuid.UUID]struct{}{}, kick: make(chan struct{}, 1)}
+}
+
+// Listening reports whether the listener is connected and caught up (for /readyz).
+func (p *Pusher) Listening() bool { return p.listening.Load() }
+
+// Evaluate returns the flag set one client sees, as a JSON object of booleans.
+func (p *Pusher) Evaluate(ctx context.Context, project uuid.UUID, anonID, userID string) ([]byte, error) {
+	var set []byte
+	err := p.pool.QueryRow(ctx, `SELECT beacon.evaluate_flags($1, $2, $3)::text`, project, anonID, userID).Scan(&set)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate flags: %w", err)
+	}
+	return set, nil
+}
+
+// Refresh schedules a re-evaluation of project's clients, as a notification would.
+func (p *Pusher) Refresh(project uuid.UUID) {
+	p.mu.Lock()
+	p.dirty[project] = struct{}{}
+	p.mu.Unlock()
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run listens and pushes until ctx ends.
+func (p *Pusher) Run(ctx context.Context) {
+	l := &pgxlisten.Listener{
+		Connect:        p.connect,
+		ReconnectDelay: 500 * time.Millisecond,
+		LogError: func(ctx context.Context, err error) {
+			p.listening.Store(false)
+			if ctx.Err() == nil {
+				p.log.Warn("flag listener", "error", err)
+			}
+		},
+	}
+	l.Handle(Channel, handler{p})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); p.work(ctx) }()
+	_ = l.Listen(ctx) // returns only with ctx's error
+	p.listening.Store(false)
+	wg.Wait()
+}
+
+type handler struct{ p *Pusher }
+
+func (h handler) HandleNotification(_ context.Context, n *pgconn.Notification, _ *pgx.Conn) error {
+	project, err := uuid.Parse(n.Payload)
+	if err != nil {
+		return fmt.Errorf("notification payload %q: %w", n.Payload, err)
+	}
+	h.p.Refresh(project)
+	return nil
+}
+
+// HandleBacklog runs after every LISTEN: anything may have changed while no one listened.
+func (h handler) HandleBacklog(context.Context, string, *pgx.Conn) error {
+	if h.p.obs != nil {
+		h.p.obs.ListenerReconnected()
+	}
+	for _, project := range h.p.reg.Projects() {
+		h.p.Refresh(project)
+	}
+	h.p.listening.Store(true)
+	return nil
+}
+
+// work re-evaluates dirty projects one after another; notifications that arrive meanwhile fold
+// into the next round.
+func (p *Pusher) work(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.kick:
+		}
+		p.mu.Lock()
+		due := p.dirty
+		p.dirty = map[uuid.UUID]struct{}{}
+		p.mu.Unlock()
+		for project := range due {
+			if err := p.push(ctx, project); err != nil && ctx.Err() == nil {
+				p.log.Warn("push flags", "project", project, "error", err)
+				p.retryLater(ctx, project)
+			}
+		}
+	}
+}
+
+func (p *Pusher) retryLater(ctx context.Context, project uuid.UUID) {
+	time.AfterFunc(time.Second, func() {
+		if ctx.Err() == nil {
+			p.Refresh(project)
+		}
+	})
+}
+
+// push evaluates every client of project, chunk by chunk, and hands each its set.
+func (p *Pusher) push(ctx context.Context, project uuid.UUID) error {
+	start := time.Now()
+	clients := p.reg.Clients(project)
+	for lo := 0; lo < len(clients); lo += chunk {
+		part := clients[lo:min(lo+chunk, len(clients))]
+		anons, users := make([]string, len(part)), make([]string, len(part))
+		for i, c := range part {
+			anons[i], users[i] = c.Identity()
+		}
+		rows, err := p.pool.Query(ctx, `SELECT idx, flags::text FROM beacon.evaluate_flags_many($1, $2, $3)`, project, anons, users)
+		if err != nil {
+			return fmt.Errorf("evaluate flags of %d clients: %w", len(part), err)
+		}
+		var idx int
+		var set []byte
+		_, err = pgx.ForEachRow(rows, []any{&idx, &set}, func() error {
+			part[idx-1].PushFlags(append([]byte(nil), set...))
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read evaluated flags: %w", err)
+		}
+	}
+	if p.obs != nil {
+		p.obs.Pushed(project, len(clients), time.Since(start))
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+// Command beacon is Beacon's one binary: the relay and dashboard server (serve, the default), the
+// migrator (migrate) and project administration (project create).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: beacon [command]
+
+commands:
+  serve                                      serve WebSocket, HTTP ingest and the dashboard on $PORT (default)
+  migrate                                    apply every migration to $DATABASE_URL
+  project create --name NAME [--origin URL]  create a project and print its id
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "beacon:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Print(usage)
+		return nil
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg)
+	case "migrate":
+		return migrateCmd(ctx, cfg)
+	case "project":
+		return projectCmd(ctx, cfg, args)
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+}

@@ -1,0 +1,299 @@
+package ws
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// maxReplies bounds the answers queued for a client that does not read them; past it the client
+// is closed as too slow rather than letting the queue grow.
+const maxReplies = 1024
+
+// conn is one WebSocket client. Three goroutines serve it: read (frames off the socket), serve
+// (decode, validate, hand on; stops reading when the batcher is full) and write (replies, acks,
+// flag pushes, pings).
+type conn struct {
+	s    *Server
+	from *sender
+	acks *acks
+	ws   *websocket.Conn
+
+	ctx    context.Context // ends when the connection must stop
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	userID    string   // guarded: the pusher reads it
+	replies   [][]byte // queued pongs and errors
+	flags     []byte   // latest evaluated set, not yet written
+	pushed    bool     // the pusher has set flags at least once
+	sentFlags []byte
+	closeCode websocket.StatusCode
+	closeWhy  string
+	wake      chan struct{} // signals the writer
+}
+
+func newConn(s *Server, from *sender) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &conn{s: s, from: from, acks: newAcks(), ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1)}
+}
+
+// Identity implements flags.Client.
+func (c *conn) Identity() (string, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.from.anon, c.userID
+}
+
+// PushFlags implements flags.Client: the newest set wins, nothing blocks.
+func (c *conn) PushFlags(set []byte) {
+	c.mu.Lock()
+	c.flags, c.pushed = set, true
+	c.mu.Unlock()
+	c.signal()
+}
+
+// initialFlags sets the connect-time evaluation unless a push (which is never older) came first.
+func (c *conn) initialFlags(set []byte) {
+	c.mu.Lock()
+	if !c.pushed {
+		c.flags = set
+	}
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// reply queues a message for the client; a client that lets maxReplies pile up is closed.
+func (c *conn) reply(msg []byte) {
+	c.mu.Lock()
+	over := len(c.replies) >= maxReplies
+	if !over {
+		c.replies = append(c.replies, msg)
+	}
+	c.mu.Unlock()
+	if over {
+		c.abort(websocket.StatusPolicyViolation, "client does not read its replies")
+		return
+	}
+	c.signal()
+}
+
+func (c *conn) replyError(seq uint64, e *ProtocolError) {
+	var b bytes.Buffer
+	b.WriteString(`{"type":"error","code":`)
+	b.WriteString(strconv.Quote(e.Code))
+	b.WriteString(`,"message":`)
+	b.WriteString(strconv.Quote(e.Message))
+	if seq > 0 {
+		b.WriteString(`,"seq":`)
+		b.WriteString(strconv.FormatUint(seq, 10))
+	}
+	b.WriteString("}")
+	c.reply(b.Bytes())
+}
+
+// finish marks seq answered and wakes the writer if the ack moved.
+func (c *conn) finish(seq uint64) {
+	if c.acks.finish(seq) {
+		c.signal()
+	}
+}
+
+// abort ends the connection with code (the first reason given wins).
+func (c *conn) abort(code websocket.StatusCode, why string) {
+	c.mu.Lock()
+	if c.closeCode == 0 {
+		c.closeCode, c.closeWhy = code, why
+	}
+	c.mu.Unlock()
+	c.cancel()
+}
+
+// serve runs the connection until the client leaves, it is aborted, or the relay drains.
+func (c *conn) serve(ws *websocket.Conn) {
+	c.ws = ws
+	frames := make(chan []byte)
+	go c.read(frames)
+	writerDone := make(chan struct{})
+	go func() { c.write(); close(writerDone) }()
+
+	drained := c.process(frames)
+	if drained {
+		c.awaitAcks()
+		c.abort(websocket.StatusGoingAway, "relay shutting down")
+	} else {
+		c.abort(websocket.StatusNormalClosure, "")
+	}
+	<-writerDone
+	c.mu.Lock()
+	code, why := c.closeCode, c.closeWhy
+	c.mu.Unlock()
+	_ = ws.Close(code, why) // the client may be gone already
+}
+
+// read moves frames off the socket; it blocks while process is busy, which is the backpressure.
+// A silent client (no frame within IdleTimeout) is closed.
+func (c *conn) read(frames chan<- []byte) {
+	defer close(frames)
+	for {
+		ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.IdleTimeout)
+		typ, data, err := c.ws.Read(ctx)
+		cancel()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		if typ != websocket.MessageText {
+			c.replyError(0, perr(CodeBinaryFrame, "send messages as text frames"))
+			continue
+		}
+		select {
+		case frames <- data:
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *conn) readFailed(err error) {
+	switch {
+	case websocket.CloseStatus(err) != -1, c.ctx.Err() != nil:
+		c.abort(websocket.StatusNormalClosure, "")
+	case errors.Is(err, context.DeadlineExceeded):
+		c.abort(websocket.StatusPolicyViolation, "idle timeout")
+	default:
+		// coder/websocket has already closed with 1009 when a frame exceeded the read limit.
+		c.s.log.Debug("read", "error", err)
+		c.abort(websocket.StatusNormalClosure, "")
+	}
+}
+
+// process handles frames until the reader stops (false) or, when the relay drains, until the
+// client has been quiet for DrainIdle (true).
+func (c *conn) process(frames <-chan []byte) bool {
+	var quiet <-chan time.Time
+	drain := c.s.drain
+	for {
+		select {
+		case data, ok := <-frames:
+			if !ok {
+				return false
+			}
+			c.handle(data)
+			if drain == nil {
+				quiet = time.After(c.s.cfg.DrainIdle)
+			}
+		case <-drain:
+			drain, quiet = nil, time.After(c.s.cfg.DrainIdle)
+		case <-quiet:
+			return true
+		case <-c.ctx.Done():
+			return false
+		}
+	}
+}
+
+// awaitAcks waits, on shutdown, until everything read is committed or answered.
+func (c *conn) awaitAcks() {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !c.acks.idle() {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// handle decodes and routes one message.
+func (c *conn) handle(data []byte) {
+	m, pe := Decode(data)
+	c.acks.start(m.Seq)
+	if pe != nil {
+		c.replyError(m.Seq, pe)
+		c.finish(m.Seq)
+		return
+	}
+	switch m.Type {
+	case "event":
+		c.event(&m)
+	case "identify":
+		c.identify(&m)
+	case "ping":
+		c.reply([]byte(`{"type":"pong"}`))
+		c.finish(m.Seq)
+	default:
+		c.replyError(m.Seq, perr(CodeUnknownType, "type must be event, identify or ping"))
+		c.finish(m.Seq)
+	}
+}
+
+func (c *conn) event(m *Message) {
+	c.mu.Lock()
+	from := *c.from
+	from.user = c.userID
+	c.mu.Unlock()
+	ev, pe := c.s.toEvent(m, &from, time.Now())
+	if pe != nil {
+		c.replyError(m.Seq, pe)
+		c.finish(m.Seq)
+		return
+	}
+	seq := m.Seq
+	err := c.s.batcher.Add(c.ctx, ev, func(err error) {
+		if err == nil {
+			c.finish(seq)
+		} else if pe := rowError(err); pe != nil {
+			c.replyError(seq, pe)
+			c.finish(seq)
+		}
+		// Otherwise the batcher gave up at shutdown: no ack, the client re-sends.
+	})
+	if err != nil && c.ctx.Err() == nil {
+		c.s.log.Warn("buffer event", "error", err)
+		c.abort(websocket.StatusTryAgainLater, "relay cannot buffer events now")
+	}
+}
+
+func (c *conn) identify(m *Message) {
+	c.mu.Lock()
+	from := *c.from
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	pe, err := c.s.identify(ctx, m, &from)
+	if err != nil {
+		// Not acked: the client re-sends after reconnecting.
+		c.s.log.Warn("identify", "error", err)
+		c.abort(websocket.StatusTryAgainLater, "database unavailable")
+		return
+	}
+	if pe != nil {
+		c.replyError(m.Seq, pe)
+		c.finish(m.Seq)
+		return
+	}
+	c.mu.Lock()
+	c.userID = from.user
+	c.mu.Unlock()
+	c.finish(m.Seq)
+	set, err := c.s.flags.Evaluate(ctx, from.project, from.anon, from.user)
+	if err != nil {
+		c.s.log.Warn("evaluate flags after identify", "error", err)
+		return
+	}
+	c.PushFlags(set)
+}

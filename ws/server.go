@@ -1,0 +1,159 @@
+// Package ws is the relay's client edge: the WebSocket endpoint (coder/websocket) and the HTTP
+// ingest endpoint that takes the same messages. It admits connections (project, Origin), decodes
+// and validates messages, hands events to the batcher, answers with acks and errors, and delivers
+// flag pushes. It holds no business rule: those are SQL.
+package ws
+
+import (
+	"context"
+	"crypto/fips140"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/beacon-analytics/beacon/flags"
+	"github.com/beacon-analytics/beacon/pgbatch"
+)
+
+// Config sets the edge's limits and timeouts. Zero values take the defaults in fill.
+type Config struct {
+	Limits         Limits
+	AllowedOrigins []string      // origins allowed for projects that list none
+	MaxFrameBytes  int64         // larger frames close the connection with 1009
+	MaxBodyBytes   int64         // POST /v1/events body limit
+	IdleTimeout    time.Duration // a connection silent this long is closed
+	PingInterval   time.Duration // server pings keep NATs open and find dead peers
+	WriteTimeout   time.Duration // a write blocked this long closes the connection
+	DrainIdle      time.Duration // on shutdown, read until the client is quiet this long
+}
+
+func (c *Config) fill() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.Limits.MaxNameBytes <= 0 {
+		c.Limits.MaxNameBytes = 200
+	}
+	if c.Limits.MaxPropsBytes <= 0 {
+		c.Limits.MaxPropsBytes = 32 << 10
+	}
+	if c.Limits.MaxIDBytes <= 0 {
+		c.Limits.MaxIDBytes = 200
+	}
+	def(&c.Limits.MaxEventAge, 5*365*24*time.Hour)
+	def(&c.Limits.MaxClockAhead, 24*time.Hour)
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = 64 << 10
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	def(&c.IdleTimeout, 90*time.Second)
+	def(&c.PingInterval, 30*time.Second)
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.DrainIdle, 300*time.Millisecond)
+}
+
+// Server serves /ws and /v1/events.
+type Server struct {
+	cfg      Config
+	pool     *pgxpool.Pool
+	batcher  *pgbatch.Batcher
+	flags    *flags.Pusher
+	reg      *Registry
+	projects *projects
+	log      *slog.Logger
+
+	draining atomic.Bool
+	drain    chan struct{} // closed when Shutdown begins
+	conns    sync.WaitGroup
+}
+
+// New makes the edge. reg must be the registry pusher was made with.
+func New(cfg Config, pool *pgxpool.Pool, batcher *pgbatch.Batcher, pusher *flags.Pusher, reg *Registry, log *slog.Logger) *Server {
+	cfg.fill()
+	return &Server{cfg: cfg, pool: pool, batcher: batcher, flags: pusher, reg: reg,
+		projects: newProjects(pool), log: log, drain: make(chan struct{})}
+}
+
+// ServeHTTP upgrades GET /ws. Every refusal happens before the upgrade, as an HTTP status with a
+// JSON body.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		refuse(w, &refusal{http.StatusServiceUnavailable, "shutting_down", "the relay is shutting down; reconnect"})
+		return
+	}
+	from, ref := s.admit(r)
+	if ref != nil {
+		refuse(w, ref)
+		return
+	}
+	c := newConn(s, from)
+	s.reg.add(c)
+	set, err := s.flags.Evaluate(r.Context(), from.project, from.anon, "")
+	if err != nil {
+		s.reg.remove(c)
+		s.log.Warn("connect", "error", err)
+		refuse(w, &refusal{http.StatusServiceUnavailable, CodeUnavailable, "the database is unavailable; retry later"})
+		return
+	}
+	c.initialFlags(set)
+	var ws *websocket.Conn
+	// RFC 6455 §10.8: the handshake's SHA-1 (Sec-WebSocket-Accept) protects no secret and is no
+	// security function, so it may run outside FIPS 140-3 enforcement (fips140=only panics on it).
+	fips140.WithoutEnforcement(func() {
+		ws, err = websocket.Accept(w, r, &websocket.AcceptOptions{
+			InsecureSkipVerify: true, // admit has checked Origin against the project's list
+			CompressionMode:    websocket.CompressionDisabled,
+		})
+	})
+	if err != nil {
+		s.reg.remove(c)
+		s.log.Debug("accept", "error", err)
+		return
+	}
+	ws.SetReadLimit(s.cfg.MaxFrameBytes)
+	s.conns.Add(1)
+	go func() {
+		defer s.conns.Done()
+		defer s.reg.remove(c)
+		c.serve(ws)
+	}()
+}
+
+func refuse(w http.ResponseWriter, ref *refusal) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(ref.status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": ref.code, "message": ref.msg})
+}
+
+// Shutdown stops admitting, lets every connection read what its client already sent, waits for
+// those events to commit, sends the final acks and closes with 1001. It returns when all
+// connections are gone or ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.draining.CompareAndSwap(false, true) {
+		close(s.drain)
+	}
+	done := make(chan struct{})
+	go func() { s.conns.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range s.reg.all() {
+			c.abort(websocket.StatusGoingAway, "relay shutting down")
+		}
+		return ctx.Err()
+	}
+}
+
+// Connections is the number of live WebSocket connections.
+func (s *Server) Connections() int { return s.reg.Len() }
