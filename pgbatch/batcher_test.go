@@ -17,7 +17,9 @@ import (
 	"github.com/beacon-analytics/beacon/pgbatch"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck")) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"))
+}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 

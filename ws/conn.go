@@ -181,9 +181,10 @@ func (c *conn) readFailed(err error) {
 }
 
 // process handles frames until the reader stops (false) or, when the relay drains, until the
-// client has been quiet for DrainIdle (true).
+// client has been quiet for DrainIdle or DrainMax has passed (true): what the client sent before
+// the signal is read, and a client that never pauses cannot hold the shutdown.
 func (c *conn) process(frames <-chan []byte) bool {
-	var quiet <-chan time.Time
+	var quiet, hard <-chan time.Time
 	drain := c.s.drain
 	for {
 		select {
@@ -196,8 +197,10 @@ func (c *conn) process(frames <-chan []byte) bool {
 				quiet = time.After(c.s.cfg.DrainIdle)
 			}
 		case <-drain:
-			drain, quiet = nil, time.After(c.s.cfg.DrainIdle)
+			drain, quiet, hard = nil, time.After(c.s.cfg.DrainIdle), time.After(c.s.cfg.DrainMax)
 		case <-quiet:
+			return true
+		case <-hard:
 			return true
 		case <-c.ctx.Done():
 			return false

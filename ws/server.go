@@ -30,7 +30,8 @@ type Config struct {
 	IdleTimeout    time.Duration // a connection silent this long is closed
 	PingInterval   time.Duration // server pings keep NATs open and find dead peers
 	WriteTimeout   time.Duration // a write blocked this long closes the connection
-	DrainIdle      time.Duration // on shutdown, read until the client is quiet this long
+	DrainIdle      time.Duration // on shutdown, read until the client is quiet this long …
+	DrainMax       time.Duration // … or this long at most
 }
 
 func (c *Config) fill() {
@@ -60,6 +61,7 @@ func (c *Config) fill() {
 	def(&c.PingInterval, 30*time.Second)
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.DrainIdle, 300*time.Millisecond)
+	def(&c.DrainMax, 2*time.Second)
 }
 
 // Server serves /ws and /v1/events.

@@ -1,0 +1,92 @@
+package ws_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/beacon-analytics/beacon/ws"
+)
+
+func post(t *testing.T, url, contentType, body string, header http.Header) (*http.Response, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = header.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("response body: %v", err)
+	}
+	return resp, out
+}
+
+func TestHTTPIngest(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{})
+	p := s.project(t, "https://app.example.com")
+	url := strings.Replace(s.url("/v1/events", p, "beacon-anon"), "ws://", "http://", 1)
+	id := uuid.Must(uuid.NewV7()).String()
+	body := `[
+		{"type":"event","event":"page","id":"` + id + `","props":{"path":"/"}},
+		{"type":"identify","userId":"u-7","traits":{"plan":"free"}},
+		{"type":"event","event":"signup"},
+		{"type":"event","event":""},
+		{"type":"nope"}
+	]`
+	// sendBeacon posts text/plain from the page's origin.
+	resp, out := post(t, url, "text/plain;charset=UTF-8", body, http.Header{"Origin": {"https://app.example.com"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %v", resp.StatusCode, out)
+	}
+	if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Fatal("no CORS header for the allowed origin")
+	}
+	errs := out["errors"].([]any)
+	if out["accepted"] != float64(3) || len(errs) != 2 ||
+		errs[0].(map[string]any)["index"] != float64(3) || errs[0].(map[string]any)["code"] != ws.CodeBadEvent ||
+		errs[1].(map[string]any)["code"] != ws.CodeUnknownType {
+		t.Fatalf("result = %v", out)
+	}
+	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1 AND anon_id = 'beacon-anon'`, p); n != 2 {
+		t.Fatalf("rows = %d, want 2", n)
+	}
+	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1 AND name = 'signup' AND user_id = 'u-7'`, p); n != 1 {
+		t.Fatal("event after identify in the same body lacks the user id")
+	}
+	// The same body again (a beacon retried): the event with an id is not stored twice.
+	post(t, url, "application/json", body, nil)
+	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE event_id = $1`, id); n != 1 {
+		t.Fatalf("re-posted event stored %d times", n)
+	}
+
+	for _, tc := range []struct {
+		name, url, body string
+		header         http.Header
+		status         int
+	}{
+		{"not an array", url, `{"type":"event"}`, nil, http.StatusBadRequest},
+		{"not JSON", url, `nope`, nil, http.StatusBadRequest},
+		{"wrong origin", url, `[]`, http.Header{"Origin": {"https://evil.example.com"}}, http.StatusForbidden},
+		{"unknown project", strings.Replace(url, p.String(), uuid.NewString(), 1), `[]`, nil, http.StatusNotFound},
+		{"too large", url, `[` + strings.Repeat(`{"type":"ping"},`, 70000) + `{"type":"ping"}]`, nil, http.StatusRequestEntityTooLarge},
+	} {
+		resp, out := post(t, tc.url, "application/json", tc.body, tc.header)
+		if resp.StatusCode != tc.status || out["error"] == "" {
+			t.Errorf("%s: %d %v, want %d", tc.name, resp.StatusCode, out, tc.status)
+		}
+	}
+}
