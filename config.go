@@ -54,11 +54,11 @@ func loadConfig() (Config, error) {
 
 func kind(typeName string) string {
 	switch typeName {
-	case "Duration":
+	case "time.Duration", "Duration":
 		return "duration (e.g. 50ms, 2s, 1h)"
 	case "int", "int64":
 		return "integer"
-	case "Level":
+	case "slog.Level", "Level":
 		return "log level (debug, info, warn, error)"
 	}
 	return typeName

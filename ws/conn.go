@@ -148,7 +148,10 @@ func (c *conn) serve(ws *websocket.Conn) {
 func (c *conn) read(frames chan<- []byte) {
 	defer close(frames)
 	for {
-		ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.IdleTimeout)
+		// Not derived from c.ctx: coder/websocket closes the socket without a close frame when a
+		// Read's context ends, and an ending connection must still say goodbye (1001, 1008).
+		// serve's Close unblocks this Read instead.
+		ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.IdleTimeout)
 		typ, data, err := c.ws.Read(ctx)
 		cancel()
 		if err != nil {

@@ -21,7 +21,7 @@ func (c *conn) write() {
 				return
 			}
 		case <-ping.C:
-			ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.WriteTimeout) // see read
 			err := c.ws.Ping(ctx)
 			cancel()
 			if err != nil && c.ctx.Err() == nil {
