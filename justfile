@@ -5,8 +5,18 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 go_test_flags := env('GO_TEST_FLAGS', '')
 
 # Set up and run Beacon: local PostgreSQL, migrations, a demo project, the relay on $PORT.
-dev: setup
+dev: setup demo-project
     ./bin/beacon serve
+
+# Create the "Demo" project (allowed from localhost:4000 and :5173) once, and print its id.
+demo-project: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    id=$(psql "$DATABASE_URL" -X -tAc "SELECT project_id FROM beacon.projects WHERE name = 'Demo' LIMIT 1")
+    if [ -z "$id" ]; then
+      id=$(./bin/beacon project create --name Demo --origin http://localhost:4000 --origin http://localhost:5173)
+    fi
+    echo "Demo project: $id  (ws://localhost:${PORT}/ws?project=$id&session=S&anon=A)"
 
 # Everything `dev` needs, without running it.
 setup: db-up build db-migrate

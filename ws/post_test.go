@@ -75,8 +75,8 @@ func TestHTTPIngest(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, url, body string
-		header         http.Header
-		status         int
+		header          http.Header
+		status          int
 	}{
 		{"not an array", url, `{"type":"event"}`, nil, http.StatusBadRequest},
 		{"not JSON", url, `nope`, nil, http.StatusBadRequest},
