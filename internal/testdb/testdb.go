@@ -179,7 +179,7 @@ func startCluster() (string, error) {
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "..", "..", "infra", "pg.sh")
 	cmd := exec.Command("bash", script, "up")
-	cmd.Env = append(os.Environ(), "PGPORT=54329", "BEACON_PGDATA="+filepath.Join(os.TempDir(), "beacon-testdb", "pg15"))
+	cmd.Env = append(os.Environ(), "PGPORT=54329", "BEACON_PGDATA="+filepath.Join(os.TempDir(), "beacon-test", "pg15"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("start test cluster: %v: %s", err, out)
 	}
