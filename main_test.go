@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/beacon-analytics/beacon/internal/testdb"
+	"github.com/beacon-analytics/beacon/internal/wsclient"
 )
 
 // The binary is tested as operators run it: built once, started as a process.
@@ -113,7 +114,7 @@ func TestMigrateProjectServeAndSIGTERM(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://127.0.0.1:"+strconv.Itoa(port)+"/ws?project="+id+"&session=s&anon=a", nil)
+	c, _, err := wsclient.Dial(ctx, "ws://127.0.0.1:"+strconv.Itoa(port)+"/ws?project="+id+"&session=s&anon=a", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,15 +138,16 @@ func TestMigrateProjectServeAndSIGTERM(t *testing.T) {
 		}
 		fmt.Sscanf(string(data), `{"type":"ack","seq":%d}`, &lastAck)
 	}
-	if websocket.CloseStatus(closeErr) != websocket.StatusGoingAway {
-		_ = srv.Wait()
-		for l := range logs {
-			t.Log(l)
-		}
-		t.Fatalf("close: %v, want 1001", closeErr)
+	// Read the relay's log to its end before Wait, which closes the pipe.
+	var all strings.Builder
+	for l := range logs {
+		all.WriteString(l + "\n")
 	}
 	if err := srv.Wait(); err != nil {
-		t.Fatalf("relay exit: %v", err)
+		t.Fatalf("relay exit: %v\n%s", err, all.String())
+	}
+	if websocket.CloseStatus(closeErr) != websocket.StatusGoingAway {
+		t.Fatalf("close: %v, want 1001\n%s", closeErr, all.String())
 	}
 	if lastAck != 2000 {
 		t.Fatalf("final ack %d, want 2000 (all sent before SIGTERM)", lastAck)
@@ -153,10 +155,6 @@ func TestMigrateProjectServeAndSIGTERM(t *testing.T) {
 	var n int
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM beacon.events`).Scan(&n); err != nil || n != 2000 {
 		t.Fatalf("rows = %d (%v), want 2000", n, err)
-	}
-	var all strings.Builder
-	for l := range logs {
-		all.WriteString(l + "\n")
 	}
 	if !strings.Contains(all.String(), `"fips140_enabled"`) || !strings.Contains(all.String(), `"msg":"stopped"`) {
 		t.Fatalf("logs lack the FIPS report or the stop:\n%s", all.String())

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
+	"github.com/beacon-analytics/beacon/internal/wsclient"
 	"github.com/beacon-analytics/beacon/ws"
 )
 
@@ -87,7 +88,7 @@ func TestAdmission(t *testing.T) {
 			h.Set("Origin", tc.origin)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		c, resp, err := websocket.Dial(ctx, tc.url, &websocket.DialOptions{HTTPHeader: h})
+		c, resp, err := wsclient.Dial(ctx, tc.url, &websocket.DialOptions{HTTPHeader: h})
 		cancel()
 		if resp == nil || resp.StatusCode != tc.status {
 			t.Errorf("%s: response %v (err %v), want %d", tc.name, resp, err, tc.status)

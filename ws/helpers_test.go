@@ -19,6 +19,7 @@ import (
 
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/internal/testdb"
+	"github.com/beacon-analytics/beacon/internal/wsclient"
 	"github.com/beacon-analytics/beacon/pgbatch"
 	"github.com/beacon-analytics/beacon/ws"
 )
@@ -126,7 +127,7 @@ func (s *stack) dial(t *testing.T, project uuid.UUID, anon string) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, resp, err := websocket.Dial(ctx, s.url("/ws", project, anon), nil)
+	c, resp, err := wsclient.Dial(ctx, s.url("/ws", project, anon), nil)
 	if err != nil {
 		t.Fatalf("dial: %v (%v)", err, resp)
 	}
