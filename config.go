@@ -28,6 +28,13 @@ type Config struct {
 	MaxEventAge       time.Duration `envconfig:"MAX_EVENT_AGE" default:"43800h"`
 	AllowedOrigins    []string      `envconfig:"ALLOWED_ORIGINS"`
 	IdleTimeout       time.Duration `envconfig:"IDLE_TIMEOUT" default:"90s"`
+	RateConn          float64       `envconfig:"RATE_LIMIT_CONN" default:"1000"` // messages/s per WebSocket; 0: none
+	RateConnBurst     int           `envconfig:"RATE_LIMIT_CONN_BURST" default:"2000"`
+	RateProject       float64       `envconfig:"RATE_LIMIT_PROJECT" default:"100000"` // events/s per project; 0: none
+	RateProjectBurst  int           `envconfig:"RATE_LIMIT_PROJECT_BURST" default:"200000"`
+	RateStrikes       int           `envconfig:"RATE_LIMIT_STRIKES" default:"100"`
+	MaxConns          int           `envconfig:"MAX_CONNECTIONS" default:"20000"`
+	MaxConnsProject   int           `envconfig:"MAX_CONNECTIONS_PER_PROJECT" default:"20000"`
 	MaintainInterval  time.Duration `envconfig:"MAINTAIN_INTERVAL" default:"1m"`
 	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s"`
 	TLSCertFile       string        `envconfig:"TLS_CERT_FILE"`
@@ -58,6 +65,8 @@ func kind(typeName string) string {
 		return "duration (e.g. 50ms, 2s, 1h)"
 	case "int", "int64":
 		return "integer"
+	case "float64":
+		return "number"
 	case "slog.Level", "Level":
 		return "log level (debug, info, warn, error)"
 	}
@@ -80,6 +89,13 @@ func (c *Config) validate() error {
 		{c.MaxBodyBytes < 1024, "MAX_BODY_BYTES", "at least 1024"},
 		{c.MaxEventAge < time.Hour, "MAX_EVENT_AGE", "at least 1h"},
 		{c.IdleTimeout < time.Second, "IDLE_TIMEOUT", "at least 1s"},
+		{c.RateConn < 0, "RATE_LIMIT_CONN", "0 (no limit) or positive"},
+		{c.RateConnBurst < 1, "RATE_LIMIT_CONN_BURST", "at least 1"},
+		{c.RateProject < 0, "RATE_LIMIT_PROJECT", "0 (no limit) or positive"},
+		{c.RateProjectBurst < 1, "RATE_LIMIT_PROJECT_BURST", "at least 1"},
+		{c.RateStrikes < 1, "RATE_LIMIT_STRIKES", "at least 1"},
+		{c.MaxConns < 1, "MAX_CONNECTIONS", "at least 1"},
+		{c.MaxConnsProject < 1, "MAX_CONNECTIONS_PER_PROJECT", "at least 1"},
 		{c.MaintainInterval < time.Second, "MAINTAIN_INTERVAL", "at least 1s"},
 		{c.ShutdownTimeout <= 0, "SHUTDOWN_TIMEOUT", "positive"},
 		{(c.TLSCertFile == "") != (c.TLSKeyFile == ""), "TLS_CERT_FILE", "set together with TLS_KEY_FILE"},

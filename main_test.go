@@ -125,6 +125,7 @@ func TestMigrateProjectServeAndSIGTERM(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	waitMetric(t, base+"/metrics", "beacon_events_committed_total 2000")
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -186,5 +187,44 @@ func waitHTTP(t *testing.T, url string, status int) {
 			t.Fatalf("%s did not answer %d within 20s (last: %v %v)", url, status, resp, err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitMetric waits until /metrics has a line starting with want.
+func waitMetric(t *testing.T, url, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			var body bytes.Buffer
+			_, _ = body.ReadFrom(resp.Body)
+			resp.Body.Close()
+			for _, line := range strings.Split(body.String(), "\n") {
+				if strings.HasPrefix(line, want) {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has no line %q within 20s", url, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestFIPSBuildRefusesFIPSOff(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "beacon-fips")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "GOFIPS140=v1.0.0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("GOFIPS140 build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"DATABASE_URL=postgres://x/y", "GODEBUG=fips140=off"}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "FIPS mode is off") {
+		t.Fatalf("FIPS build with fips140=off: err %v, output %s", err, out)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/beacon-analytics/beacon/dashboard"
 	"github.com/beacon-analytics/beacon/flags"
+	"github.com/beacon-analytics/beacon/metrics"
 	"github.com/beacon-analytics/beacon/pgbatch"
 	"github.com/beacon-analytics/beacon/ws"
 )
@@ -31,11 +32,16 @@ type relay struct {
 	batcher *pgbatch.Batcher
 	pusher  *flags.Pusher
 	edge    *ws.Server
+	metrics *metrics.Metrics
 }
 
 func serve(ctx context.Context, cfg Config) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	log.Info("starting", "fips140_enabled", fips140.Enabled(), "fips140_enforced", fips140.Enforced())
+	log.Info("starting", "fips140_enabled", fips140.Enabled(), "fips140_enforced", fips140.Enforced(),
+		"fips140_module", fips140.Version())
+	if err := checkFIPS(); err != nil {
+		return err
+	}
 	r, err := newRelay(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -99,20 +105,33 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 	if _, err := pgx.ParseConfig(listenURL); err != nil {
 		return nil, fmt.Errorf("LISTEN_DATABASE_URL: %w", err)
 	}
-	r := &relay{cfg: cfg, log: log, pool: pool}
+	r := &relay{cfg: cfg, log: log, pool: pool, metrics: metrics.New()}
 	r.batcher = pgbatch.New(pool, pgbatch.Config{
 		BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
 		BufferBytes: cfg.BufferLimit, Writers: cfg.CopyWriters,
-	}, log, nil)
+	}, log, r.metrics)
 	reg := ws.NewRegistry()
-	connect := func(ctx context.Context) (*pgx.Conn, error) { return pgx.Connect(ctx, listenURL) }
-	r.pusher = flags.New(pool, connect, reg, log, nil)
+	connect := func(ctx context.Context) (*pgx.Conn, error) {
+		c, err := pgx.ParseConfig(listenURL)
+		if err != nil {
+			return nil, fmt.Errorf("LISTEN_DATABASE_URL: %w", err)
+		}
+		c.RuntimeParams["application_name"] = "beacon_listener"
+		return pgx.ConnectConfig(ctx, c)
+	}
+	r.pusher = flags.New(pool, connect, reg, log, r.metrics)
 	r.edge = ws.New(ws.Config{
 		Limits:         ws.Limits{MaxPropsBytes: cfg.MaxPropsBytes, MaxEventAge: cfg.MaxEventAge},
 		AllowedOrigins: cfg.AllowedOrigins,
 		MaxFrameBytes:  cfg.MaxFrameBytes,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		IdleTimeout:    cfg.IdleTimeout,
+		Rates: ws.RateLimits{
+			PerConn: cfg.RateConn, PerConnBurst: cfg.RateConnBurst,
+			PerProject: cfg.RateProject, PerProjectBurst: cfg.RateProjectBurst,
+			Strikes: cfg.RateStrikes, MaxConns: cfg.MaxConns, MaxConnsProject: cfg.MaxConnsProject,
+		},
+		Observer: r.metrics,
 	}, pool, r.batcher, r.pusher, reg, log)
 	return r, nil
 }
@@ -124,6 +143,7 @@ func (r *relay) routes() http.Handler {
 	mux.HandleFunc("OPTIONS /v1/events", r.edge.Ingest)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", r.ready)
+	mux.Handle("GET /metrics", r.metrics.Handler())
 	mux.Handle("GET /", dashboard.Handler())
 	return mux
 }
@@ -182,6 +202,15 @@ func (r *relay) shutdown(srv *http.Server) {
 		r.log.Warn("batcher close", "error", err)
 	}
 	wg.Wait()
+}
+
+// checkFIPS refuses to run a binary built against a frozen FIPS 140-3 module (GOFIPS140=v1.0.0)
+// with FIPS mode switched off (GODEBUG=fips140=off): such a build exists to be validated crypto.
+func checkFIPS() error {
+	if fips140.Version() != "latest" && !fips140.Enabled() {
+		return fmt.Errorf("built with FIPS 140-3 module %s but FIPS mode is off: remove GODEBUG=fips140=off", fips140.Version())
+	}
+	return nil
 }
 
 // tlsConfig allows TLS 1.2+ with FIPS-approved AEAD suites only (TLS 1.3's are all approved).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 )
 
 // maxReplies bounds the answers queued for a client that does not read them; past it the client
@@ -23,6 +24,9 @@ type conn struct {
 	from *sender
 	acks *acks
 	ws   *websocket.Conn
+
+	limiter *rate.Limiter // messages per second; used by the serve goroutine only
+	strikes int           // consecutive rate-limited messages
 
 	ctx    context.Context // ends when the connection must stop
 	cancel context.CancelFunc
@@ -40,7 +44,8 @@ type conn struct {
 
 func newConn(s *Server, from *sender) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{s: s, from: from, acks: newAcks(), ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1)}
+	return &conn{s: s, from: from, acks: newAcks(), ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1),
+		limiter: rate.NewLimiter(limit(s.cfg.Rates.PerConn), s.cfg.Rates.PerConnBurst)}
 }
 
 // Identity implements flags.Client.
@@ -91,6 +96,7 @@ func (c *conn) reply(msg []byte) {
 }
 
 func (c *conn) replyError(seq uint64, e *ProtocolError) {
+	c.s.obs.MessageRejected(e.Code)
 	var b bytes.Buffer
 	b.WriteString(`{"type":"error","code":`)
 	b.WriteString(strconv.Quote(e.Code))
@@ -228,11 +234,16 @@ func (c *conn) awaitAcks() {
 func (c *conn) handle(data []byte) {
 	m, pe := Decode(data)
 	c.acks.start(m.Seq)
+	if pe == nil {
+		pe = c.rateLimit(&m)
+	}
 	if pe != nil {
+		c.s.obs.Message("invalid")
 		c.replyError(m.Seq, pe)
 		c.finish(m.Seq)
 		return
 	}
+	c.s.obs.Message(messageType(m.Type))
 	switch m.Type {
 	case "event":
 		c.event(&m)
@@ -245,6 +256,20 @@ func (c *conn) handle(data []byte) {
 		c.replyError(m.Seq, perr(CodeUnknownType, "type must be event, identify or ping"))
 		c.finish(m.Seq)
 	}
+}
+
+// rateLimit answers a message over the connection's or the project's rate; a client that goes
+// on sending through Strikes answers in a row is closed with 1008.
+func (c *conn) rateLimit(m *Message) *ProtocolError {
+	if c.limiter.Allow() && (m.Type != "event" || c.s.perProj.allow(c.from.project)) {
+		c.strikes = 0
+		return nil
+	}
+	c.strikes++
+	if c.strikes >= c.s.cfg.Rates.Strikes {
+		c.abort(websocket.StatusPolicyViolation, "rate limit exceeded")
+	}
+	return perr(CodeRateLimited, "rate limit exceeded; slow down and re-send this message")
 }
 
 func (c *conn) event(m *Message) {

@@ -212,3 +212,5 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func mustUUID(s string) uuid.UUID { return uuid.MustParse(s) }

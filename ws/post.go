@@ -39,24 +39,24 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST, OPTIONS")
-		refuse(w, &refusal{http.StatusMethodNotAllowed, "method_not_allowed", "use POST"})
+		s.refuse(w, &refusal{http.StatusMethodNotAllowed, "method_not_allowed", "use POST"})
 		return
 	}
 	from, ref := s.admit(r)
 	if ref != nil {
-		refuse(w, ref)
+		s.refuse(w, ref)
 		return
 	}
 	s.cors(w, r)
 	msgs, ref := s.readBody(w, r)
 	if ref != nil {
-		refuse(w, ref)
+		s.refuse(w, ref)
 		return
 	}
 	res, err := s.ingest(r.Context(), from, msgs)
 	if err != nil {
 		s.log.Warn("ingest", "error", err)
-		refuse(w, &refusal{http.StatusServiceUnavailable, CodeUnavailable, "not all messages could be stored; re-send them"})
+		s.refuse(w, &refusal{http.StatusServiceUnavailable, CodeUnavailable, "not all messages could be stored; re-send them"})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -90,6 +90,7 @@ func (s *Server) ingest(ctx context.Context, from *sender, msgs []json.RawMessag
 	res := &postResult{Errors: []postError{}}
 	var mu sync.Mutex
 	fail := func(i int, pe *ProtocolError) {
+		s.obs.MessageRejected(pe.Code)
 		mu.Lock()
 		res.Errors = append(res.Errors, postError{Index: i, ProtocolError: *pe})
 		mu.Unlock()
@@ -108,6 +109,14 @@ func (s *Server) ingest(ctx context.Context, from *sender, msgs []json.RawMessag
 	}
 	for i, raw := range msgs {
 		m, pe := Decode(raw)
+		if pe == nil && m.Type == "event" && !s.perProj.allow(from.project) {
+			pe = perr(CodeRateLimited, "the project's rate limit is exceeded; re-send this message later")
+		}
+		if pe == nil {
+			s.obs.Message(messageType(m.Type))
+		} else {
+			s.obs.Message("invalid")
+		}
 		switch {
 		case pe != nil:
 			fail(i, pe)

@@ -41,6 +41,7 @@ const (
 	CodeRejected      = "rejected"        // PostgreSQL refused the row; re-sending cannot help
 	CodeBinaryFrame   = "binary_frame"    // only text frames carry messages
 	CodeUnavailable   = "unavailable"     // the database could not take the message now; re-send later
+	CodeRateLimited   = "rate_limited"    // over the connection's or project's rate; re-send later
 )
 
 // ProtocolError is a message's rejection, answered to the sender with its seq.

@@ -18,16 +18,21 @@ type Registry struct {
 // NewRegistry makes an empty registry.
 func NewRegistry() *Registry { return &Registry{m: map[uuid.UUID]map[*conn]struct{}{}} }
 
-func (r *Registry) add(c *conn) {
+// add registers c unless that would pass the relay's or the project's cap (0: no cap).
+func (r *Registry) add(c *conn, maxAll, maxProject int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	set := r.m[c.from.project]
+	if (maxAll > 0 && r.n >= maxAll) || (maxProject > 0 && len(set) >= maxProject) {
+		return false
+	}
 	if set == nil {
 		set = map[*conn]struct{}{}
 		r.m[c.from.project] = set
 	}
 	set[c] = struct{}{}
 	r.n++
+	return true
 }
 
 func (r *Registry) remove(c *conn) {

@@ -32,6 +32,8 @@ type Config struct {
 	WriteTimeout   time.Duration // a write blocked this long closes the connection
 	DrainIdle      time.Duration // on shutdown, read until the client is quiet this long …
 	DrainMax       time.Duration // … or this long at most
+	Rates          RateLimits
+	Observer       Observer // nil: no measurements
 }
 
 func (c *Config) fill() {
@@ -62,6 +64,18 @@ func (c *Config) fill() {
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.DrainIdle, 300*time.Millisecond)
 	def(&c.DrainMax, 2*time.Second)
+	if c.Rates.Strikes <= 0 {
+		c.Rates.Strikes = 100
+	}
+	if c.Rates.PerConnBurst <= 0 {
+		c.Rates.PerConnBurst = max(1, int(2*c.Rates.PerConn))
+	}
+	if c.Rates.PerProjectBurst <= 0 {
+		c.Rates.PerProjectBurst = max(1, int(2*c.Rates.PerProject))
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
 }
 
 // Server serves /ws and /v1/events.
@@ -73,6 +87,8 @@ type Server struct {
 	reg      *Registry
 	projects *projects
 	log      *slog.Logger
+	obs      Observer
+	perProj  *projectLimiters
 
 	draining atomic.Bool
 	drain    chan struct{} // closed when Shutdown begins
@@ -83,28 +99,32 @@ type Server struct {
 func New(cfg Config, pool *pgxpool.Pool, batcher *pgbatch.Batcher, pusher *flags.Pusher, reg *Registry, log *slog.Logger) *Server {
 	cfg.fill()
 	return &Server{cfg: cfg, pool: pool, batcher: batcher, flags: pusher, reg: reg,
-		projects: newProjects(pool), log: log, drain: make(chan struct{})}
+		projects: newProjects(pool), log: log, obs: cfg.Observer, drain: make(chan struct{}),
+		perProj: newProjectLimiters(cfg.Rates.PerProject, cfg.Rates.PerProjectBurst)}
 }
 
 // ServeHTTP upgrades GET /ws. Every refusal happens before the upgrade, as an HTTP status with a
 // JSON body.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
-		refuse(w, &refusal{http.StatusServiceUnavailable, "shutting_down", "the relay is shutting down; reconnect"})
+		s.refuse(w, &refusal{http.StatusServiceUnavailable, "shutting_down", "the relay is shutting down; reconnect"})
 		return
 	}
 	from, ref := s.admit(r)
 	if ref != nil {
-		refuse(w, ref)
+		s.refuse(w, ref)
 		return
 	}
 	c := newConn(s, from)
-	s.reg.add(c)
+	if !s.reg.add(c, s.cfg.Rates.MaxConns, s.cfg.Rates.MaxConnsProject) {
+		s.refuse(w, &refusal{http.StatusServiceUnavailable, "too_many_connections", "the relay's connection limit is reached; retry later"})
+		return
+	}
 	set, err := s.flags.Evaluate(r.Context(), from.project, from.anon, "")
 	if err != nil {
 		s.reg.remove(c)
 		s.log.Warn("connect", "error", err)
-		refuse(w, &refusal{http.StatusServiceUnavailable, CodeUnavailable, "the database is unavailable; retry later"})
+		s.refuse(w, &refusal{http.StatusServiceUnavailable, CodeUnavailable, "the database is unavailable; retry later"})
 		return
 	}
 	c.initialFlags(set)
@@ -124,14 +144,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(s.cfg.MaxFrameBytes)
 	s.conns.Add(1)
+	s.obs.Connected(1)
 	go func() {
 		defer s.conns.Done()
+		defer s.obs.Connected(-1)
 		defer s.reg.remove(c)
 		c.serve(ws)
 	}()
 }
 
-func refuse(w http.ResponseWriter, ref *refusal) {
+// refuse answers a request refused before any message, and counts it.
+func (s *Server) refuse(w http.ResponseWriter, ref *refusal) {
+	s.obs.Refused(ref.code)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(ref.status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": ref.code, "message": ref.msg})

@@ -49,9 +49,11 @@ func (c *conn) flush() bool {
 	c.mu.Unlock()
 	if set != nil {
 		replies = append(replies, append(append([]byte(`{"type":"flags","flags":`), set...), '}'))
+		c.s.obs.FlagsSent()
 	}
 	if ack := c.acks.take(); ack > 0 {
 		replies = append(replies, []byte(`{"type":"ack","seq":`+strconv.FormatUint(ack, 10)+`}`))
+		c.s.obs.Acked()
 	}
 	for _, msg := range replies {
 		// Writes outlive c.ctx so the final ack still goes out while closing.

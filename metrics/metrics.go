@@ -1,0 +1,129 @@
+// Package metrics exposes the relay's measurements in Prometheus format at /metrics. Its Metrics
+// type is the observer the batcher, the flag pusher and the WebSocket edge report to, so those
+// packages need no Prometheus import. Labels never carry event payloads or personal data.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds every collector, on a registry of its own.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	connections      prometheus.Gauge
+	refused          *prometheus.CounterVec
+	messages         *prometheus.CounterVec
+	rejected         *prometheus.CounterVec
+	acks             prometheus.Counter
+	eventsCommitted  prometheus.Counter
+	rowsRejected     prometheus.Counter
+	batchSize        prometheus.Histogram
+	flushSeconds     *prometheus.HistogramVec
+	bufferBytes      prometheus.Gauge
+	flushRetries     prometheus.Counter
+	flagPushes       prometheus.Counter
+	flagPushSeconds  prometheus.Histogram
+	flagsSent        prometheus.Counter
+	listenerConnects prometheus.Counter
+}
+
+// New registers every collector, plus Go runtime and process collectors.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{reg: reg}
+	m.connections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "beacon_ws_connections", Help: "Open WebSocket connections."})
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beacon_ws_refused_total", Help: "Connections and ingest requests refused before any message, by reason."}, []string{"reason"})
+	m.messages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beacon_messages_total", Help: "Messages received, by type (WebSocket and HTTP ingest)."}, []string{"type"})
+	m.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beacon_messages_rejected_total", Help: "Messages answered with an error, by error code."}, []string{"code"})
+	m.acks = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_acks_sent_total", Help: "Ack messages sent."})
+	m.eventsCommitted = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_events_committed_total", Help: "Events written in committed COPY transactions (re-sent duplicates included)."})
+	m.rowsRejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_rows_rejected_total", Help: "Rows PostgreSQL refused; each was answered to its sender."})
+	m.batchSize = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "beacon_batch_rows", Help: "Rows per COPY transaction.", Buckets: prometheus.ExponentialBuckets(1, 4, 9)})
+	m.flushSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "beacon_flush_seconds", Help: "Duration of one COPY transaction, by outcome.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"outcome"})
+	m.bufferBytes = prometheus.NewGauge(prometheus.GaugeOpts{Name: "beacon_buffer_bytes", Help: "Bytes of events buffered or in flight (bounded by BUFFER_LIMIT_BYTES)."})
+	m.flushRetries = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flush_retries_total", Help: "COPY transactions retried after a transient error."})
+	m.flagPushes = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_evaluations_total", Help: "Project re-evaluations after a flag change or listener reconnect."})
+	m.flagPushSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "beacon_flag_evaluation_seconds", Help: "Time to re-evaluate and hand out one project's flags.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
+	m.flagsSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_pushes_total", Help: "Flag sets written to clients."})
+	m.listenerConnects = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_listener_connects_total", Help: "Times the flag listener connected (1 + reconnects)."})
+	for _, c := range []prometheus.Collector{m.connections, m.refused, m.messages, m.rejected, m.acks,
+		m.eventsCommitted, m.rowsRejected, m.batchSize, m.flushSeconds, m.bufferBytes, m.flushRetries,
+		m.flagPushes, m.flagPushSeconds, m.flagsSent, m.listenerConnects,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		f(c)
+	}
+	return m
+}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// pgbatch.Observer
+
+// Buffered implements pgbatch.Observer.
+func (m *Metrics) Buffered(b int64) { m.bufferBytes.Add(float64(b)) }
+
+// Released implements pgbatch.Observer.
+func (m *Metrics) Released(b int64) { m.bufferBytes.Sub(float64(b)) }
+
+// Flushed implements pgbatch.Observer.
+func (m *Metrics) Flushed(rows int, d time.Duration, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.flushSeconds.WithLabelValues(outcome).Observe(d.Seconds())
+	if err == nil {
+		m.batchSize.Observe(float64(rows))
+	}
+}
+
+// Committed implements pgbatch.Observer.
+func (m *Metrics) Committed(rows int) { m.eventsCommitted.Add(float64(rows)) }
+
+// Rejected implements pgbatch.Observer.
+func (m *Metrics) Rejected(rows int) { m.rowsRejected.Add(float64(rows)) }
+
+// Retrying implements pgbatch.Observer.
+func (m *Metrics) Retrying(error, int, time.Duration) { m.flushRetries.Inc() }
+
+// flags.Observer
+
+// Pushed implements flags.Observer.
+func (m *Metrics) Pushed(_ uuid.UUID, _ int, d time.Duration) {
+	m.flagPushes.Inc()
+	m.flagPushSeconds.Observe(d.Seconds())
+}
+
+// ListenerReconnected implements flags.Observer.
+func (m *Metrics) ListenerReconnected() { m.listenerConnects.Inc() }
+
+// ws.Observer
+
+// Connected implements ws.Observer.
+func (m *Metrics) Connected(delta int) { m.connections.Add(float64(delta)) }
+
+// Refused implements ws.Observer.
+func (m *Metrics) Refused(reason string) { m.refused.WithLabelValues(reason).Inc() }
+
+// Message implements ws.Observer.
+func (m *Metrics) Message(typ string) { m.messages.WithLabelValues(typ).Inc() }
+
+// MessageRejected implements ws.Observer.
+func (m *Metrics) MessageRejected(code string) { m.rejected.WithLabelValues(code).Inc() }
+
+// Acked implements ws.Observer.
+func (m *Metrics) Acked() { m.acks.Inc() }
+
+// FlagsSent implements ws.Observer.
+func (m *Metrics) FlagsSent() { m.flagsSent.Inc() }
