@@ -1,0 +1,228 @@
+-- 007_analytics: the analytics schema, Beacon's stable, documented read interface for the dashboard
+-- and BI tools. Raw beacon.* tables may change between versions; these views keep their names,
+-- columns and meaning (columns may be added).
+--
+-- People: an event's user_id is the user it was sent with, else the user its anon id was later
+-- aliased to (identify), so earlier anonymous events are attributed; person_id resolves merged
+-- users to one root user id. The views call no beacon function, so a role needs only SELECT on
+-- them (they run with their owner's rights on the beacon tables).
+
+CREATE SCHEMA IF NOT EXISTS analytics;
+COMMENT ON SCHEMA analytics IS 'Beacon''s stable read interface for the dashboard and BI tools: commented views over the beacon schema. Read-only.';
+
+CREATE VIEW analytics.projects AS
+SELECT p.project_id, p.name, p.created_at, coalesce(p.retention_days, s.retention_days) AS retention_days
+FROM beacon.projects p CROSS JOIN beacon.settings s;
+
+CREATE VIEW analytics.events AS
+SELECT e.project_id, e.event_id, e.name, e.ts, e.received_at, e.session_id, e.anon_id,
+       e.user_id AS sent_user_id,
+       coalesce(e.user_id, a.user_id) AS user_id,
+       coalesce(u.merged_into, e.user_id, a.user_id) AS person_id,
+       e.props,
+       CASE WHEN e.name = '$pageview'
+            THEN left(coalesce(nullif(e.props->>'path', ''), nullif(e.props->>'url', '')), 500) END AS page
+FROM beacon.events e
+LEFT JOIN beacon.aliases a ON e.user_id IS NULL AND a.project_id = e.project_id AND a.anon_id = e.anon_id
+LEFT JOIN beacon.users u ON u.project_id = e.project_id AND u.user_id = coalesce(e.user_id, a.user_id);
+
+CREATE VIEW analytics.sessions AS
+SELECT s.project_id, s.session_id, s.anon_id,
+       coalesce(s.user_id, a.user_id) AS user_id,
+       coalesce(u.merged_into, s.user_id, a.user_id) AS person_id,
+       s.first_seen, s.last_seen, s.duration, s.event_count,
+       s.entry_event, s.exit_event, s.entry_page, s.exit_page
+FROM beacon.sessions s
+LEFT JOIN beacon.aliases a ON s.user_id IS NULL AND a.project_id = s.project_id AND a.anon_id = s.anon_id
+LEFT JOIN beacon.users u ON u.project_id = s.project_id AND u.user_id = coalesce(s.user_id, a.user_id);
+
+CREATE VIEW analytics.users AS
+SELECT u.project_id, u.user_id, coalesce(u.merged_into, u.user_id) AS person_id, u.traits, u.created_at, u.updated_at
+FROM beacon.users u;
+
+CREATE VIEW analytics.people AS
+SELECT g.project_id, g.person_id, g.user_ids, coalesce(m.traits, '{}') AS traits, g.first_identified, g.last_updated
+FROM (
+    SELECT u.project_id, coalesce(u.merged_into, u.user_id) AS person_id,
+           array_agg(u.user_id ORDER BY u.user_id) AS user_ids,
+           min(u.created_at) AS first_identified, max(u.updated_at) AS last_updated
+    FROM beacon.users u
+    GROUP BY 1, 2
+) g
+LEFT JOIN LATERAL (
+    SELECT jsonb_object_agg(t.key, t.value ORDER BY u.updated_at, u.user_id) AS traits
+    FROM beacon.users u, jsonb_each(u.traits) t
+    WHERE u.project_id = g.project_id AND coalesce(u.merged_into, u.user_id) = g.person_id
+) m ON true;
+
+CREATE VIEW analytics.aliases AS
+SELECT a.project_id, a.anon_id, a.user_id, coalesce(u.merged_into, a.user_id) AS person_id, a.created_at
+FROM beacon.aliases a
+LEFT JOIN beacon.users u ON u.project_id = a.project_id AND u.user_id = a.user_id;
+
+CREATE VIEW analytics.daily AS
+SELECT d.project_id, d.day, d.events, d.pageviews, d.visitors, d.users, d.sessions
+FROM beacon.mv_daily d;
+
+CREATE VIEW analytics.hourly_events AS
+SELECT h.project_id, h.hour, h.name, h.events FROM beacon.rollup_hourly h;
+
+CREATE VIEW analytics.daily_pageviews AS
+SELECT d.project_id, d.day, d.dimension, d.value, d.pageviews FROM beacon.rollup_daily_dims d;
+
+CREATE VIEW analytics.top_events AS
+SELECT n.project_id, n.name, n.events_24h, n.events_7d, n.events_30d, n.last_hour
+FROM beacon.mv_event_names n;
+
+CREATE VIEW analytics.top_pages AS
+SELECT v.project_id, v.value AS page, v.pageviews_7d, v.pageviews_30d, v.rank
+FROM beacon.mv_top_values v WHERE v.dimension = 'page';
+
+CREATE VIEW analytics.top_referrers AS
+SELECT v.project_id, v.value AS referrer, v.pageviews_7d, v.pageviews_30d, v.rank
+FROM beacon.mv_top_values v WHERE v.dimension = 'referrer';
+
+CREATE VIEW analytics.top_browsers AS
+SELECT v.project_id, v.value AS browser, v.pageviews_7d, v.pageviews_30d, v.rank
+FROM beacon.mv_top_values v WHERE v.dimension = 'browser';
+
+CREATE VIEW analytics.top_devices AS
+SELECT v.project_id, v.value AS device, v.pageviews_7d, v.pageviews_30d, v.rank
+FROM beacon.mv_top_values v WHERE v.dimension = 'device';
+
+CREATE VIEW analytics.flags AS
+SELECT f.project_id, f.key, f.enabled, f.rollout_percent, f.rules, f.description, f.created_at, f.updated_at
+FROM beacon.flags f;
+
+CREATE VIEW analytics.flag_audit AS
+SELECT a.audit_id, a.project_id, a.flag_key, a.action, a.old_row, a.new_row, a.changed_at,
+       a.db_role, a.login_role, a.app_user, a.txid
+FROM beacon.flag_audit a;
+
+CREATE VIEW analytics.identity_audit AS
+SELECT a.audit_id, a.project_id, a.action, a.anon_id, a.user_id, a.other_user, a.merge_id, a.detail,
+       a.at, a.db_role, a.login_role, a.app_user
+FROM beacon.identity_audit a;
+
+-- Comments ---------------------------------------------------------------------------------------
+
+COMMENT ON VIEW analytics.projects IS 'Projects (tracked products).';
+COMMENT ON VIEW analytics.events IS 'Every event with its user resolved: user_id is the user it was sent with or, for anonymous events, the user its anon id later identified as; person_id merges users that are one person. Filter on ts: events are partitioned by day on it.';
+COMMENT ON VIEW analytics.sessions IS 'One row per session (the SDK''s session id), with its user resolved like analytics.events.';
+COMMENT ON VIEW analytics.users IS 'Identified users with their own traits and the person they belong to.';
+COMMENT ON VIEW analytics.people IS 'People: users merged into one, with their traits merged (per key, the most recently updated user''s value).';
+COMMENT ON VIEW analytics.aliases IS 'Which user each anonymous id identified as (the first one).';
+COMMENT ON VIEW analytics.daily IS 'Per project and UTC day of the last view_days days (beacon.settings, default 90): events, pageviews and exact unique visitors, users and sessions. Materialized; refreshed by beacon.maintain() (about every minute while events arrive, at least hourly).';
+COMMENT ON VIEW analytics.hourly_events IS 'Events per project, UTC hour and event name, all history. Up to date as of the last beacon.maintain().';
+COMMENT ON VIEW analytics.daily_pageviews IS '$pageview events per project, UTC day and value of a dimension (page, referrer, browser, device, os), all history. Up to date as of the last beacon.maintain().';
+COMMENT ON VIEW analytics.top_events IS 'Event names of the last 30 days with 24-hour, 7- and 30-day counts. Materialized.';
+COMMENT ON VIEW analytics.top_pages IS 'The 1,000 most viewed pages per project over the last 30 UTC days. Materialized.';
+COMMENT ON VIEW analytics.top_referrers IS 'The 1,000 top external referrer hosts per project over the last 30 UTC days, ''(direct)'' for none. Materialized.';
+COMMENT ON VIEW analytics.top_browsers IS 'Pageviews by browser (the $browser or browser prop) over the last 30 UTC days. Materialized.';
+COMMENT ON VIEW analytics.top_devices IS 'Pageviews by device (the $device or device prop) over the last 30 UTC days. Materialized.';
+COMMENT ON VIEW analytics.flags IS 'Feature flags and their current state.';
+COMMENT ON VIEW analytics.flag_audit IS 'Every change to a feature flag: who, when, before and after.';
+COMMENT ON VIEW analytics.identity_audit IS 'Every identity link made or undone: aliases, unaliases, merges, unmerges.';
+
+-- Column comments from one table; '*' applies to that column in every analytics view (a specific
+-- entry, applied after, wins).
+DO $$
+DECLARE
+    c record;
+    v text;
+BEGIN
+    FOR c IN SELECT * FROM (VALUES
+        ('*', 'project_id',       'Project id.'),
+        ('*', 'rank',             'Rank by 30-day pageviews within the project (1 = most).'),
+        ('*', 'pageviews_7d',     '$pageview events in the last 7 UTC days, today included.'),
+        ('*', 'pageviews_30d',    '$pageview events in the last 30 UTC days, today included.'),
+        ('*', 'created_at',       'When it was created.'),
+        ('*', 'anon_id',          'Anonymous id the SDK made for the browser.'),
+        ('*', 'person_id',        'The person: the root user id when users were merged, else the user id; NULL when anonymous.'),
+        ('*', 'db_role',          'Database role that acted (SET ROLE, else login role).'),
+        ('*', 'login_role',       'Login role of the session that acted.'),
+        ('*', 'app_user',         'Dashboard user who acted, when the dashboard declared one.'),
+        ('*', 'audit_id',         'Order of the audit rows.'),
+        ('projects', 'name',            'Display name.'),
+        ('projects', 'retention_days',  'Days of events kept (the project''s own setting, else the global one); NULL: forever.'),
+        ('events', 'event_id',     'Event id (client-made UUIDv7 or the relay''s).'),
+        ('events', 'name',         'Event name, e.g. $pageview.'),
+        ('events', 'ts',           'Client time of the event (corrected by the relay when implausible).'),
+        ('events', 'received_at',  'Server time the relay received it.'),
+        ('events', 'session_id',   'Session id (empty when the sender had none).'),
+        ('events', 'sent_user_id', 'User id the event was sent with (after identify on its connection); NULL when sent anonymously.'),
+        ('events', 'user_id',      'sent_user_id, else the user the anon id identified as later; NULL when still anonymous.'),
+        ('events', 'props',        'Event properties (JSON object).'),
+        ('events', 'page',         'For $pageview events: props.path, else props.url (500 characters at most).'),
+        ('sessions', 'session_id',  'Session id.'),
+        ('sessions', 'user_id',     'User of the session: of its latest identified event, else the user its anon id identified as.'),
+        ('sessions', 'first_seen',  'Client time of the first event.'),
+        ('sessions', 'last_seen',   'Client time of the last event.'),
+        ('sessions', 'duration',    'last_seen - first_seen.'),
+        ('sessions', 'event_count', 'Events in the session.'),
+        ('sessions', 'entry_event', 'Name of the first event.'),
+        ('sessions', 'exit_event',  'Name of the last event.'),
+        ('sessions', 'entry_page',  'Page of the first $pageview.'),
+        ('sessions', 'exit_page',   'Page of the last $pageview.'),
+        ('users', 'user_id',    'The product''s user id.'),
+        ('users', 'traits',     'This user''s traits (JSON object), merged over every identify, newer wins per key.'),
+        ('users', 'updated_at', 'Last identify.'),
+        ('people', 'user_ids',         'User ids merged into this person.'),
+        ('people', 'traits',           'Traits of all its users; per key the value of the most recently updated user.'),
+        ('people', 'first_identified', 'First identify of any of its users.'),
+        ('people', 'last_updated',     'Latest identify of any of its users.'),
+        ('aliases', 'user_id',    'User the anonymous id identified as (the first one; later logins on a shared device do not take its history).'),
+        ('aliases', 'created_at', 'When the anonymous id first identified.'),
+        ('daily', 'day',       'UTC day.'),
+        ('daily', 'events',    'Events.'),
+        ('daily', 'pageviews', '$pageview events.'),
+        ('daily', 'visitors',  'Exact distinct people that day, identified or anonymous (anonymous ids later identified count as their person).'),
+        ('daily', 'users',     'Exact distinct identified people that day.'),
+        ('daily', 'sessions',  'Exact distinct sessions with an event that day.'),
+        ('hourly_events', 'hour',   'Start of the UTC hour (client time).'),
+        ('hourly_events', 'name',   'Event name.'),
+        ('hourly_events', 'events', 'Events.'),
+        ('daily_pageviews', 'day',       'UTC day.'),
+        ('daily_pageviews', 'dimension', 'page, referrer, browser, device or os.'),
+        ('daily_pageviews', 'value',     'Value of the dimension.'),
+        ('daily_pageviews', 'pageviews', '$pageview events with that value.'),
+        ('top_events', 'name',       'Event name.'),
+        ('top_events', 'events_24h', 'Events in the last 24 hours (by whole hours).'),
+        ('top_events', 'events_7d',  'Events in the last 7 days.'),
+        ('top_events', 'events_30d', 'Events in the last 30 days.'),
+        ('top_events', 'last_hour',  'Latest UTC hour with such an event.'),
+        ('top_pages', 'page',         'Page path (else URL).'),
+        ('top_referrers', 'referrer', 'Referring host, or (direct).'),
+        ('top_browsers', 'browser',   'Browser as the SDK reported it.'),
+        ('top_devices', 'device',     'Device as the SDK reported it.'),
+        ('flags', 'key',             'Flag key.'),
+        ('flags', 'enabled',         'Master switch: false is off for everyone.'),
+        ('flags', 'rollout_percent', 'Share of people for whom an enabled flag is on: on when beacon.flag_bucket(key, id) < rollout_percent * 100 (see docs/sql.md).'),
+        ('flags', 'rules',           'Targeting rules on traits, all must match; [] for everyone.'),
+        ('flags', 'description',     'Free text.'),
+        ('flags', 'updated_at',      'Last change.'),
+        ('flag_audit', 'flag_key',   'Key of the flag changed.'),
+        ('flag_audit', 'action',     'INSERT, UPDATE, DELETE or TRUNCATE.'),
+        ('flag_audit', 'old_row',    'The flag before (NULL for INSERT).'),
+        ('flag_audit', 'new_row',    'The flag after (NULL for DELETE, TRUNCATE).'),
+        ('flag_audit', 'changed_at', 'Transaction time of the change.'),
+        ('flag_audit', 'txid',       'Transaction id: rows with the same txid were one change.'),
+        ('identity_audit', 'action',     'alias, unalias, merge or unmerge.'),
+        ('identity_audit', 'anon_id',    'Anonymous id (alias, unalias).'),
+        ('identity_audit', 'user_id',    'User aliased, or root user of the person merged away.'),
+        ('identity_audit', 'other_user', 'Root user of the person merged into (merge, unmerge).'),
+        ('identity_audit', 'merge_id',   'Merge id, to pass to beacon.unmerge_users.'),
+        ('identity_audit', 'detail',     'Users requested and users moved.'),
+        ('identity_audit', 'at',         'Transaction time.')
+    ) x (view, col, text)
+    ORDER BY x.view <> '*'
+    LOOP
+        FOR v IN
+            SELECT cl.relname FROM pg_catalog.pg_class cl JOIN pg_catalog.pg_attribute a ON a.attrelid = cl.oid
+            WHERE cl.relnamespace = 'analytics'::regnamespace AND a.attname = c.col AND NOT a.attisdropped
+              AND (c.view = '*' OR cl.relname = c.view)
+        LOOP
+            EXECUTE format('COMMENT ON COLUMN analytics.%I.%I IS %L', v, c.col, c.text);
+        END LOOP;
+    END LOOP;
+END $$;

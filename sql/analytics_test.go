@@ -1,0 +1,66 @@
+package sql_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beacon-analytics/beacon/internal/testdb"
+)
+
+// Every table, view, materialized view and function of Beacon, and every column of the analytics
+// views, carries a COMMENT for the DBA and the BI user.
+func TestEverythingIsCommented(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	missing := scalar[[]string](t, db.Pool, `
+		SELECT coalesce(array_agg(what ORDER BY what), '{}') FROM (
+		    SELECT c.oid::regclass::text AS what FROM pg_class c
+		    WHERE c.relnamespace IN ('beacon'::regnamespace, 'analytics'::regnamespace)
+		      AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
+		      AND obj_description(c.oid, 'pg_class') IS NULL
+		    UNION ALL
+		    SELECT p.oid::regprocedure::text FROM pg_proc p
+		    WHERE p.pronamespace IN ('beacon'::regnamespace, 'analytics'::regnamespace)
+		      AND obj_description(p.oid, 'pg_proc') IS NULL
+		    UNION ALL
+		    SELECT c.oid::regclass::text || '.' || a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+		    WHERE c.relnamespace = 'analytics'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+		      AND col_description(c.oid, a.attnum) IS NULL
+		) m`)
+	if len(missing) > 0 {
+		t.Errorf("no COMMENT on:\n  %s", strings.Join(missing, "\n  "))
+	}
+}
+
+// An event sent anonymously before identify is attributed to the user, and merged users to one
+// person, in analytics.events and analytics.sessions.
+func TestAnalyticsResolvesPeople(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	p := newProject(t, db.Pool)
+	now := time.Now()
+	copyEvents(t, db.Pool,
+		ev{project: p, session: "s1", anon: "a1", name: "before", ts: now},
+		ev{project: p, session: "s1", anon: "a1", user: ptr("u1"), name: "after", ts: now.Add(time.Second)},
+		ev{project: p, session: "s2", anon: "a2", user: ptr("u2"), name: "other", ts: now},
+		ev{project: p, session: "s3", anon: "a3", name: "anon", ts: now},
+	)
+	exec(t, db.Pool, `SELECT beacon.identify($1, 'a1', 'u1'), beacon.identify($1, 'a2', 'u2')`, p)
+	exec(t, db.Pool, `SELECT beacon.merge_users($1, 'u2', 'u1')`, p)
+	got := scalar[string](t, db.Pool, `
+		SELECT string_agg(concat_ws(':', name, coalesce(sent_user_id, '-'), coalesce(user_id, '-'), coalesce(person_id, '-')), ' ' ORDER BY name)
+		FROM analytics.events WHERE project_id = $1`, p)
+	if want := "after:u1:u1:u1 anon:-:-:- before:-:u1:u1 other:u2:u2:u1"; got != want {
+		t.Errorf("events: %s, want %s", got, want)
+	}
+	got = scalar[string](t, db.Pool, `
+		SELECT string_agg(session_id || ':' || coalesce(person_id, '-'), ' ' ORDER BY session_id)
+		FROM analytics.sessions WHERE project_id = $1`, p)
+	if want := "s1:u1 s2:u1 s3:-"; got != want {
+		t.Errorf("sessions: %s, want %s", got, want)
+	}
+	if got := scalar[string](t, db.Pool, `SELECT array_to_string(user_ids, ',') FROM analytics.people WHERE project_id = $1`, p); got != "u1,u2" {
+		t.Errorf("people: %s", got)
+	}
+}
