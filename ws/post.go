@@ -72,6 +72,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]json.RawMes
 	if err != nil {
 		return nil, &refusal{http.StatusBadRequest, "bad_body", "the body could not be read"}
 	}
+	return parseBody(body)
+}
+
+// parseBody splits a body into its messages.
+func parseBody(body []byte) ([]json.RawMessage, *refusal) {
 	var msgs []json.RawMessage
 	if err := json.Unmarshal(body, &msgs); err != nil {
 		return nil, &refusal{http.StatusBadRequest, CodeBadJSON, "the body must be a JSON array of messages"}
