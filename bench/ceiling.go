@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 var eventColumns = []string{"project_id", "event_id", "session_id", "anon_id", "user_id", "name", "props", "ts", "received_at"}
@@ -16,17 +18,19 @@ var eventColumns = []string{"project_id", "event_id", "session_id", "anon_id", "
 // rowSource makes the rows a relay would write for `clients` clients sending the same samples as
 // the load generator: client k%clients's k-th sample, a fresh UUIDv7, the current time.
 type rowSource struct {
-	project uuid.UUID
-	clients int
-	rings   [][]sample
-	ids     *idGen
-	next    atomic.Int64
+	project         uuid.UUID
+	clients         int
+	rings           [][]sample
+	sessions, anons []string
+	ids             *idGen
+	next            atomic.Int64
 }
 
 func newRowSource(project uuid.UUID, clients int) *rowSource {
 	s := &rowSource{project: project, clients: clients, ids: newIDGen()}
 	for i := range clients {
 		s.rings = append(s.rings, samples(uint64(i), ringSize))
+		s.sessions, s.anons = append(s.sessions, "s-"+itoa(i)), append(s.anons, "a-"+itoa(i))
 	}
 	return s
 }
@@ -42,8 +46,8 @@ func (s *rowSource) batch(n int) [][]any {
 		k := base + int64(i)
 		c := int(k % int64(s.clients))
 		smp := &s.rings[c][(k/int64(s.clients))%ringSize]
-		sess := "s-" + itoa(c)
-		rows[i] = []any{s.project, uuid.UUID(s.ids.next(now)), sess, "a-" + itoa(c), nil, smp.name, smp.props, now, now}
+		rows[i] = []any{pgtype.UUID{Bytes: s.project, Valid: true}, pgtype.UUID{Bytes: s.ids.next(now), Valid: true},
+			s.sessions[c], s.anons[c], nil, smp.name, smp.props, now, now}
 	}
 	return rows
 }
@@ -165,4 +169,4 @@ END $$`)
 	return nil
 }
 
-func itoa(i int) string { return fmt.Sprint(i) }
+func itoa(i int) string { return strconv.Itoa(i) }
