@@ -1,6 +1,7 @@
 package sql_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -63,4 +64,65 @@ func TestAnalyticsResolvesPeople(t *testing.T) {
 	if got := scalar[string](t, db.Pool, `SELECT array_to_string(user_ids, ',') FROM analytics.people WHERE project_id = $1`, p); got != "u1,u2" {
 		t.Errorf("people: %s", got)
 	}
+}
+
+// The example queries of docs/bi.md run as beacon_reader and return rows.
+func TestBIExamplesWork(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../docs/bi.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := testdb.New(t)
+	p := scalar[string](t, db.Pool, `INSERT INTO beacon.projects (name) VALUES ('shop') RETURNING project_id::text`)
+	exec(t, db.Pool, `UPDATE beacon.settings SET refresh_interval = '0'`)
+	now := time.Now()
+	copyEvents(t, db.Pool,
+		ev{project: p, session: "s", anon: "a", name: "$pageview", props: map[string]any{"path": "/", "url": "https://shop.test/", "referrer": "https://search.test/q"}, ts: now},
+		ev{project: p, session: "s", anon: "a", user: ptr("u"), name: "signup", ts: now.Add(time.Second)},
+	)
+	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	reader := as(t, db, "beacon_reader")
+
+	blocks := strings.Split(string(doc), "```sql\n")[1:]
+	ran := 0
+	for _, blk := range blocks {
+		blk = blk[:strings.Index(blk, "```")]
+		if strings.Contains(blk, "CREATE ROLE") {
+			continue
+		}
+		for _, stmt := range strings.Split(blk, ";") {
+			if strings.TrimSpace(stripComments(stmt)) == "" {
+				continue
+			}
+			rows, err := reader.Query(ctx(t), stmt)
+			if err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+			n := 0
+			for rows.Next() {
+				n++
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+			if n == 0 {
+				t.Errorf("no rows from %s", stmt)
+			}
+			ran++
+		}
+	}
+	if ran < 3 {
+		t.Errorf("ran %d example queries, want at least 3", ran)
+	}
+}
+
+func stripComments(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
