@@ -1,6 +1,7 @@
 # Beacon's tasks. `just --list` shows them. Settings come from .env (dotenv-load).
 set dotenv-load
 set shell := ["bash", "-euo", "pipefail", "-c"]
+import 'infra/ops.just'
 
 go_test_flags := env('GO_TEST_FLAGS', '')
 
@@ -44,7 +45,7 @@ db-down:
     infra/pg.sh down
 
 # Set up and run every test: Go (real PostgreSQL, real WebSockets), SDK unit and browser tests.
-test: test-deps test-go test-sdk
+test: test-deps test-go test-sdk audit
 
 # System packages the tests need (Debian chromium for the browser tests).
 test-deps:
