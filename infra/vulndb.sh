@@ -6,6 +6,7 @@
 # and infra/vulnreport prints one line per called vulnerability and sets the exit status.
 #
 #   infra/vulndb.sh              scan ./... (the default); exit 3 on a called vulnerability
+#   infra/vulndb.sh scan DIR     the same for the module in DIR (e.g. a scratch module)
 #   infra/vulndb.sh db           only build the database and print its folder
 #   infra/vulndb.sh ARGS…        run govulncheck itself with ARGS, e.g. `-show traces ./...`,
 #                                `-C /some/module ./...`; its own output and exit status
@@ -48,19 +49,22 @@ if [ ! -f "$db/index/modules.json" ]; then
 fi
 if [ "${1:-}" = db ]; then echo "$db"; exit 0; fi
 
-# Installed into the cache (not `go run`) so that govulncheck's own exit status 3 comes through.
-bin=$cache/bin/govulncheck-$govulncheck_version
+# Installed into the cache (not `go run`) so that govulncheck's own exit status 3 comes through;
+# one binary per Go version, since govulncheck must be built by a Go at least as new as the code.
+bin=$cache/bin/govulncheck-$govulncheck_version-$(go env GOVERSION)
 if [ ! -x "$bin" ]; then
   mkdir -p "$cache/bin"
   (cd "$cache" && GOBIN=$cache/bin go install "golang.org/x/vuln/cmd/govulncheck@$govulncheck_version")
   mv "$cache/bin/govulncheck" "$bin"
 fi
+module=.
+if [ "${1:-}" = scan ]; then module=${2:?usage: infra/vulndb.sh scan DIR}; shift 2; fi
 if [ $# -gt 0 ]; then exec "$bin" -db "file://$db" "$@"; fi
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-echo "govulncheck $govulncheck_version on ./... with golang.org/x/vulndb@$vulndb_version" >&2
-"$bin" -db "file://$db" -format json ./... >"$out"
+echo "govulncheck $govulncheck_version on $module/... with golang.org/x/vulndb@$vulndb_version" >&2
+"$bin" -db "file://$db" -C "$module" -format json ./... >"$out"
 go run ./infra/vulnreport -stdlib="${BEACON_VULN_STDLIB:-warn}" <"$out" && rc=0 || rc=$?
 # `go run` turns any failure of the program into status 1; vulnreport fails only with 3.
 [ "$rc" = 0 ] || exit 3

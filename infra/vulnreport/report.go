@@ -132,7 +132,7 @@ func (r *report) print(w io.Writer, failOnStdlib bool) (failed bool) {
 		fmt.Fprintln(w, "\nNo vulnerability is called from this code.")
 		return false
 	case modules > 0:
-		fmt.Fprintf(w, "\nFAIL: %d called vulnerabilities in required modules: upgrade each to its fixed version (go get MODULE@VERSION && go mod tidy).\n", modules)
+		fmt.Fprintf(w, "\nFAIL: called vulnerabilities in required modules: %d. Upgrade each to its fixed version (go get MODULE@VERSION && go mod tidy).\n", modules)
 		failed = true
 	}
 	if len(stdlib) > 0 {
@@ -140,8 +140,8 @@ func (r *report) print(w io.Writer, failOnStdlib bool) (failed bool) {
 		if !failOnStdlib {
 			verb = "WARNING (not failed: BEACON_VULN_STDLIB=warn)"
 		}
-		fmt.Fprintf(w, "\n%s: %d called vulnerabilities in the standard library of %s (%s): only a Go toolchain with the fixes removes them; build releases with it.\n",
-			verb, len(stdlib), r.config.GoVersion, strings.Join(stdlib, " "))
+		fmt.Fprintf(w, "\n%s: called vulnerabilities in the standard library of %s: %d (%s). Only a Go toolchain with the fixes removes them; build releases with it.\n",
+			verb, r.config.GoVersion, len(stdlib), strings.Join(stdlib, " "))
 		failed = failed || failOnStdlib
 	}
 	fmt.Fprintln(w, "Full call paths: infra/vulndb.sh -show traces ./...")
