@@ -230,4 +230,3 @@ func redact(u string) string {
 
 // quote is a SQL string literal.
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-

@@ -52,7 +52,7 @@ func main() {
 	flag.Int64Var(&o.bufferLim, "buffer", 64<<20, "outage: the relay's BUFFER_LIMIT_BYTES")
 	flag.StringVar(&o.out, "out", "", "also append the markdown report to this file")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: go run ./bench [flags] ingest|flags|conns|dashboard|outage|all ...\n")
+		fmt.Fprintf(os.Stderr, "usage: go run ./bench [flags] ingest|copycost|flags|conns|dashboard|outage|all ...\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -77,13 +77,15 @@ func run(ctx context.Context, o options, which []string) error {
 	}
 	defer env.close()
 	if len(which) == 1 && which[0] == "all" {
-		which = []string{"ingest", "flags", "dashboard", "outage"} // flags includes conns
+		which = []string{"ingest", "copycost", "flags", "dashboard", "outage"} // flags includes conns
 	}
 	for _, w := range which {
 		var err error
 		switch w {
 		case "ingest":
 			err = benchIngest(ctx, env)
+		case "copycost":
+			err = benchCopyCost(ctx, env)
 		case "flags":
 			err = benchFanout(ctx, env, true)
 		case "conns":
@@ -93,7 +95,7 @@ func run(ctx context.Context, o options, which []string) error {
 		case "outage":
 			err = benchOutage(ctx, env)
 		default:
-			err = fmt.Errorf("unknown benchmark %q (ingest, flags, conns, dashboard, outage, all)", w)
+			err = fmt.Errorf("unknown benchmark %q (ingest, copycost, flags, conns, dashboard, outage, all)", w)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", w, err)
