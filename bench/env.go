@@ -76,7 +76,8 @@ func newEnv(ctx context.Context, o options) (*env, error) {
 }
 
 // pprofOverlay adds, at build time only, a file to the relay's main package that serves
-// net/http/pprof on BENCH_PPROF_ADDR: the repository's code is profiled unchanged.
+// net/http/pprof and expvar (runtime.MemStats) on BENCH_PPROF_ADDR: the repository's code is
+// profiled unchanged.
 func (e *env) pprofOverlay() (string, error) {
 	repo, err := filepath.Abs(e.o.repo)
 	if err != nil {
@@ -86,6 +87,7 @@ func (e *env) pprofOverlay() (string, error) {
 	code := `package main
 
 import (
+	_ "expvar"
 	"net/http"
 	_ "net/http/pprof"
 	"os"

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,6 +168,13 @@ func benchFanout(ctx context.Context, e *env, timeFlags bool) error {
 	if err != nil {
 		return err
 	}
+	var baseMem memStats
+	if e.o.profile != "" {
+		if baseMem, err = r.memstats(ctx); err != nil {
+			return err
+		}
+	}
+	var breakdown []string
 	if timeFlags {
 		e.printf("\n### Flag push latency and connection cost\n\n")
 	} else {
@@ -176,7 +185,10 @@ func benchFanout(ctx context.Context, e *env, timeFlags bool) error {
 	if timeFlags {
 		e.printf("Latency: from just before `COMMIT` of a plain SQL `UPDATE beacon.flags` (in this process) to the push's arrival at each client; "+
 			"%d changes per N, all clients' arrivals pooled.\n\n", e.o.flagRuns)
-		e.printf("| clients | relay VmRSS | per connection | p50 ms | p99 ms | max ms | slowest change's p99 ms |\n|---:|---:|---:|---:|---:|---:|---:|\n")
+		e.printf("Alone: the same `beacon.evaluate_flags_many` call the relay makes, for all N clients, timed from this process right after. "+
+			"CPU: µs per client per change spent by the relay, this process (the clients) and PostgreSQL.\n\n")
+		e.printf("| clients | relay VmRSS | per connection | first ms | p50 ms | p99 ms | max ms | slowest change's p99 ms | evaluation alone ms | CPU µs per client: relay, clients, PostgreSQL |\n"+
+			"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	} else {
 		e.printf("\n\n| clients | relay VmRSS | per connection |\n|---:|---:|---:|\n")
 	}
@@ -193,12 +205,40 @@ func benchFanout(ctx context.Context, e *env, timeFlags bool) error {
 			return err
 		}
 		per := float64(now-base) / float64(n-1) / 1024
+		if e.o.profile != "" {
+			m, err := r.memstats(ctx)
+			if err != nil {
+				return err
+			}
+			kib := func(a, b uint64) string { return fmt.Sprintf("%.1f", (float64(a)-float64(b))/float64(n-1)/1024) }
+			breakdown = append(breakdown, fmt.Sprintf("| %d | %s | %s | %s | %s | %s |", n, kib(m.StackInuse, baseMem.StackInuse),
+				kib(m.HeapAlloc, baseMem.HeapAlloc), kib(m.HeapInuse, baseMem.HeapInuse),
+				kib(m.HeapIdle-m.HeapReleased, baseMem.HeapIdle-baseMem.HeapReleased), kib(m.Sys, baseMem.Sys)))
+		}
 		if !timeFlags {
 			e.printf("| %d | %s | %.1f KiB |\n", n, mib(now), per)
 			continue
 		}
+		if e.o.profile != "" && n == largest {
+			for _, p := range []string{"heap", "goroutine"} {
+				path := filepath.Join(e.o.profile, fmt.Sprintf("relay-%dclients.%s.pprof", n, p))
+				if err := r.saveProfile(ctx, p, path); err != nil {
+					return err
+				}
+				e.logf("wrote %s", path)
+			}
+			path := filepath.Join(e.o.profile, fmt.Sprintf("relay-%dclients-flags.cpu.pprof", n))
+			go func() { // covers the changes below
+				if err := r.cpuProfile(ctx, time.Duration(e.o.flagRuns)*time.Second, path); err == nil {
+					e.logf("wrote %s", path)
+				}
+			}()
+		}
 		var all []time.Duration
-		var worstP99 time.Duration
+		var worstP99, first time.Duration
+		first = time.Hour
+		pm := postmasterPID(e.o.pgdata)
+		c0, t0 := takeCPU(r.pid, pm), time.Now()
 		for range e.o.flagRuns {
 			lat, err := f.change(ctx, d, project)
 			if err != nil {
@@ -206,17 +246,57 @@ func benchFanout(ctx context.Context, e *env, timeFlags bool) error {
 			}
 			slices.Sort(lat)
 			worstP99 = max(worstP99, quantile(lat, 0.99))
+			first = min(first, lat[0])
 			all = append(all, lat...)
 			if err := sleep(ctx, 500*time.Millisecond); err != nil {
 				return err
 			}
 		}
+		secs := time.Since(t0).Seconds()
+		cpu := cpuBetween(c0, takeCPU(r.pid, pm), secs)
+		perClient := func(cores float64) string { return f2(cores * secs * 1e6 / float64(e.o.flagRuns*n)) }
+		alone, err := evaluateAlone(ctx, d, project, n)
+		if err != nil {
+			return err
+		}
 		slices.Sort(all)
-		e.printf("| %d | %s | %.1f KiB | %s | %s | %s | %s |\n", n, mib(now), per,
-			ms(quantile(all, 0.5)), ms(quantile(all, 0.99)), ms(all[len(all)-1]), ms(worstP99))
+		e.printf("| %d | %s | %.1f KiB | %s | %s | %s | %s | %s | %s | %s, %s, %s |\n", n, mib(now), per, ms(first),
+			ms(quantile(all, 0.5)), ms(quantile(all, 0.99)), ms(all[len(all)-1]), ms(worstP99), ms(alone),
+			perClient(cpu.relay), perClient(cpu.bench), perClient(cpu.postgres))
 	}
 	e.printf("\nTargets: p99 ≤ 50 ms at 10,000 clients; ≤ 25 KB (24.4 KiB) per connection at 10,000.\n")
+	if len(breakdown) > 0 {
+		e.printf("\nWhere the memory is (runtime.MemStats of the relay, KiB per connection above the one-client baseline):\n\n"+
+			"| clients | goroutine stacks | live heap | heap in use | heap idle, not returned | Sys |\n|---:|---:|---:|---:|---:|---:|\n%s\n",
+			strings.Join(breakdown, "\n"))
+	}
 	return nil
+}
+
+// evaluateAlone times the relay's flag evaluation for n clients, as the pusher calls it (in
+// chunks of 5,000), best of three.
+func evaluateAlone(ctx context.Context, d *db, project string, n int) (time.Duration, error) {
+	best := time.Hour
+	for range 3 {
+		start := time.Now()
+		for lo := 0; lo < n; lo += 5000 {
+			var anons, users []string
+			for i := lo; i < min(lo+5000, n); i++ {
+				anons, users = append(anons, "a-"+itoa(i)), append(users, "")
+			}
+			rows, err := d.pool.Query(ctx, `SELECT idx, flags::text FROM beacon.evaluate_flags_many($1, $2, $3)`, project, anons, users)
+			if err != nil {
+				return 0, fmt.Errorf("evaluate alone: %w", err)
+			}
+			for rows.Next() {
+			}
+			if err := rows.Err(); err != nil {
+				return 0, fmt.Errorf("evaluate alone: %w", err)
+			}
+		}
+		best = min(best, time.Since(start))
+	}
+	return best, nil
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

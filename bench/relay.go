@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -93,6 +94,48 @@ func (r *relay) stop() {
 			<-r.done
 		}
 	})
+}
+
+// saveProfile saves /debug/pprof/<name> of a -profile build (heap, goroutine, …).
+func (r *relay) saveProfile(ctx context.Context, name, path string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+r.pprof+"/debug/pprof/"+name, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s profile: %w", name, err)
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
+// memStats is the part of runtime.MemStats that explains resident memory.
+type memStats struct {
+	HeapInuse, HeapIdle, HeapReleased, StackInuse, Sys, NumGC uint64
+	HeapAlloc                                                 uint64
+}
+
+// memstats reads the relay's runtime.MemStats from expvar (a -profile build only).
+func (r *relay) memstats(ctx context.Context) (memStats, error) {
+	var v struct{ Memstats memStats }
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+r.pprof+"/debug/vars", nil)
+	if err != nil {
+		return v.Memstats, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return v.Memstats, fmt.Errorf("memstats: %w", err)
+	}
+	defer resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&v)
+	return v.Memstats, err
 }
 
 // cpuProfile saves a CPU profile of the relay over d (a -profile build only).
