@@ -3,6 +3,7 @@ package sql_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,23 +15,44 @@ import (
 
 // BenchmarkCopy measures the relay's ingest path — pgx.CopyFrom of 5,000-row batches with
 // 100–200-byte props into beacon.events — with the session and rollup triggers (as migrated) and
-// without them (dropped), in one run, with 1 and 2 concurrent writers. Run:
+// without them (dropped), in one run, with 1 and 2 concurrent writers; also with only one of the two triggers. Run:
 //
 //	TEST_DATABASE_URL=… go test ./sql -run '^$' -bench Copy -benchtime 40x -count 3
 //
 // Metrics: rows/s, and WAL bytes per row (cluster-wide: run it alone).
 func BenchmarkCopy(b *testing.B) {
-	with := testdb.New(b)
-	without := testdb.New(b)
-	exec(b, without.Pool, `DROP TRIGGER events_sessions ON beacon.events; DROP TRIGGER events_rollup ON beacon.events`)
-	projects := map[*testdb.DB]string{with: newProject(b, with.Pool), without: newProject(b, without.Pool)}
+	variants := []struct {
+		name string
+		drop string // triggers dropped
+	}{
+		{"triggers", ""},
+		{"sessions-only", "events_rollup"},
+		{"rollup-only", "events_sessions"},
+		{"no-triggers", "events_sessions, events_rollup"},
+		{"empty-trigger", "events_sessions, events_rollup"},
+	}
+	dbs := make([]*testdb.DB, len(variants))
+	projects := make([]string, len(variants))
+	for i, v := range variants {
+		dbs[i] = testdb.New(b)
+		for _, trg := range strings.Split(v.drop, ", ") {
+			if trg != "" {
+				exec(b, dbs[i].Pool, `DROP TRIGGER `+trg+` ON beacon.events`)
+			}
+		}
+		if v.name == "empty-trigger" {
+			// The cost of the transition table alone: COPY inserting row by row.
+			exec(b, dbs[i].Pool, `
+				CREATE FUNCTION beacon.bench_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+				CREATE TRIGGER events_noop AFTER INSERT ON beacon.events REFERENCING NEW TABLE AS new_events
+				    FOR EACH STATEMENT EXECUTE FUNCTION beacon.bench_noop()`)
+		}
+		projects[i] = newProject(b, dbs[i].Pool)
+	}
 	for _, writers := range []int{1, 2} {
-		for _, tc := range []struct {
-			name string
-			db   *testdb.DB
-		}{{"triggers", with}, {"no-triggers", without}} {
-			b.Run(fmt.Sprintf("%s/writers=%d", tc.name, writers), func(b *testing.B) {
-				benchCopy(b, tc.db, projects[tc.db], writers)
+		for i, v := range variants {
+			b.Run(fmt.Sprintf("%s/writers=%d", v.name, writers), func(b *testing.B) {
+				benchCopy(b, dbs[i], projects[i], writers)
 			})
 		}
 	}
