@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/beacon-analytics/beacon/internal/testdb"
 	"github.com/beacon-analytics/beacon/internal/wsclient"
@@ -277,4 +278,13 @@ func queryInt(t *testing.T, db *testdb.DB, sql string) int {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
+}
+
+func connectPool(t *testing.T, ctx context.Context, url string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool
 }

@@ -58,7 +58,8 @@ up() {
   [ -f "$data/PG_VERSION" ] || init
   if ! running; then
     mkdir -p "$sockdir"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$sockdir"
-    as "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
+    # 9>&-: the server must not inherit the lock, or every later pg.sh call waits for it forever.
+    as "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null 9>&-
   fi
   psql_admin <<SQL
 SELECT 'CREATE ROLE beacon LOGIN CREATEDB CREATEROLE PASSWORD ''beacon'''
