@@ -1,0 +1,38 @@
+// Builds dist/: the core is bundled first into one self-contained function, which replaces
+// src/core/factory.ts in the main bundle, so its source text can become the worker's Blob
+// while the very same function also runs on the main thread when no worker can start.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const common = { bundle: true, minify: true, target: 'es2019', write: false, logLevel: 'warning' };
+
+const core = await build({ ...common, absWorkingDir: root, entryPoints: ['src/core/index.ts'], format: 'esm' });
+const text = core.outputFiles[0].text.trim();
+const exported = /export\s*\{\s*([\w$]+)\s+as\s+default\s*\};?$/.exec(text);
+if (!exported) throw new Error('build: core bundle has no default export: ' + text.slice(-80));
+const factory = `export default function(){${text.slice(0, exported.index)}return ${exported[1]}}`;
+
+/** Resolves `./core/factory` to the self-contained factory. */
+const inlineCore = {
+  name: 'inline-core',
+  setup(b) {
+    b.onResolve({ filter: /\/core\/factory$/ }, () => ({ path: 'core-factory', namespace: 'beacon' }));
+    b.onLoad({ filter: /.*/, namespace: 'beacon' }, () => ({ contents: factory, loader: 'js' }));
+  },
+};
+
+rmSync(root + 'dist', { recursive: true, force: true });
+mkdirSync(root + 'dist');
+await build({
+  ...common,
+  absWorkingDir: root,
+  entryPoints: ['src/index.ts'],
+  format: 'esm',
+  outfile: 'dist/index.js',
+  write: true,
+  plugins: [inlineCore],
+});
+copyFileSync(root + 'src/beacon.d.ts', root + 'dist/index.d.ts');
+console.log('built dist/index.js and dist/index.d.ts');

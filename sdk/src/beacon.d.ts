@@ -1,0 +1,175 @@
+/**
+ * @beacon/sdk — public API.
+ *
+ * This file is written by hand and shipped as `dist/index.d.ts`; the implementation in
+ * `index.ts` is type-checked against it, so the two cannot drift apart.
+ */
+
+/** JSON-serialisable properties attached to an event or to a user. */
+export type Props = Record<string, unknown>;
+
+/** The evaluated feature flags for this visitor, as last pushed by the relay. */
+export type Flags = Record<string, boolean>;
+
+/** Options for {@link createBeacon}. Only `host` and `project` are required. */
+export interface BeaconOptions {
+  /**
+   * The relay's origin, e.g. `"https://beacon.example.com"` or `"http://127.0.0.1:4000"`.
+   * `http:` becomes `ws:` and `https:` becomes `wss:` for the WebSocket. Without a scheme
+   * (`"beacon.example.com"`), the page's own scheme is used.
+   */
+  host: string;
+
+  /** The project id (a UUID printed by `beacon project create`). */
+  project: string;
+
+  /**
+   * Send a `$pageview` on start and on every single-page-app navigation
+   * (`history.pushState`, `history.replaceState` and `popstate` that change the path).
+   * @default true
+   */
+  autoPageviews?: boolean;
+
+  /**
+   * Keep the anonymous id and session id in `sessionStorage` (or memory where that is
+   * unavailable) instead of `localStorage`: a visitor gets a new anonymous id per tab.
+   * Unacknowledged events are still kept in IndexedDB until the relay acknowledges them.
+   * @default false
+   */
+  cookieless?: boolean;
+
+  /**
+   * Log what the SDK does (connections, acks, rejections, dropped events) to the console,
+   * prefixed with `[beacon]`. Misuse (a bad event name, unserialisable props) is always warned.
+   * @default false
+   */
+  debug?: boolean;
+
+  /**
+   * Path of the relay's WebSocket endpoint.
+   * @default "/ws"
+   */
+  wsPath?: string;
+
+  /**
+   * Path of the relay's HTTP ingest endpoint, used by `navigator.sendBeacon` when the page
+   * is hidden or closed.
+   * @default "/v1/events"
+   */
+  eventsPath?: string;
+
+  /**
+   * Most messages kept waiting for an acknowledgement. Past it the oldest is dropped (with a
+   * `debug` warning), so an outage cannot grow memory or IndexedDB without bound.
+   * @default 1000
+   */
+  queueLimit?: number;
+
+  /**
+   * Milliseconds of inactivity (no `track`, `identify` or `page`) after which the next
+   * message starts a new session id.
+   * @default 1800000 (30 minutes)
+   */
+  sessionTimeout?: number;
+
+  /**
+   * Milliseconds between pings on an open connection. A connection that has heard nothing
+   * from the relay for two intervals is treated as dead and replaced.
+   * @default 25000
+   */
+  pingInterval?: number;
+
+  /**
+   * First reconnect delay in milliseconds; each failed attempt doubles it up to
+   * `backoffMax`, and each delay is jittered to between half and all of its value.
+   * @default 500
+   */
+  backoffMin?: number;
+
+  /**
+   * Largest reconnect delay in milliseconds.
+   * @default 30000
+   */
+  backoffMax?: number;
+
+  /**
+   * Run the WebSocket in a Web Worker (built from an inline Blob URL). Set `false` to keep
+   * it on the main thread. Where a Worker cannot start (no `Worker`/`Blob`, or a
+   * Content-Security-Policy that blocks `blob:` workers) the SDK falls back to the main
+   * thread by itself.
+   * @default true
+   */
+  worker?: boolean;
+
+  /**
+   * Flags to answer with until the relay's first push arrives (for example values rendered
+   * by your server), so `isEnabled` does not flicker on page load.
+   * @default {}
+   */
+  bootstrapFlags?: Flags;
+}
+
+/** A running SDK instance, returned by {@link createBeacon}. */
+export interface Beacon {
+  /**
+   * Queue an event. Returns its id (a UUIDv7, stored as `beacon.events.event_id`), or
+   * `undefined` when the call was rejected (empty name, props not a JSON object) or the
+   * instance is shut down.
+   */
+  track(name: string, props?: Props): string | undefined;
+
+  /**
+   * Tie the current anonymous visitor to your user id and store traits on the user.
+   * Returns the message id, or `undefined` when rejected.
+   */
+  identify(userId: string, traits?: Props): string | undefined;
+
+  /**
+   * Send a `$pageview` event with `url`, `path`, `referrer` and `title` of the current page
+   * (merged with `props`). Called for you when `autoPageviews` is on.
+   */
+  page(props?: Props): string | undefined;
+
+  /** Whether flag `key` is on for this visitor (`false` when unknown). */
+  isEnabled(key: string): boolean;
+
+  /** A copy of the current flag set. */
+  flags(): Flags;
+
+  /**
+   * Call `callback` at once with the current flags, then again on every push from the relay
+   * (on each connect and on every change). Returns a function that unsubscribes.
+   */
+  onFlags(callback: (flags: Flags) => void): () => void;
+
+  /**
+   * Try to deliver every queued message now (reconnecting at once instead of waiting out the
+   * backoff). Resolves `true` once all messages queued before the call are acknowledged (or
+   * rejected by the relay), `false` if `timeoutMs` passes first. Nothing is lost either way.
+   * @param timeoutMs default 5000
+   */
+  flush(timeoutMs?: number): Promise<boolean>;
+
+  /**
+   * Forget the visitor (call on logout): new anonymous id and session id, and reconnect so
+   * flags are evaluated for the new identity. Queued messages are still delivered under the
+   * identity they were made with.
+   */
+  reset(): void;
+
+  /** The current anonymous id (sent as `anon` and stored as `beacon.events.anon_id`). */
+  anonId(): string;
+
+  /** The current session id (sent as `session` and stored as `beacon.events.session_id`). */
+  sessionId(): string;
+
+  /**
+   * Stop: flush for up to `timeoutMs`, close the connection, stop the worker and remove
+   * listeners. Messages still unacknowledged stay in IndexedDB and are sent on the next start.
+   * @param timeoutMs default 5000
+   */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+/** Start the SDK. Call once per page and project. */
+export declare function createBeacon(options: BeaconOptions): Beacon;

@@ -1,0 +1,65 @@
+import type { FromCore, ToCore } from './protocol';
+import coreFactory from './core/factory';
+
+/** The main thread's end of the channel to the core. */
+export interface Port {
+  post(m: ToCore): void;
+  /** Stop the core (and terminate its worker). */
+  stop(): void;
+}
+
+/**
+ * Start the core in a Web Worker made from a Blob of its own source text, or on the main
+ * thread when `useWorker` is false, when Worker/Blob are missing, or when the worker fails
+ * (a Content-Security-Policy without `worker-src blob:` makes it throw or fire `error`). On a
+ * late failure the main-thread core is started and sent `replay()`: the init message and every
+ * pending message, which it deduplicates by id, so nothing posted to the dead worker is lost.
+ */
+export function openCore(
+  useWorker: boolean,
+  receive: (m: FromCore) => void,
+  replay: () => ToCore[],
+  log: (...a: unknown[]) => void,
+): Port {
+  const local = (): Port => {
+    log('running on the main thread');
+    const handle = coreFactory()((m) => Promise.resolve(m).then(receive));
+    return {
+      post: (m) => Promise.resolve(m).then(handle),
+      stop: () => handle({ t: 'stop' }),
+    };
+  };
+  if (!useWorker) return local();
+  let port: Port;
+  try {
+    const url = URL.createObjectURL(
+      new Blob(['var h=(' + coreFactory + ')()(function(m){postMessage(m)});onmessage=function(e){h(e.data)}'], {
+        type: 'text/javascript',
+      }),
+    );
+    const w = new Worker(url);
+    w.onmessage = (e) => receive(e.data);
+    w.onerror = (e) => {
+      e.preventDefault();
+      log('worker failed', e.message || '');
+      w.terminate();
+      port = local();
+      replay().forEach(port.post);
+    };
+    port = {
+      post: (m) => w.postMessage(m),
+      stop() {
+        w.terminate();
+        URL.revokeObjectURL(url);
+      },
+    };
+    log('starting a Web Worker');
+  } catch (e) {
+    log('no worker:', e);
+    port = local();
+  }
+  return {
+    post: (m) => port.post(m),
+    stop: () => port.stop(),
+  };
+}

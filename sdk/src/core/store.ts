@@ -1,0 +1,51 @@
+import type { Item } from '../protocol';
+
+/**
+ * IndexedDB persistence of unacknowledged messages, so a reload or a crash loses nothing.
+ * Every call is queued behind the open request, and IndexedDB runs read-write transactions
+ * on one store in the order they were made, so a delete never overtakes its put. Where
+ * IndexedDB is missing or refuses (private modes, quota), calls quietly do nothing and the
+ * SDK keeps messages in memory only.
+ */
+export interface Store {
+  put(item: Item): Promise<unknown>;
+  del(ids: string[]): Promise<unknown>;
+  /** Every stored item (empty when IndexedDB is unavailable). */
+  all(): Promise<Item[]>;
+}
+
+const STORE = 'q';
+
+/** Open (or create) the database `name`. */
+export function openStore(name: string): Store {
+  const db = new Promise<IDBDatabase | undefined>((resolve) => {
+    try {
+      const r = indexedDB.open(name, 1);
+      r.onupgradeneeded = () => r.result.createObjectStore(STORE, { keyPath: 'id' });
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => resolve(undefined);
+    } catch {
+      resolve(undefined);
+    }
+  });
+  const run = <T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T> | void) =>
+    db.then(
+      (d) =>
+        new Promise<T | undefined>((resolve) => {
+          if (!d) return resolve(undefined);
+          try {
+            const tx = d.transaction(STORE, mode);
+            const req = op(tx.objectStore(STORE));
+            tx.oncomplete = () => resolve(req ? req.result : undefined);
+            tx.onerror = tx.onabort = () => resolve(undefined);
+          } catch {
+            resolve(undefined);
+          }
+        }),
+    );
+  return {
+    put: (item) => run('readwrite', (s) => s.put({ id: item.id, s: item.s, a: item.a, j: item.j })),
+    del: (ids) => run('readwrite', (s) => ids.forEach((id) => s.delete(id))),
+    all: () => run<Item[]>('readonly', (s) => s.getAll()).then((r) => r || []),
+  };
+}

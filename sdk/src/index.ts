@@ -1,0 +1,110 @@
+import type { Beacon, BeaconOptions, Props } from './beacon';
+import type { FromCore, Item, ToCore } from './protocol';
+import { resolveOptions } from './options';
+import { createIdentities } from './identity';
+import { createFlags } from './flags';
+import { createPending } from './pending';
+import { openCore } from './bridge';
+import { watchPath } from './pageviews';
+import { uuidv7 } from './ids';
+import { query } from './query';
+import { logger, warn } from './log';
+
+export type { Beacon, BeaconOptions, Flags, Props } from './beacon';
+
+/** Whether `p` may be sent as props or traits: absent, or a plain JSON object. */
+const isProps = (p: unknown) => p == null || (typeof p == 'object' && !Array.isArray(p));
+
+/** Start the SDK; see beacon.d.ts for every option and method. */
+export function createBeacon(options: BeaconOptions): Beacon {
+  const o = resolveOptions(options);
+  const log = logger(o.core.debug);
+  const ids = createIdentities(o.core.project, o.cookieless, o.sessionTimeout);
+  const flags = createFlags(o.bootstrapFlags);
+  const pending = createPending();
+  let stopped = false;
+  let referrer = document.referrer;
+
+  const init = (): ToCore => ({ t: 'init', c: o.core, i: ids.current(Date.now(), false) });
+  const receive = (m: FromCore) => {
+    if (m.t == 'flags') flags.set(m.f);
+    else if (m.t == 'done') pending.done(m.ids);
+    else pending.add(m.m);
+  };
+  const port = openCore(o.worker, receive, () => [init(), ...pending.items().map((m): ToCore => ({ t: 'item', m }))], log);
+  port.post(init());
+
+  /** Make, mirror and queue one wire message; returns its id. */
+  const send = (fields: Record<string, unknown>): string | undefined => {
+    if (stopped) return;
+    const now = Date.now();
+    const id = uuidv7(now);
+    let j: string;
+    try {
+      j = JSON.stringify({ type: fields.type, id, ...fields });
+    } catch (e) {
+      warn('props are not JSON-serialisable, message dropped:', e);
+      return;
+    }
+    const m: Item = { id, j, ...ids.current(now, true) };
+    pending.add([m]);
+    port.post({ t: 'item', m });
+    log('queued', j);
+    return id;
+  };
+
+  const track = (name: string, props?: Props) => {
+    if (!name || typeof name != 'string' || !isProps(props)) return warn('track(name: string, props?: object): bad arguments', name);
+    return send({ type: 'event', event: name, props: props || {}, ts: Date.now() });
+  };
+
+  const page = (props?: Props) => {
+    const p = { url: location.href, path: location.pathname, referrer, title: document.title, ...props };
+    referrer = location.href;
+    return track('$pageview', p);
+  };
+
+  /** Hand unacknowledged messages to sendBeacon when the page may be about to go away. */
+  const hide = (e: Event) => {
+    if (e.type == 'pagehide' || document.visibilityState == 'hidden')
+      pending.beacon((m) => o.events + query(o.core.project, m));
+  };
+  addEventListener('pagehide', hide);
+  document.addEventListener('visibilitychange', hide);
+
+  const unwatch = o.autoPageviews ? watchPath(page) : () => {};
+  if (o.autoPageviews) page();
+
+  const flush = (timeoutMs = 5000) => {
+    port.post({ t: 'flush' });
+    return pending.settled(timeoutMs);
+  };
+
+  return {
+    track,
+    page,
+    identify(userId, traits) {
+      if (!userId || typeof userId != 'string' || !isProps(traits))
+        return warn('identify(userId: string, traits?: object): bad arguments', userId);
+      return send({ type: 'identify', userId, traits: traits || {} });
+    },
+    isEnabled: flags.isEnabled,
+    flags: flags.get,
+    onFlags: flags.on,
+    flush,
+    reset() {
+      port.post({ t: 'id', i: ids.reset(Date.now()) });
+    },
+    anonId: () => ids.current(Date.now(), false).a,
+    sessionId: () => ids.current(Date.now(), false).s,
+    async shutdown(timeoutMs = 5000) {
+      if (stopped) return;
+      await flush(timeoutMs);
+      stopped = true;
+      unwatch();
+      removeEventListener('pagehide', hide);
+      document.removeEventListener('visibilitychange', hide);
+      port.stop();
+    },
+  };
+}
