@@ -185,9 +185,9 @@ func benchFanout(ctx context.Context, e *env, timeFlags bool) error {
 	if timeFlags {
 		e.printf("Latency: from just before `COMMIT` of a plain SQL `UPDATE beacon.flags` (in this process) to the push's arrival at each client; "+
 			"%d changes per N, all clients' arrivals pooled.\n\n", e.o.flagRuns)
-		e.printf("Alone: the same `beacon.evaluate_flags_many` call the relay makes, for all N clients, timed from this process right after. "+
+		e.printf("Alone: the same `beacon.evaluate_flags_many` call the relay makes, for all N clients, timed from this process right after. " +
 			"CPU: µs per client per change spent by the relay, this process (the clients) and PostgreSQL.\n\n")
-		e.printf("| clients | relay VmRSS | per connection | first ms | p50 ms | p99 ms | max ms | slowest change's p99 ms | evaluation alone ms | CPU µs per client: relay, clients, PostgreSQL |\n"+
+		e.printf("| clients | relay VmRSS | per connection | first ms | p50 ms | p99 ms | max ms | slowest change's p99 ms | evaluation alone ms | CPU µs per client: relay, clients, PostgreSQL |\n" +
 			"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	} else {
 		e.printf("\n\n| clients | relay VmRSS | per connection |\n|---:|---:|---:|\n")
@@ -301,5 +301,4 @@ func evaluateAlone(ctx context.Context, d *db, project string, n int) (time.Dura
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
-func benchDashboard(ctx context.Context, e *env) error { return nil }
-func benchOutage(ctx context.Context, e *env) error    { return nil }
+func benchOutage(ctx context.Context, e *env) error { return nil }
