@@ -2,6 +2,7 @@
 set dotenv-load
 set shell := ["bash", "-euo", "pipefail", "-c"]
 import 'infra/ops.just'
+import 'infra/bench.just'
 
 go_test_flags := env('GO_TEST_FLAGS', '')
 

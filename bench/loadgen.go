@@ -19,7 +19,7 @@ import (
 // load is the load generator: conns WebSocket clients, each sending events as fast as its window
 // of unacknowledged messages allows.
 type load struct {
-	window uint64
+	window atomic.Uint64
 	ids    *idGen
 	acked  atomic.Int64 // events acknowledged, all clients
 	sent   atomic.Int64
@@ -33,7 +33,8 @@ type load struct {
 
 // startLoad dials conns clients (each its own session and anon id) and starts sending.
 func startLoad(ctx context.Context, url func(i int) string, conns, window int) (*load, error) {
-	l := &load{window: uint64(window), ids: newIDGen(), conns: make([]*websocket.Conn, conns)}
+	l := &load{ids: newIDGen(), conns: make([]*websocket.Conn, conns)}
+	l.window.Store(uint64(window))
 	if err := dialAll(ctx, url, l.conns); err != nil {
 		return nil, err
 	}
@@ -91,7 +92,7 @@ func (l *load) client(ctx context.Context, c *websocket.Conn, i int) {
 	}()
 	buf := make([]byte, 0, 512)
 	for seq := uint64(1); ctx.Err() == nil; seq++ {
-		for seq-acked.Load() > l.window {
+		for seq-acked.Load() > l.window.Load() {
 			select {
 			case <-wake:
 			case <-done:
