@@ -300,4 +300,3 @@ func evaluateAlone(ctx context.Context, d *db, project string, n int) (time.Dura
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
-
