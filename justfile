@@ -59,6 +59,7 @@ test-go:
     export PGPORT=54329 BEACON_PGDATA=${TMPDIR:-/tmp}/beacon-test/pg15
     infra/pg.sh up
     export TEST_DATABASE_URL="postgres://beacon:beacon@localhost:54329/beacon?sslmode=disable"
+    export TEST_DATABASE_CA="$(dirname "$BEACON_PGDATA")/ca.crt"
     go vet ./...
     go test -count=1 -race -timeout 15m {{go_test_flags}} ./...
     echo "--- again in FIPS 140-3 only mode (GODEBUG=fips140=only)"

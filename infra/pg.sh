@@ -8,6 +8,9 @@
 #   infra/pg.sh reset   stop, delete the data directory, start afresh
 #   infra/pg.sh url     print the DATABASE_URL
 #
+# The cluster also serves TLS with a local CA: ca.crt beside the data directory, for
+# sslmode=verify-full&sslrootcert=…/ca.crt.
+#
 # Settings (environment): PGPORT (5432), BEACON_PGDATA (data directory), BEACON_DB_NAME (beacon).
 # When run as root the server runs as the `postgres` OS user, because initdb refuses root.
 set -euo pipefail
@@ -36,6 +39,29 @@ bin=$(bindir)
 
 psql_admin() { as "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sockdir" -p "$port" -U postgres -d postgres "$@"; }
 
+# ssl turns on TLS with a local CA (ca.crt beside the data directory), so clients can connect
+# with sslmode=verify-full as production requires: the certificate names localhost and 127.0.0.1.
+ssl() {
+  local dir; dir=$(dirname "$data")
+  [ -f "$data/server.crt" ] && return 0
+  command -v openssl >/dev/null || { echo "pg.sh: openssl missing, TLS not enabled" >&2; return 0; }
+  local tmp; tmp=$(mktemp -d)
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=Beacon local CA" \
+    -keyout "$tmp/ca.key" -out "$tmp/ca.crt" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$tmp/server.key" -out "$tmp/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$tmp/ext"
+  openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$tmp/ext" -out "$tmp/server.crt" 2>/dev/null
+  install -m 600 "$tmp/server.key" "$data/server.key"
+  install -m 644 "$tmp/server.crt" "$data/server.crt"
+  install -m 644 "$tmp/ca.crt" "$dir/ca.crt"
+  rm -rf "$tmp"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$data/server.key" "$data/server.crt" "$dir/ca.crt"
+  printf "ssl = on\nssl_min_protocol_version = 'TLSv1.2'\n" >>"$data/postgresql.conf"
+  if running; then as "$bin/pg_ctl" -D "$data" reload >/dev/null; fi
+}
+
 running() { as "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; }
 
 init() {
@@ -56,6 +82,7 @@ CONF
 
 up() {
   [ -f "$data/PG_VERSION" ] || init
+  ssl
   if ! running; then
     mkdir -p "$sockdir"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$sockdir"
     # 9>&-: the server must not inherit the lock, or every later pg.sh call waits for it forever.

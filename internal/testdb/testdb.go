@@ -199,3 +199,13 @@ func redact(u string) string {
 	}
 	return p.Redacted()
 }
+
+// CAFile is the CA certificate of the test cluster's TLS (written by infra/pg.sh), for
+// sslmode=verify-full tests: TEST_DATABASE_CA when TEST_DATABASE_URL names the cluster, else the
+// throwaway cluster's. It may not exist (a cluster without TLS).
+func CAFile() string {
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		return os.Getenv("TEST_DATABASE_CA")
+	}
+	return filepath.Join(os.TempDir(), "beacon-test", "ca.crt")
+}
