@@ -34,7 +34,7 @@ mkdir -p "$cache"
 
 # `go mod download` runs in the cache folder, outside this module, so it never touches go.sum.
 if [ "$vulndb_version" = latest ]; then
-  vulndb_version=$(cd "$cache" && GOFLAGS=-mod=mod go list -m -f '{{.Version}}' golang.org/x/vulndb@latest)
+  vulndb_version=$(cd "$cache" && go list -m -f '{{.Version}}' golang.org/x/vulndb@latest)
 fi
 db=$cache/$vulndb_version
 if [ ! -f "$db/index/modules.json" ]; then
