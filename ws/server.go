@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -90,9 +89,10 @@ type Server struct {
 	obs      Observer
 	perProj  *projectLimiters
 
-	draining atomic.Bool
-	drain    chan struct{} // closed when Shutdown begins
-	conns    sync.WaitGroup
+	mu       sync.Mutex
+	draining bool           // guarded by mu: no conns.Add after it is set
+	drain    chan struct{}  // closed when Shutdown begins
+	conns    sync.WaitGroup // live WebSocket connections
 }
 
 // New makes the edge. reg must be the registry pusher was made with.
@@ -106,7 +106,7 @@ func New(cfg Config, pool *pgxpool.Pool, batcher *pgbatch.Batcher, pusher *flags
 // ServeHTTP upgrades GET /ws. Every refusal happens before the upgrade, as an HTTP status with a
 // JSON body.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.draining.Load() {
+	if s.isDraining() {
 		s.refuse(w, &refusal{http.StatusServiceUnavailable, "shutting_down", "the relay is shutting down; reconnect"})
 		return
 	}
@@ -143,7 +143,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(s.cfg.MaxFrameBytes)
+	s.mu.Lock()
+	if s.draining { // Shutdown began during the handshake
+		s.mu.Unlock()
+		s.reg.remove(c)
+		_ = ws.Close(websocket.StatusGoingAway, "relay shutting down")
+		return
+	}
 	s.conns.Add(1)
+	s.mu.Unlock()
 	s.obs.Connected(1)
 	go func() {
 		defer s.conns.Done()
@@ -165,9 +173,12 @@ func (s *Server) refuse(w http.ResponseWriter, ref *refusal) {
 // those events to commit, sends the final acks and closes with 1001. It returns when all
 // connections are gone or ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.draining.CompareAndSwap(false, true) {
+	s.mu.Lock()
+	if !s.draining {
+		s.draining = true
 		close(s.drain)
 	}
+	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.conns.Wait(); close(done) }()
 	select {
@@ -179,6 +190,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		return ctx.Err()
 	}
+}
+
+func (s *Server) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
 }
 
 // Connections is the number of live WebSocket connections.
