@@ -3,9 +3,9 @@ package ws
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -25,8 +25,9 @@ type conn struct {
 	acks *acks
 	ws   *websocket.Conn
 
-	limiter *rate.Limiter // messages per second; used by the serve goroutine only
-	strikes int           // consecutive rate-limited messages
+	limiter  *rate.Limiter // messages per second; used by the serve goroutine only
+	strikes  int           // consecutive rate-limited messages
+	lastRead atomic.Int64  // unix nanoseconds of the last complete frame (or connect)
 
 	ctx    context.Context // ends when the connection must stop
 	cancel context.CancelFunc
@@ -130,6 +131,7 @@ func (c *conn) abort(code websocket.StatusCode, why string) {
 // serve runs the connection until the client leaves, it is aborted, or the relay drains.
 func (c *conn) serve(ws *websocket.Conn) {
 	c.ws = ws
+	c.lastRead.Store(time.Now().UnixNano())
 	frames := make(chan []byte)
 	go c.read(frames)
 	writerDone := make(chan struct{})
@@ -150,16 +152,14 @@ func (c *conn) serve(ws *websocket.Conn) {
 }
 
 // read moves frames off the socket; it blocks while process is busy, which is the backpressure.
-// A silent client (no frame within IdleTimeout) is closed.
 func (c *conn) read(frames chan<- []byte) {
 	defer close(frames)
 	for {
-		// Not derived from c.ctx: coder/websocket closes the socket without a close frame when a
+		// No context deadline: coder/websocket drops the socket without a close frame when a
 		// Read's context ends, and an ending connection must still say goodbye (1001, 1008).
-		// serve's Close unblocks this Read instead.
-		ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.IdleTimeout)
-		typ, data, err := c.ws.Read(ctx)
-		cancel()
+		// serve's Close unblocks this Read; the writer's idle check enforces IdleTimeout.
+		typ, data, err := c.ws.Read(context.Background())
+		c.lastRead.Store(time.Now().UnixNano())
 		if err != nil {
 			c.readFailed(err)
 			return
@@ -180,8 +180,6 @@ func (c *conn) readFailed(err error) {
 	switch {
 	case websocket.CloseStatus(err) != -1, c.ctx.Err() != nil:
 		c.abort(websocket.StatusNormalClosure, "")
-	case errors.Is(err, context.DeadlineExceeded):
-		c.abort(websocket.StatusPolicyViolation, "idle timeout")
 	default:
 		// coder/websocket has already closed with 1009 when a frame exceeded the read limit.
 		c.s.log.Debug("read", "error", err)

@@ -91,3 +91,20 @@ func TestConnectionCaps(t *testing.T) {
 		t.Fatalf("fourth connection on the relay: %d, want 503", got)
 	}
 }
+
+func TestIdleConnectionIsClosed(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{IdleTimeout: 300 * time.Millisecond})
+	c := s.dial(t, s.project(t), "idle")
+	c.next("flags")
+	start := time.Now()
+	for range c.msgs {
+	}
+	err := <-c.done
+	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("idle close: %v, want 1008", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatal("idle connection outlived its timeout by far")
+	}
+}

@@ -9,13 +9,20 @@ import (
 	"github.com/coder/websocket"
 )
 
-// write sends replies, acks and flag sets as they come, and pings on a ticker. When the
-// connection ends it still flushes what is queued (the final ack above all) before returning.
+// write sends replies, acks and flag sets as they come, pings on a ticker, and closes a client
+// that sent nothing for IdleTimeout. When the connection ends it still flushes what is queued
+// (the final ack above all) before returning.
 func (c *conn) write() {
 	ping := time.NewTicker(c.s.cfg.PingInterval)
 	defer ping.Stop()
+	idle := time.NewTicker(max(c.s.cfg.IdleTimeout/4, 10*time.Millisecond))
+	defer idle.Stop()
 	for {
 		select {
+		case <-idle.C:
+			if time.Since(time.Unix(0, c.lastRead.Load())) > c.s.cfg.IdleTimeout {
+				c.abort(websocket.StatusPolicyViolation, "idle timeout")
+			}
 		case <-c.wake:
 			if !c.flush() {
 				return
