@@ -91,6 +91,8 @@ up() {
   psql_admin <<SQL
 SELECT 'CREATE ROLE beacon LOGIN CREATEDB CREATEROLE PASSWORD ''beacon'''
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'beacon') \gexec
+-- DROP DATABASE ... WITH (FORCE) in tests must end every backend there, autovacuum's included.
+GRANT pg_signal_backend TO beacon;
 SELECT format('CREATE DATABASE %I OWNER beacon', '$db')
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$db') \gexec
 SQL

@@ -75,8 +75,9 @@ func (b *Batcher) copyBatch(ctx context.Context, batch []item, slow bool) error 
 			return fmt.Errorf("copy events: %w", err)
 		}
 	} else {
+		// LIKE the row type, not the table: the relay's role may not SELECT beacon.events.
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS beacon_incoming
-			(LIKE beacon.events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+			(LIKE beacon.event_row) ON COMMIT DELETE ROWS`); err != nil {
 			return fmt.Errorf("create temp table: %w", err)
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "beacon_incoming"}, columns, src); err != nil {
