@@ -18,7 +18,7 @@ mkdir -p "$out"
 # The SBOM describes the binary as the Dockerfile builds it.
 CGO_ENABLED=0 GOFIPS140=v1.0.0 go run "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$version" \
   app -json -licenses -packages -std -main . -output "$out/sbom.cdx.json" 2> >(grep -v 'no licenses detected' >&2)
-echo "sbom: $out/sbom.cdx.json ($(grep -o 'type=module"' "$out/sbom.cdx.json" | wc -l) Go modules, with their packages and the standard library)"
+echo "sbom: $out/sbom.cdx.json ($(grep -o '"purl": *"pkg:golang/[^"]*type=module"' "$out/sbom.cdx.json" | sort -u | wc -l) Go modules, with their packages and the standard library)"
 
 for dir in sdk dashboard; do
   [ -f "$dir/package.json" ] || continue
