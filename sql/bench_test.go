@@ -1,8 +1,11 @@
 package sql_test
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +89,11 @@ func benchCopy(b *testing.B, db *testdb.DB, project string, writers int) {
 	for i := range conns {
 		conns[i] = conn(b, db)
 	}
+	pids := make([]int, writers)
+	for i, c := range conns {
+		pids[i] = scalar[int](b, c, `SELECT pg_backend_pid()`)
+	}
+	cpuStart := backendCPU(pids)
 	walStart := scalar[string](b, db.Pool, `SELECT pg_current_wal_lsn()::text`)
 	b.ResetTimer()
 	for i := range b.N {
@@ -107,6 +115,13 @@ func benchCopy(b *testing.B, db *testdb.DB, project string, writers int) {
 	b.ReportMetric(rows/b.Elapsed().Seconds(), "rows/s")
 	wal := scalar[float64](b, db.Pool, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)`, walStart)
 	b.ReportMetric(wal/rows, "WAL-B/row")
+	// Server CPU per row, read from /proc for the writers' backends (a local cluster): steadier
+	// than rows/s on a shared machine.
+	if cpuStart >= 0 {
+		if cpu := backendCPU(pids); cpu >= 0 {
+			b.ReportMetric((cpu-cpuStart).Seconds()*1e6/rows, "backend-µs/row")
+		}
+	}
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -126,4 +141,22 @@ func BenchmarkFold(b *testing.B) {
 		b.StartTimer()
 		exec(b, db.Pool, `SELECT beacon.fold_rollups()`)
 	}
+}
+
+// backendCPU sums user+system CPU time of the server processes pids, or returns -1 when /proc does
+// not have them (a remote cluster).
+func backendCPU(pids []int) time.Duration {
+	var ticks int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return -1
+		}
+		// Fields after the command name (which may hold spaces) start after the last ')'.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += ut + st
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
 }
