@@ -132,3 +132,32 @@ func rowsRead(t *testing.T, plan []byte, table string) float64 {
 	}
 	return walk(doc[0].Plan)
 }
+
+func TestURLHost(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	for _, tc := range []struct{ url, want string }{
+		{"https://News.Example/x?y#z", "news.example"},
+		{"http://user:pw@host.test:8080/p", "host.test"},
+		{"https://host.test?q=1", "host.test"},
+		{"https://host.test#frag", "host.test"},
+		{"android-app://com.example.app/", "com.example.app"},
+		{"not a url", ""},
+		{"", ""},
+	} {
+		if got := scalar[*string](t, db.Pool, `SELECT beacon.url_host($1)`, tc.url); deref(got) != tc.want && !(got == nil && tc.want == "") {
+			t.Errorf("url_host(%q) = %q, want %q", tc.url, deref(got), tc.want)
+		}
+	}
+	for _, tc := range []struct{ url, ref, want string }{
+		{"https://app.test/a", "", "(direct)"},
+		{"https://app.test/a", "https://app.test/b", "<nil>"},
+		{"https://app.test/a", "https://www.google.com/search?q=x", "www.google.com"},
+		{"https://app.test/a", "weird", "weird"},
+	} {
+		got := scalar[*string](t, db.Pool, `SELECT beacon.event_referrer('$pageview', jsonb_build_object('url', $1::text, 'referrer', $2::text))`, tc.url, tc.ref)
+		if deref(got) != tc.want {
+			t.Errorf("event_referrer(%q, %q) = %q, want %q", tc.url, tc.ref, deref(got), tc.want)
+		}
+	}
+}
