@@ -288,3 +288,41 @@ func connectPool(t *testing.T, ctx context.Context, url string) *pgxpool.Pool {
 	}
 	return pool
 }
+
+// TestTwoRelaysMaintainOnce: both relays call beacon.maintain() every second, yet the view
+// refresh (due at most once per beacon.settings.refresh_interval) runs once.
+func TestTwoRelaysMaintainOnce(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	if _, err := db.Pool.Exec(ctx, `UPDATE beacon.rollup_state SET dirty = true, refreshed_at = now() - interval '2 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	refreshes := func() int {
+		return queryInt(t, db, `SELECT count(*) FROM beacon.maintenance_log WHERE step = 'refresh' AND error IS NULL`)
+	}
+	before := refreshes() // the template's migrate-time maintain() may have logged one
+	env := []string{"DATABASE_URL=" + db.URL, "MAINTAIN_INTERVAL=1s"}
+	startRelay(t, freePort(t), env...)
+	startRelay(t, freePort(t), env...)
+	waitFor(t, "a refresh", func() bool { return refreshes() > before })
+	// Both relays tick at least twice more meanwhile.
+	time.Sleep(2500 * time.Millisecond)
+	if n := refreshes() - before; n != 1 {
+		t.Fatalf("refreshes = %d, want 1", n)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM beacon.maintenance_log WHERE error IS NOT NULL`); n != 0 {
+		t.Fatalf("%d maintenance steps failed", n)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not reached within 20s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
