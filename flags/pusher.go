@@ -80,6 +80,20 @@ func (p *Pusher) Evaluate(ctx context.Context, project uuid.UUID, anonID, userID
 	return set, nil
 }
 
+// Connect returns what a connecting client starts with: the user its anon id was identified as
+// ("" when never) and its flag set.
+func (p *Pusher) Connect(ctx context.Context, project uuid.UUID, anonID string) (userID string, set []byte, err error) {
+	var user *string
+	err = p.pool.QueryRow(ctx, `SELECT user_id, flags::text FROM beacon.connect($1, $2)`, project, anonID).Scan(&user, &set)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect client: %w", err)
+	}
+	if user != nil {
+		userID = *user
+	}
+	return userID, set, nil
+}
+
 // Refresh schedules a re-evaluation of project's clients, as a notification would.
 func (p *Pusher) Refresh(project uuid.UUID) {
 	p.mu.Lock()

@@ -82,4 +82,12 @@ func TestIdentify(t *testing.T) {
 	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1 AND name = 'before' AND user_id IS NULL`, project); n != 1 {
 		t.Fatal("event before identify should have no user id")
 	}
+	// A reconnect with the same anon id carries the user without a new identify.
+	again := s.dial(t, project, "anon-2")
+	again.next("flags")
+	again.send(map[string]any{"type": "event", "event": "reconnected", "seq": 1})
+	again.waitAck(1)
+	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1 AND name = 'reconnected' AND user_id = 'u-42'`, project); n != 1 {
+		t.Fatal("event after a reconnect lacks the identified user")
+	}
 }

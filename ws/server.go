@@ -120,13 +120,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, &refusal{http.StatusServiceUnavailable, "too_many_connections", "the relay's connection limit is reached; retry later"})
 		return
 	}
-	set, err := s.flags.Evaluate(r.Context(), from.project, from.anon, "")
+	user, set, err := s.flags.Connect(r.Context(), from.project, from.anon)
 	if err != nil {
 		s.reg.remove(c)
 		s.log.Warn("connect", "error", err)
 		s.refuse(w, &refusal{http.StatusServiceUnavailable, CodeUnavailable, "the database is unavailable; retry later"})
 		return
 	}
+	c.mu.Lock()
+	c.userID = user // identified before: events after a reconnect carry the user
+	c.mu.Unlock()
 	c.initialFlags(set)
 	var ws *websocket.Conn
 	// RFC 6455 §10.8: the handshake's SHA-1 (Sec-WebSocket-Accept) protects no secret and is no
