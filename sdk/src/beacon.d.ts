@@ -125,7 +125,8 @@ export interface Beacon {
   identify(userId: string, traits?: Props): string | undefined;
 
   /**
-   * Send a `$pageview` event with `url`, `path`, `referrer` and `title` of the current page
+   * Send a `$pageview` event with `url`, `path`, `referrer` and `title` of the current page, and
+   * the coarse `$browser`, `$os` and `$device` (names only, no versions) for the top lists
    * (merged with `props`). Called for you when `autoPageviews` is on.
    */
   page(props?: Props): string | undefined;

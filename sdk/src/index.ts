@@ -9,6 +9,7 @@ import { watchPath } from './pageviews';
 import { uuidv7 } from './ids';
 import { query } from './query';
 import { logger, warn } from './log';
+import { agent } from './agent';
 
 export type { Beacon, BeaconOptions, Flags, Props } from './beacon';
 
@@ -59,7 +60,7 @@ export function createBeacon(options: BeaconOptions): Beacon {
   };
 
   const page = (props?: Props) => {
-    const p = { url: location.href, path: location.pathname, referrer, title: document.title, ...props };
+    const p = { ...agent(), url: location.href, path: location.pathname, referrer, title: document.title, ...props };
     referrer = location.href;
     return track('$pageview', p);
   };
