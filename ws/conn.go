@@ -176,15 +176,13 @@ func (c *conn) read(frames chan<- []byte) {
 	}
 }
 
+// readFailed ends the connection after the client closed it, vanished, or sent a frame over the
+// read limit (coder/websocket has then already closed with 1009).
 func (c *conn) readFailed(err error) {
-	switch {
-	case websocket.CloseStatus(err) != -1, c.ctx.Err() != nil:
-		c.abort(websocket.StatusNormalClosure, "")
-	default:
-		// coder/websocket has already closed with 1009 when a frame exceeded the read limit.
+	if websocket.CloseStatus(err) == -1 && c.ctx.Err() == nil {
 		c.s.log.Debug("read", "error", err)
-		c.abort(websocket.StatusNormalClosure, "")
 	}
+	c.abort(websocket.StatusNormalClosure, "")
 }
 
 // process handles frames until the reader stops (false) or, when the relay drains, until the
