@@ -120,6 +120,9 @@ func (e *env) header() {
 	_ = e.admin.QueryRow(context.Background(), `SELECT current_setting('server_version')`).Scan(&pgv)
 	e.printf("\n## Run %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	e.printf("- command: `go run ./bench %s`\n", strings.Join(os.Args[1:], " "))
+	if len(e.o.relayEnv) > 0 {
+		e.printf("- relay settings added: `%s`\n", strings.Join(e.o.relayEnv, " "))
+	}
 	e.printf("- commit %s, %s, %d CPUs, PostgreSQL %s, load average at start %s\n",
 		strings.TrimSpace(string(commit)), runtime.Version(), runtime.NumCPU(), pgv, strings.Join(strings.Fields(string(load))[:3], " "))
 }

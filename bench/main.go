@@ -32,6 +32,7 @@ type options struct {
 	outage    time.Duration // how long PostgreSQL stays stopped
 	bufferLim int64         // BUFFER_LIMIT_BYTES of the relay in the outage benchmark
 	out       string        // also append the markdown report here
+	relayEnv  []string      // extra settings for every relay process
 }
 
 func main() {
@@ -51,12 +52,15 @@ func main() {
 	flag.DurationVar(&o.outage, "outage", 60*time.Second, "outage: how long PostgreSQL is stopped")
 	flag.Int64Var(&o.bufferLim, "buffer", 64<<20, "outage: the relay's BUFFER_LIMIT_BYTES")
 	flag.StringVar(&o.out, "out", "", "also append the markdown report to this file")
+	var relayEnv string
+	flag.StringVar(&relayEnv, "relay-env", "", "extra NAME=value settings for every relay process, space-separated (e.g. GOMEMLIMIT=128MiB)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: go run ./bench [flags] ingest|copycost|flags|conns|dashboard|outage|all ...\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	o.conns, o.fanout = ints(conns), ints(fanout)
+	o.relayEnv = strings.Fields(relayEnv)
 	if flag.NArg() == 0 {
 		flag.Usage()
 		os.Exit(2)

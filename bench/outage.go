@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -58,12 +59,27 @@ func (s *rssSampler) peak(from, to time.Time) int64 {
 	return p
 }
 
-// pgctl runs infra/pg.sh (up or down) on the bench cluster.
+// pgctl stops or starts the bench cluster with pg_ctl (as the postgres OS user when root, as
+// infra/pg.sh does). Not through infra/pg.sh: a server it starts inherits the descriptor of its
+// flock, so every later pg.sh call on that cluster waits forever (see docs/benchmarks.md).
 func (e *env) pgctl(ctx context.Context, verb string) error {
-	cmd := exec.CommandContext(ctx, filepath.Join(e.o.repo, "infra", "pg.sh"), verb)
-	cmd.Env = append(os.Environ(), "BEACON_PGDATA="+e.o.pgdata, "PGPORT="+strconv.Itoa(e.o.pgport))
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
+	if len(bins) == 0 {
+		return fmt.Errorf("no pg_ctl under /usr/lib/postgresql")
+	}
+	slices.Sort(bins)
+	args := []string{bins[len(bins)-1], "-D", e.o.pgdata, "-w", "-t", "60"}
+	if verb == "stop" {
+		args = append(args, "-m", "fast", "stop")
+	} else {
+		args = append(args, "-l", filepath.Join(e.o.pgdata, "server.log"), "start")
+	}
+	if os.Getuid() == 0 {
+		args = append([]string{"runuser", "-u", "postgres", "--"}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("infra/pg.sh %s: %v\n%s", verb, err, out)
+		return fmt.Errorf("pg_ctl %s: %v\n%s", verb, err, out)
 	}
 	return nil
 }
@@ -107,13 +123,13 @@ func benchOutage(ctx context.Context, e *env) error {
 	a0, tDown := l.acked.Load(), time.Now()
 	before := float64(a0) / tDown.Sub(tLoad).Seconds()
 	e.logf("outage: stopping PostgreSQL for %s", e.o.outage)
-	if err := e.pgctl(ctx, "down"); err != nil {
+	if err := e.pgctl(ctx, "stop"); err != nil {
 		return err
 	}
 	restarted := false
 	defer func() {
 		if !restarted {
-			_ = e.pgctl(context.Background(), "up")
+			_ = e.pgctl(context.Background(), "start")
 		}
 	}()
 	tStopped := time.Now()
@@ -121,7 +137,20 @@ func benchOutage(ctx context.Context, e *env) error {
 		return err
 	}
 	aDuring := l.acked.Load() - a0
-	if err := e.pgctl(ctx, "up"); err != nil {
+	var outageMem *memStats
+	if e.o.profile != "" {
+		path := filepath.Join(e.o.profile, "relay-outage.heap.pprof")
+		if err := r.saveProfile(ctx, "heap", path); err != nil {
+			return err
+		}
+		m, err := r.memstats(ctx)
+		if err != nil {
+			return err
+		}
+		outageMem = &m
+		e.logf("wrote %s", path)
+	}
+	if err := e.pgctl(ctx, "start"); err != nil {
 		return err
 	}
 	restarted = true
@@ -175,6 +204,10 @@ func benchOutage(ctx context.Context, e *env) error {
 	e.printf("| events acknowledged in total / rows stored | %d / %d |\n", acked, rows)
 	if rows < acked {
 		return fmt.Errorf("LOST: %d events acknowledged, %d rows stored", acked, rows)
+	}
+	if m := outageMem; m != nil {
+		e.printf("| at the end of the outage: Go heap live+garbage (HeapAlloc) / heap in use / stacks / Sys (runtime.MemStats) | %s / %s / %s / %s |\n",
+			mib(int64(m.HeapAlloc)), mib(int64(m.HeapInuse)), mib(int64(m.StackInuse)), mib(int64(m.Sys)))
 	}
 	e.printf("\nTarget: VmRSS stays under BUFFER_LIMIT_BYTES + the baseline.\n")
 	return nil

@@ -50,7 +50,7 @@ func (e *env) startRelay(ctx context.Context, dbURL string, settings ...string) 
 		// Throughput runs measure the pipeline, not the abuse limits (docs/config.md).
 		"RATE_LIMIT_CONN=0", "RATE_LIMIT_PROJECT=0",
 		"BENCH_PPROF_ADDR=127.0.0.1:" + strconv.Itoa(pprofPort), // served only by a -profile build
-	}, settings...)
+	}, append(settings, e.o.relayEnv...)...)
 	r := &relay{cmd: cmd, addr: "127.0.0.1:" + strconv.Itoa(port), pprof: "127.0.0.1:" + strconv.Itoa(pprofPort),
 		logs: &tail{}, done: make(chan error, 1)}
 	cmd.Stderr = r.logs

@@ -7,6 +7,7 @@ package pgbatch
 
 import (
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -25,8 +26,12 @@ type Event struct {
 	ReceivedAt time.Time
 }
 
-// eventOverhead approximates the fixed memory of one buffered event beyond its strings.
-const eventOverhead = 160
+// eventOverhead is the memory one buffered event holds beyond its strings and props: its slot in
+// a batch (an item, ~176 bytes), the batcher's and the connection's done closures, the
+// connection's ack bookkeeping and allocator rounding. The outage benchmark (docs/benchmarks.md)
+// measured ~430 live bytes for an event of ~190 bytes of strings and props; 160 here let the
+// live buffer grow to ~1.3× BUFFER_LIMIT_BYTES.
+const eventOverhead = int(unsafe.Sizeof(item{})) + 96
 
 // size is the event's weight against the buffer limit.
 func (e *Event) size() int64 {
