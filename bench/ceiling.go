@@ -80,7 +80,9 @@ func (e *env) copyFor(ctx context.Context, d *db, table pgx.Identifier, src *row
 				b := src.batch(batch)
 				tx, err := d.pool.Begin(ctx)
 				if err != nil {
-					errs <- err
+					if ctx.Err() == nil {
+						errs <- err
+					}
 					return
 				}
 				_, err = tx.CopyFrom(ctx, table, eventColumns, pgx.CopyFromRows(b))
