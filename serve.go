@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -43,7 +42,6 @@ func serve(ctx context.Context, cfg Config) error {
 	if err := checkFIPS(); err != nil {
 		return err
 	}
-	setMemoryLimit(cfg, log)
 	r, err := newRelay(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -204,18 +202,6 @@ func (r *relay) shutdown(srv *http.Server) {
 		r.log.Warn("batcher close", "error", err)
 	}
 	wg.Wait()
-}
-
-// setMemoryLimit makes the Go heap's soft limit the event buffer plus room for everything else,
-// unless GOMEMLIMIT sets one: during a database outage the buffer fills, and without a limit the
-// garbage collector lets the heap grow to twice the live data (docs/benchmarks.md, outage).
-func setMemoryLimit(cfg Config, log *slog.Logger) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	limit := cfg.BufferLimit + 64<<20
-	debug.SetMemoryLimit(limit)
-	log.Info("memory limit", "bytes", limit)
 }
 
 // checkFIPS refuses to run a binary built against a frozen FIPS 140-3 module (GOFIPS140=v1.0.0)
