@@ -16,9 +16,9 @@ import (
 // is closed as too slow rather than letting the queue grow.
 const maxReplies = 1024
 
-// conn is one WebSocket client. Three goroutines serve it: read (frames off the socket), serve
-// (decode, validate, hand on; stops reading when the batcher is full) and write (replies, acks,
-// flag pushes, pings).
+// conn is one WebSocket client. Two goroutines serve it: read (frames off the socket, decoded,
+// validated and handed on before the next is read) and write (replies, acks, flag pushes, pings,
+// idle and drain checks).
 type conn struct {
 	s    *Server
 	from *sender
@@ -27,7 +27,9 @@ type conn struct {
 
 	limiter  *rate.Limiter // messages per second; used by the serve goroutine only
 	strikes  int           // consecutive rate-limited messages
-	lastRead atomic.Int64  // unix nanoseconds of the last complete frame (or connect)
+	lastRead atomic.Int64  // unix nanoseconds when the last frame was handled (or connect)
+	busy     atomic.Bool   // a frame is being handled
+	stopped  atomic.Bool   // a drain has stopped reading
 
 	ctx    context.Context // ends when the connection must stop
 	cancel context.CancelFunc
@@ -128,51 +130,45 @@ func (c *conn) abort(code websocket.StatusCode, why string) {
 	c.cancel()
 }
 
-// serve runs the connection until the client leaves, it is aborted, or the relay drains.
+// serve runs the connection until the client leaves, it is aborted, or the relay drains: read
+// (and handle) in one goroutine, write in this one.
 func (c *conn) serve(ws *websocket.Conn) {
 	c.ws = ws
 	c.lastRead.Store(time.Now().UnixNano())
-	frames := make(chan []byte)
-	go c.read(frames)
-	writerDone := make(chan struct{})
-	go func() { c.write(); close(writerDone) }()
-
-	drained := c.process(frames)
-	if drained {
-		c.awaitAcks()
-		c.abort(websocket.StatusGoingAway, "relay shutting down")
-	} else {
-		c.abort(websocket.StatusNormalClosure, "")
-	}
-	<-writerDone
+	readerDone := make(chan struct{})
+	go func() { c.read(); close(readerDone) }()
+	c.write()
 	c.mu.Lock()
 	code, why := c.closeCode, c.closeWhy
 	c.mu.Unlock()
-	_ = ws.Close(code, why) // the client may be gone already
+	_ = ws.Close(code, why) // the client may be gone already; this also ends the reader's Read
+	<-readerDone
 }
 
-// read moves frames off the socket; it blocks while process is busy, which is the backpressure.
-func (c *conn) read(frames chan<- []byte) {
-	defer close(frames)
+// read takes frames off the socket and handles each before reading the next, so while handling
+// blocks (the batcher is full) nothing is read: that is the backpressure. Once a drain has
+// stopped reading, later frames are left unhandled and unacknowledged for the client to re-send.
+func (c *conn) read() {
 	for {
 		// No context deadline: coder/websocket drops the socket without a close frame when a
 		// Read's context ends, and an ending connection must still say goodbye (1001, 1008).
 		// serve's Close unblocks this Read; the writer's idle check enforces IdleTimeout.
 		typ, data, err := c.ws.Read(context.Background())
-		c.lastRead.Store(time.Now().UnixNano())
 		if err != nil {
 			c.readFailed(err)
 			return
 		}
-		if typ != websocket.MessageText {
-			c.replyError(0, perr(CodeBinaryFrame, "send messages as text frames"))
-			continue
-		}
-		select {
-		case frames <- data:
-		case <-c.ctx.Done():
+		if c.stopped.Load() || c.ctx.Err() != nil {
 			return
 		}
+		c.busy.Store(true)
+		if typ != websocket.MessageText {
+			c.replyError(0, perr(CodeBinaryFrame, "send messages as text frames"))
+		} else {
+			c.handle(data)
+		}
+		c.lastRead.Store(time.Now().UnixNano())
+		c.busy.Store(false)
 	}
 }
 
@@ -183,47 +179,6 @@ func (c *conn) readFailed(err error) {
 		c.s.log.Debug("read", "error", err)
 	}
 	c.abort(websocket.StatusNormalClosure, "")
-}
-
-// process handles frames until the reader stops (false) or, when the relay drains, until the
-// client has been quiet for DrainIdle or DrainMax has passed (true): what the client sent before
-// the signal is read, and a client that never pauses cannot hold the shutdown.
-func (c *conn) process(frames <-chan []byte) bool {
-	var quiet, hard <-chan time.Time
-	drain := c.s.drain
-	for {
-		select {
-		case data, ok := <-frames:
-			if !ok {
-				return false
-			}
-			c.handle(data)
-			if drain == nil {
-				quiet = time.After(c.s.cfg.DrainIdle)
-			}
-		case <-drain:
-			drain, quiet, hard = nil, time.After(c.s.cfg.DrainIdle), time.After(c.s.cfg.DrainMax)
-		case <-quiet:
-			return true
-		case <-hard:
-			return true
-		case <-c.ctx.Done():
-			return false
-		}
-	}
-}
-
-// awaitAcks waits, on shutdown, until everything read is committed or answered.
-func (c *conn) awaitAcks() {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for !c.acks.idle() {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // handle decodes and routes one message.
