@@ -67,46 +67,24 @@ func (r copyResult) cost() float64 { return r.cpu.busy() * 1e6 / r.rate() }
 
 // copyFor COPYs 5,000-row batches into table with `writers` concurrent transactions, for dur.
 func (e *env) copyFor(ctx context.Context, d *db, table pgx.Identifier, src *rowSource, writers, batch int, dur time.Duration) (copyResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, dur)
-	defer cancel()
-	var rows atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	pm := postmasterPID(e.o.pgdata)
-	c0, t0 := takeCPU(0, pm), time.Now()
-	for range writers {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				b := src.batch(batch)
-				tx, err := d.pool.Begin(ctx)
-				if err != nil {
-					if ctx.Err() == nil {
-						errs <- err
-					}
-					return
-				}
-				_, err = tx.CopyFrom(ctx, table, eventColumns, pgx.CopyFromRows(b))
-				if err == nil {
-					err = tx.Commit(ctx)
-				}
-				if err != nil {
-					_ = tx.Rollback(context.Background())
-					if ctx.Err() == nil {
-						errs <- err
-					}
-					return
-				}
-				rows.Add(int64(len(b)))
-			}
-		})
-	}
-	wg.Wait()
-	secs := time.Since(t0).Seconds()
-	res := copyResult{rows: rows.Load(), secs: secs, cpu: cpuBetween(c0, takeCPU(0, pm), secs)}
-	select {
-	case err := <-errs:
+	res, err := e.timedWriters(ctx, writers, dur, func(ctx context.Context) (int, error) {
+		b := src.batch(batch)
+		tx, err := d.pool.Begin(ctx)
+		if err != nil {
+			return 0, err
+		}
+		_, err = tx.CopyFrom(ctx, table, eventColumns, pgx.CopyFromRows(b))
+		if err == nil {
+			err = tx.Commit(ctx)
+		}
+		if err != nil {
+			_ = tx.Rollback(context.Background())
+			return 0, err
+		}
+		return len(b), nil
+	})
+	if err != nil {
 		return res, fmt.Errorf("copy into %s: %w", table.Sanitize(), err)
-	default:
 	}
 	return res, nil
 }
@@ -114,6 +92,28 @@ func (e *env) copyFor(ctx context.Context, d *db, table pgx.Identifier, src *row
 // insertFor INSERTs one row per statement in autocommit, with `writers` connections, for dur:
 // what row-at-a-time analytics pipelines do.
 func (e *env) insertFor(ctx context.Context, d *db, src *rowSource, writers int, dur time.Duration) (copyResult, error) {
+	res, err := e.timedWriters(ctx, writers, dur, func(ctx context.Context) (int, error) {
+		n := 0
+		for _, r := range src.batch(100) {
+			_, err := d.pool.Exec(ctx, `INSERT INTO beacon.events (project_id, event_id, session_id, anon_id, user_id, name, props, ts, received_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, r...)
+			if err != nil {
+				return n, err
+			}
+			n++
+		}
+		return n, nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("insert: %w", err)
+	}
+	return res, nil
+}
+
+// timedWriters runs step in `writers` goroutines until dur has passed and reports the rows they
+// wrote, the rate and the CPU spent. An error other than the run ending stops that writer and is
+// returned.
+func (e *env) timedWriters(ctx context.Context, writers int, dur time.Duration, step func(context.Context) (int, error)) (copyResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
 	var rows atomic.Int64
@@ -124,16 +124,13 @@ func (e *env) insertFor(ctx context.Context, d *db, src *rowSource, writers int,
 	for range writers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				for _, r := range src.batch(100) {
-					_, err := d.pool.Exec(ctx, `INSERT INTO beacon.events (project_id, event_id, session_id, anon_id, user_id, name, props, ts, received_at)
-						VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, r...)
-					if err != nil {
-						if ctx.Err() == nil {
-							errs <- err
-						}
-						return
+				n, err := step(ctx)
+				rows.Add(int64(n))
+				if err != nil {
+					if ctx.Err() == nil {
+						errs <- err
 					}
-					rows.Add(1)
+					return
 				}
 			}
 		})
@@ -143,7 +140,7 @@ func (e *env) insertFor(ctx context.Context, d *db, src *rowSource, writers int,
 	res := copyResult{rows: rows.Load(), secs: secs, cpu: cpuBetween(c0, takeCPU(0, pm), secs)}
 	select {
 	case err := <-errs:
-		return res, fmt.Errorf("insert: %w", err)
+		return res, err
 	default:
 	}
 	return res, nil

@@ -98,13 +98,21 @@ func (r *relay) stop() {
 
 // saveProfile saves /debug/pprof/<name> of a -profile build (heap, goroutine, …).
 func (r *relay) saveProfile(ctx context.Context, name, path string) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+r.pprof+"/debug/pprof/"+name, nil)
+	if err := save(ctx, "http://"+r.pprof+"/debug/pprof/"+name, path); err != nil {
+		return fmt.Errorf("%s profile: %w", name, err)
+	}
+	return nil
+}
+
+// save writes the body of GET url to path.
+func save(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s profile: %w", name, err)
+		return err
 	}
 	defer resp.Body.Close()
 	f, err := os.Create(path)
@@ -141,22 +149,10 @@ func (r *relay) memstats(ctx context.Context) (memStats, error) {
 // cpuProfile saves a CPU profile of the relay over d (a -profile build only).
 func (r *relay) cpuProfile(ctx context.Context, d time.Duration, path string) error {
 	secs := max(int(d.Seconds()), 1)
-	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", r.pprof, secs), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if err := save(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", r.pprof, secs), path); err != nil {
 		return fmt.Errorf("cpu profile: %w", err)
 	}
-	defer resp.Body.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(f, resp.Body)
-	return err
+	return nil
 }
 
 func (r *relay) wsURL(project, session, anon string) string {
