@@ -65,6 +65,7 @@ func serve(ctx context.Context, cfg Config) error {
 	wg.Go(func() { r.batcher.Run(bg) })
 	wg.Go(func() { r.pusher.Run(bg) })
 	wg.Go(func() { r.maintain(bg) })
+	wg.Go(func() { r.boundMemory(bg) })
 
 	serveErr := make(chan error, 1)
 	go func() {

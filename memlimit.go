@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"os"
+	"runtime/debug"
+	"time"
+)
+
+// The relay's own memory besides the event buffer: the runtime, pools, caches and the garbage a
+// healthy heap carries between collections (measured ~25 MiB RSS with one client, see
+// docs/benchmarks.md section 5).
+const memoryBaseline = 32 << 20
+
+// Room per open connection: twice its measured cost (~26 KiB idle, goroutine stacks included), so
+// that with 10,000 connections the limit sits well above the live heap and the collector does not
+// run continuously (a limit without this share made it thrash: docs/benchmarks.md).
+const memoryPerConn = 64 << 10
+
+// memoryLimit is the soft limit for the Go runtime: the event buffer, the baseline and a share per
+// connection. Without it Go's collector lets the heap grow to twice the live data, so during a
+// database outage, when the buffer fills up, the process would hold about twice the buffer.
+func memoryLimit(bufferBytes int64, conns int) int64 {
+	return bufferBytes + memoryBaseline + int64(conns)*memoryPerConn
+}
+
+// boundMemory keeps the runtime's soft memory limit at memoryLimit for the current number of
+// connections, re-read every second, until ctx ends. An operator's GOMEMLIMIT wins: then it does
+// nothing.
+func (r *relay) boundMemory(ctx context.Context) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		r.log.Info("memory limit from GOMEMLIMIT", "bytes", debug.SetMemoryLimit(-1))
+		return
+	}
+	last := int64(-1)
+	set := func() {
+		limit := memoryLimit(r.cfg.BufferLimit, r.edge.Connections())
+		if limit != last {
+			debug.SetMemoryLimit(limit)
+			r.log.Debug("memory limit", "bytes", limit)
+			last = limit
+		}
+	}
+	set()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			debug.SetMemoryLimit(limitOff)
+			return
+		case <-t.C:
+			set()
+		}
+	}
+}
+
+// limitOff is the runtime's "no limit" value (math.MaxInt64), restored when the relay stops so
+// that tests running several relays in one process do not inherit one's limit.
+const limitOff = 1<<63 - 1
