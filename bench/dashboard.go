@@ -74,8 +74,9 @@ func benchDashboard(ctx context.Context, e *env) error {
 	}
 	e.printf("\n### Dashboard queries\n\n")
 	e.printf("%d synthetic events over the 30 days before now in one project, inserted on the server (`INSERT … SELECT generate_series`, "+
-		"one statement per day, 2 at a time) through beacon.events' triggers; then `beacon.fold_rollups()` and a refresh of every materialized view "+
-		"in schema beacon, as `beacon.maintain()` does.\n\n", n)
+		"one statement per day, 2 at a time) through beacon.events' triggers, the 10 most recent days first, then the 20 older ones; "+
+		"after each part `beacon.fold_rollups()`, `beacon.refresh_daily()` and a refresh of every materialized view in schema beacon, "+
+		"as `beacon.maintain()` does.\n\n", n)
 
 	load := func(fromDay, toDay int) (time.Duration, error) {
 		t0 := time.Now()
@@ -125,14 +126,16 @@ func benchDashboard(ctx context.Context, e *env) error {
 		return time.Since(t0), ctx.Err()
 	}
 
-	e.printf("**Refresh after one new hour of events** (%d events stamped in the last hour), with 10 and then 30 days of history. "+
-		"Rows read: the rows the view's defining query reads from tables (EXPLAIN ANALYZE of its SELECT).\n\n", n/720)
-	e.printf("| history | load time | fold_rollups() ms | rollup rows folded in | view | REFRESH … CONCURRENTLY ms | rows read |\n|---|---:|---:|---:|---|---:|---:|\n")
+	e.printf("**Refresh after one new hour of events** (%d events stamped in the last hour), with 10 and then 30 days of history "+
+		"(the same recent days, plus older ones). Rows read: the rows the aggregate's query reads from tables (EXPLAIN ANALYZE of its SELECT; "+
+		"for `beacon.refresh_daily()`, of `beacon.daily_counts` over the days it recounted). For comparison, the last row of each part counts "+
+		"the whole window from scratch, which is what `REFRESH MATERIALIZED VIEW beacon.mv_daily` did before migration 015.\n\n", n/720)
+	e.printf("| history | load time | fold_rollups() ms | rollup rows folded in | aggregate | refresh ms | days recounted | rows read |\n|---|---:|---:|---:|---|---:|---:|---:|\n")
 	next := n
 	for _, phase := range []struct {
 		label    string
 		from, to int
-	}{{"10 days", 0, 10}, {"30 days", 10, 30}} {
+	}{{"10 days", 20, 30}, {"30 days", 0, 20}} {
 		e.logf("dashboard: generating days %d–%d of 30 (%d events each)", phase.from+1, phase.to, n/30)
 		took, err := load(phase.from, phase.to)
 		if err != nil {
@@ -159,12 +162,20 @@ func benchDashboard(ctx context.Context, e *env) error {
 		if err != nil {
 			return err
 		}
-		for i, v := range views {
+		full, err := fullWindowCount(ctx, d)
+		if err != nil {
+			return err
+		}
+		for i, v := range append(views, full) {
 			label, lt, fl, pd := "", "", "", ""
 			if i == 0 {
 				label, lt, fl, pd = phase.label, took.Round(time.Second).String(), ms(fold), fmt.Sprint(pending)
 			}
-			e.printf("| %s | %s | %s | %s | %s | %s | %d |\n", label, lt, fl, pd, v.name, ms(v.took), v.rowsRead)
+			days := ""
+			if v.days >= 0 {
+				days = fmt.Sprint(v.days)
+			}
+			e.printf("| %s | %s | %s | %s | %s | %s | %s | %d |\n", label, lt, fl, pd, v.name, ms(v.took), days, v.rowsRead)
 		}
 	}
 
@@ -208,12 +219,33 @@ func benchDashboard(ctx context.Context, e *env) error {
 type refreshed struct {
 	name     string
 	took     time.Duration
+	days     int64 // (project, day) pairs recounted; -1 for a materialized view
 	rowsRead int64
 }
 
-// refreshAll refreshes every materialized view of schema beacon (concurrently, as
-// beacon.refresh_views does) and counts the rows each one's query reads.
+// refreshAll brings the dashboard's aggregates up to date as beacon.refresh_views does: first
+// beacon.refresh_daily() (the changed days of beacon.daily_stats), then every materialized view
+// of schema beacon, concurrently; it counts the rows each one's query reads.
 func refreshAll(ctx context.Context, d *db) ([]refreshed, error) {
+	// The days refresh_daily will recount (no identity changes in this benchmark), for EXPLAIN.
+	var projects, days string
+	if err := d.pool.QueryRow(ctx, `SELECT coalesce(array_agg(project_id)::text, '{}'), coalesce(array_agg(day)::text, '{}')
+		FROM beacon.daily_dirty WHERE day >= beacon.view_since()`).Scan(&projects, &days); err != nil {
+		return nil, err
+	}
+	var out []refreshed
+	t0 := time.Now()
+	var recounted int64
+	if err := d.pool.QueryRow(ctx, `SELECT beacon.refresh_daily()`).Scan(&recounted); err != nil {
+		return nil, fmt.Errorf("refresh_daily: %w", err)
+	}
+	took := time.Since(t0)
+	read, err := rowsRead(ctx, d, `SELECT * FROM beacon.daily_counts($1::uuid[], $2::date[])`, projects, days)
+	if err != nil {
+		return nil, fmt.Errorf("explain daily_counts: %w", err)
+	}
+	out = append(out, refreshed{"beacon.refresh_daily()", took, recounted, read})
+
 	rows, err := d.pool.Query(ctx, `SELECT format('%I.%I', schemaname, matviewname), definition FROM pg_matviews
 		WHERE schemaname = 'beacon' ORDER BY matviewname`)
 	if err != nil {
@@ -225,7 +257,6 @@ func refreshAll(ctx context.Context, d *db) ([]refreshed, error) {
 	if _, err := pgx.ForEachRow(rows, []any{&v.name, &v.def}, func() error { views = append(views, v); return nil }); err != nil {
 		return nil, err
 	}
-	var out []refreshed
 	for _, v := range views {
 		t0 := time.Now()
 		if _, err := d.pool.Exec(ctx, `REFRESH MATERIALIZED VIEW CONCURRENTLY `+v.name); err != nil {
@@ -238,7 +269,7 @@ func refreshAll(ctx context.Context, d *db) ([]refreshed, error) {
 		if err != nil {
 			return nil, fmt.Errorf("explain %s: %w", v.name, err)
 		}
-		out = append(out, refreshed{v.name, took, read})
+		out = append(out, refreshed{v.name, took, -1, read})
 	}
 	if _, err := d.pool.Exec(ctx, `UPDATE beacon.rollup_state SET dirty = false, refreshed_at = now()`); err != nil {
 		return nil, err
@@ -246,10 +277,32 @@ func refreshAll(ctx context.Context, d *db) ([]refreshed, error) {
 	return out, nil
 }
 
+// fullWindowCount times beacon.daily_counts over every day of the window that has data — the
+// from-scratch count REFRESH MATERIALIZED VIEW beacon.mv_daily made every refresh before
+// migration 015 — and counts the rows it reads. It changes nothing.
+func fullWindowCount(ctx context.Context, d *db) (refreshed, error) {
+	var projects, days string
+	if err := d.pool.QueryRow(ctx, `SELECT coalesce(array_agg(project_id)::text, '{}'), coalesce(array_agg(day)::text, '{}')
+		FROM beacon.daily_stats`).Scan(&projects, &days); err != nil {
+		return refreshed{}, err
+	}
+	t0 := time.Now()
+	var n int64
+	if err := d.pool.QueryRow(ctx, `SELECT count(*) FROM beacon.daily_counts($1::uuid[], $2::date[])`, projects, days).Scan(&n); err != nil {
+		return refreshed{}, fmt.Errorf("full window count: %w", err)
+	}
+	took := time.Since(t0)
+	read, err := rowsRead(ctx, d, `SELECT * FROM beacon.daily_counts($1::uuid[], $2::date[])`, projects, days)
+	if err != nil {
+		return refreshed{}, fmt.Errorf("explain full window count: %w", err)
+	}
+	return refreshed{"whole window from scratch (the former mv_daily refresh)", took, n, read}, nil
+}
+
 // rowsRead runs EXPLAIN ANALYZE on query and sums the rows its scan nodes returned.
-func rowsRead(ctx context.Context, d *db, query string) (int64, error) {
+func rowsRead(ctx context.Context, d *db, query string, args ...any) (int64, error) {
 	var plan []byte
-	if err := d.pool.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) `+query).Scan(&plan); err != nil {
+	if err := d.pool.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) `+query, args...).Scan(&plan); err != nil {
 		return 0, err
 	}
 	var doc []struct{ Plan map[string]any }

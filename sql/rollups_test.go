@@ -42,7 +42,7 @@ func TestRollupsAndViews(t *testing.T) {
 	}
 	if got := scalar[string](t, db.Pool, `
 		SELECT events || ' ' || pageviews || ' ' || visitors || ' ' || users || ' ' || sessions
-		FROM beacon.mv_daily WHERE project_id = $1 AND day = $2::date`, p, yesterday); got != "5 4 2 1 3" {
+		FROM analytics.daily WHERE project_id = $1 AND day = $2::date`, p, yesterday); got != "5 4 2 1 3" {
 		t.Errorf("daily events/pageviews/visitors/users/sessions = %s, want 5 4 2 1 3", got)
 	}
 	if got := scalar[string](t, db.Pool, `
@@ -61,8 +61,9 @@ func TestRollupsAndViews(t *testing.T) {
 }
 
 // The rollups are brought up to date from the events inserted since the last run, not from
-// history: the fold reports (and handles) only the new events, and the materialized views are
-// defined on the rollup tables alone and read only their window.
+// history: the fold reports (and handles) only the new events, the materialized views are defined
+// on the rollup tables alone and read only their window, and the daily figures recount only the
+// days that changed.
 func TestRollupRefreshTouchesOnlyRecentData(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
@@ -84,8 +85,12 @@ func TestRollupRefreshTouchesOnlyRecentData(t *testing.T) {
 	if n := scalar[int64](t, db.Pool, `SELECT sum(events) FROM beacon.rollup_hourly WHERE project_id = $1`, p); n != 2007 {
 		t.Errorf("rolled up %d events, want 2007", n)
 	}
+	// The 7 new events are from the last 7 minutes: one day (two just after midnight UTC).
+	if n := scalar[int64](t, db.Pool, `SELECT days_recounted FROM beacon.daily_state`); n < 1 || n > 2 {
+		t.Errorf("the refresh after 7 new events recounted %d days, want 1 or 2", n)
+	}
 
-	for _, mv := range []string{"beacon.mv_daily", "beacon.mv_event_names", "beacon.mv_top_values"} {
+	for _, mv := range []string{"beacon.mv_event_names", "beacon.mv_top_values"} {
 		if n := scalar[int](t, db.Pool, `
 			SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
 			WHERE r.ev_class = $1::regclass AND d.refobjid = 'beacon.events'::regclass`, mv); n != 0 {
@@ -93,18 +98,18 @@ func TestRollupRefreshTouchesOnlyRecentData(t *testing.T) {
 		}
 	}
 
-	// Years of history in the daily id sets; the refresh query of mv_daily reads the window only.
+	// Years of history in the daily id sets; recounting today reads today's rows only.
 	exec(t, db.Pool, `
 		INSERT INTO beacon.rollup_daily_ids (project_id, day, kind, id)
 		SELECT $1, current_date - 100 - g / 100, 'a', 'old' || g FROM generate_series(1, 100000) g`, p)
 	exec(t, db.Pool, `ANALYZE beacon.rollup_daily_ids`)
-	def := scalar[string](t, db.Pool, `SELECT pg_get_viewdef('beacon.mv_daily'::regclass)`)
-	plan := scalar[[]byte](t, db.Pool, `EXPLAIN (ANALYZE, FORMAT JSON) `+def)
+	plan := scalar[[]byte](t, db.Pool, `EXPLAIN (ANALYZE, FORMAT JSON)
+		SELECT * FROM beacon.daily_counts(ARRAY[$1::uuid], ARRAY[(now() AT TIME ZONE 'UTC')::date])`, p)
 	read := rowsRead(t, plan, "rollup_daily_ids")
 	if read > 1000 {
-		t.Errorf("refresh query read %.0f rows of rollup_daily_ids holding 100,000 old ones, want only the window's", read)
+		t.Errorf("recounting today read %.0f rows of rollup_daily_ids holding 100,000 old ones, want only today's", read)
 	}
-	t.Logf("mv_daily refresh read %.0f rollup_daily_ids rows (100,000 outside the window)", read)
+	t.Logf("recounting today read %.0f rollup_daily_ids rows (100,000 on older days)", read)
 }
 
 // rowsRead sums the rows a plan's scans of table produced or filtered away.
