@@ -41,16 +41,30 @@ func (e *Event) size() int64 {
 // columns are beacon.events' columns in the order row() gives them.
 var columns = []string{"project_id", "event_id", "session_id", "anon_id", "user_id", "name", "props", "ts", "received_at"}
 
-// row gives the ids as pgtype.UUID: uuid.UUID is a driver.Valuer, which pgx encodes through its
-// text form and a failed plan per value — two thirds of COPY's client CPU before this (see
-// docs/benchmarks.md).
+// row gives the values as pointer-shaped valuers of e's own fields: pgx encodes each through its
+// codec's valuer plan (UUIDValuer, TextValuer, TimestamptzValuer) and, unlike a uuid.UUID, string
+// or time.Time, putting one in an interface allocates nothing — 7 fewer allocations per row. Ids
+// must not go as uuid.UUID: that type is a driver.Valuer, which pgx encodes through its text form
+// and a failed plan per value — two thirds of COPY's client CPU before pgtype (docs/benchmarks.md).
 func (e *Event) row() []any {
 	var user any
 	if e.UserID != "" {
-		user = e.UserID
+		user = textRef{&e.UserID}
 	}
-	return []any{pgtype.UUID{Bytes: e.ProjectID, Valid: true}, pgtype.UUID{Bytes: e.EventID, Valid: true},
-		e.SessionID, e.AnonID, user, e.Name, e.Props, e.TS, e.ReceivedAt}
+	return []any{uuidRef{&e.ProjectID}, uuidRef{&e.EventID}, textRef{&e.SessionID}, textRef{&e.AnonID}, user,
+		textRef{&e.Name}, e.Props, timeRef{&e.TS}, timeRef{&e.ReceivedAt}}
+}
+
+type (
+	uuidRef struct{ p *uuid.UUID }
+	textRef struct{ p *string }
+	timeRef struct{ p *time.Time }
+)
+
+func (r uuidRef) UUIDValue() (pgtype.UUID, error) { return pgtype.UUID{Bytes: *r.p, Valid: true}, nil }
+func (r textRef) TextValue() (pgtype.Text, error) { return pgtype.Text{String: *r.p, Valid: true}, nil }
+func (r timeRef) TimestamptzValue() (pgtype.Timestamptz, error) {
+	return pgtype.Timestamptz{Time: *r.p, Valid: true}, nil
 }
 
 // RowError is passed to an event's done callback when PostgreSQL rejected that row itself (bad
