@@ -2,6 +2,7 @@ package ws
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -40,19 +41,21 @@ func skipSpace(data []byte, i int) int {
 func scanString(data []byte, i int) (end int, slow bool) {
 	i++
 	for {
-		// Eight bytes at a time while none needs a look: the SWAR tests below flag a byte that is
-		// a control character, '"', '\\' or non-ASCII (and may flag a later one by mistake, which
-		// the byte loop after them sorts out).
+		// Eight bytes at a time: the SWAR test flags every byte that is a control character, '"',
+		// '\\' or non-ASCII, and may flag bytes after such a one by mistake (borrows), never before:
+		// the lowest flagged byte is the next one that needs a look.
 		for i+8 <= len(data) {
 			x := binary.LittleEndian.Uint64(data[i:])
-			if ((x-lo*0x20)|((x^(lo*'"'))-lo)|((x^(lo*'\\'))-lo)|x)&hi != 0 {
-				break
+			if m := ((x - lo*0x20) | ((x ^ (lo * '"')) - lo) | ((x ^ (lo * '\\')) - lo) | x) & hi; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto look
 			}
 			i += 8
 		}
 		for i < len(data) && strScan[data[i]] == 0 {
 			i++
 		}
+	look:
 		if i >= len(data) {
 			return -1, false
 		}
