@@ -1,7 +1,9 @@
 package pgbatch
 
 import (
+	"bytes"
 	"encoding/binary"
+	"io"
 	"testing"
 	"time"
 
@@ -29,7 +31,7 @@ func encodeRow(m *pgtype.Map, buf []byte, vals []any) ([]byte, error) {
 	return buf, nil
 }
 
-// rowValues is row() before the pointer-shaped valuers: plain values.
+// rowValues are an event's values as pgx.CopyFrom took them before appendCopy.
 func (e *Event) rowValues() []any {
 	var user any
 	if e.UserID != "" {
@@ -45,21 +47,52 @@ func testEvent(user string) *Event {
 		Name: "$pageview", Props: []byte(`{"path":"/pricing","referrer":"https://news.ycombinator.com/"}`), TS: now, ReceivedAt: now.Add(time.Millisecond)}
 }
 
-// TestRowEncoding: the valuers encode byte for byte as the plain values do.
-func TestRowEncoding(t *testing.T) {
+// TestCopyEncoding: appendCopy writes the tuple pgx.CopyFrom wrote for the plain values (a field
+// count, then each value's length and binary encoding), NULL user included.
+func TestCopyEncoding(t *testing.T) {
 	m := pgtype.NewMap()
 	for _, user := range []string{"", "u-42"} {
-		e := testEvent(user)
-		got, err := encodeRow(m, nil, e.row())
-		if err != nil {
-			t.Fatal(err)
+		for _, ts := range []time.Time{time.Now(), time.Date(1999, 12, 31, 23, 59, 59, 999_999_999, time.UTC), time.Unix(-1, 1).UTC()} {
+			e := testEvent(user)
+			e.TS = ts
+			want, err := encodeRow(m, binary.BigEndian.AppendUint16(nil, uint16(len(columns))), e.rowValues())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.appendCopy(nil); string(got) != string(want) {
+				t.Fatalf("user %q, ts %v: encoded\n%x\nwant\n%x", user, ts, got, want)
+			}
 		}
-		want, err := encodeRow(m, nil, e.rowValues())
-		if err != nil {
-			t.Fatal(err)
+	}
+}
+
+// TestCopyReader reads whole batches in small and large pieces: header, every tuple, trailer.
+func TestCopyReader(t *testing.T) {
+	for _, n := range []int{0, 1, 1000} {
+		batch := make([]item, n)
+		want := []byte(copyHeader)
+		for i := range batch {
+			batch[i].ev = *testEvent("")
+			want = batch[i].ev.appendCopy(want)
 		}
-		if string(got) != string(want) {
-			t.Fatalf("user %q: encoded\n%x\nwant\n%x", user, got, want)
+		want = append(want, 0xff, 0xff)
+		for _, piece := range []int{1, 7, 100 << 10} {
+			r := newCopyReader(batch)
+			var got []byte
+			p := make([]byte, piece)
+			for {
+				k, err := r.Read(p)
+				got = append(got, p[:k]...)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%d rows in pieces of %d: %d bytes, want %d", n, piece, len(got), len(want))
+			}
 		}
 	}
 }
@@ -68,17 +101,18 @@ func BenchmarkRow(b *testing.B) {
 	m := pgtype.NewMap()
 	e := testEvent("")
 	buf := make([]byte, 0, 1024)
-	for _, c := range []struct {
-		name string
-		row  func() []any
-	}{{"valuers", e.row}, {"values", e.rowValues}} {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := encodeRow(m, buf[:0], c.row()); err != nil {
-					b.Fatal(err)
-				}
+	b.Run("appendCopy", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = e.appendCopy(buf[:0])
+		}
+	})
+	b.Run("pgx", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeRow(m, buf[:0], e.rowValues()); err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+		}
+	})
 }
