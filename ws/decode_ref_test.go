@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -65,6 +67,19 @@ func tsRef(raw []byte) (float64, bool) {
 	return ms, true
 }
 
+// printableRef is printable before its ASCII fast path.
+func printableRef(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
 // sameDecode fails t unless Decode and decodeRef agree on frame.
 func sameDecode(t *testing.T, frame []byte) {
 	t.Helper()
@@ -75,6 +90,11 @@ func sameDecode(t *testing.T, frame []byte) {
 	}
 	if !sameMessage(got, want) {
 		t.Fatalf("frame %q:\n got %#v\nwant %#v", frame, got, want)
+	}
+	for _, str := range []string{got.Event, got.UserID, got.ID, got.Type} {
+		if printable(str) != printableRef(str) {
+			t.Fatalf("printable(%q) = %v, before %v", str, printable(str), printableRef(str))
+		}
 	}
 	for _, raw := range [][]byte{got.TS, got.Props, got.Traits} {
 		if len(raw) == 0 || string(raw) == "null" { // ResolveTS takes these before parsing
@@ -124,6 +144,8 @@ var diffSeeds = []string{
 	`{"ts":tru}`, `{"ts":nul}`, `{"ts":falsey}`, `{"props":{"a":1 "b":2}}`, `{"props":[1,]}`, `{"props":{"a":1,}}`,
 	`{"props":{"a" : [ ] , "b" : { } }}`, "{\"props\":{\"a\":\"\xc3\x28\"}}", `{"x":[[[[[[]]]]]]}`, `{"x":[}`, `{"x":{]}`,
 	`{"id":"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b","unknown":{"nested":[true,false,null,-1.5e-3]}}`,
+	`{"event":"a\u007fb"}`, `{"event":"a\u0085b"}`, `{"event":"~ é"}`, "{\"event\":\"\x7f\"}", `{"ts":999999999999999}`,
+	`{"ts":1000000000000000}`, `{"ts":18446744073709551616}`,
 }
 
 func TestDecodeCases(t *testing.T) {
@@ -178,7 +200,7 @@ func TestResolveTSNumbers(t *testing.T) {
 	var cfg Config
 	cfg.fill()
 	now := time.Now()
-	for _, s := range []string{"1732870000000", "1732870000000.9", "1e400", "-1", "-0", "1e15", "1.7e12", `"1"`, "true", "[]", "{}", "01", "1e-400", "NaN"} {
+	for _, s := range []string{"1732870000000", "999999999999999", "1000000000000000", "1000000000000001", "1732870000000.9", "1e400", "-1", "-0", "1e15", "1.7e12", `"1"`, "true", "[]", "{}", "01", "1e-400", "NaN"} {
 		_, pe := cfg.Limits.ResolveTS(json.RawMessage(s), uuid.Nil, now)
 		ms, ok := tsRef([]byte(s))
 		wantOK := ok && !math.IsNaN(ms) && ms >= 0 && ms <= 1e15

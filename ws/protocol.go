@@ -317,6 +317,18 @@ func (l Limits) CheckText(s string) bool {
 }
 
 func printable(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return false // the ASCII control characters
+		} else if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return true
+	}
 	if !utf8.ValidString(s) {
 		return false
 	}
@@ -376,6 +388,11 @@ func (l Limits) ResolveTS(raw json.RawMessage, id uuid.UUID, received time.Time)
 func parseNumber(raw []byte) (float64, bool) {
 	if len(raw) == 0 || scanNumber(raw, 0) != len(raw) {
 		return 0, false
+	}
+	if len(raw) <= 15 { // the usual epoch milliseconds: an integer a float64 holds exactly
+		if n, ok := parseUint(raw); ok {
+			return float64(n), true
+		}
 	}
 	f, err := strconv.ParseFloat(bytesString(raw), 64)
 	return f, err == nil
