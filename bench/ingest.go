@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,6 +31,14 @@ func benchIngest(ctx context.Context, e *env) error {
 	e.printf("| round | run | rows/s | CPU µs per row | CPU (cores) |\n|---|---|---:|---:|---|\n")
 	ratios := map[string][]float64{}
 	var order []string
+	perEvent := map[string][]float64{} // CPU µs per event of the relay and the load generator
+	var perEventOrder []string
+	addPerEvent := func(name string, v float64) {
+		if _, ok := perEvent[name]; !ok {
+			perEventOrder = append(perEventOrder, name)
+		}
+		perEvent[name] = append(perEvent[name], v)
+	}
 	add := func(name string, v float64) {
 		if _, ok := ratios[name]; !ok {
 			order = append(order, name)
@@ -58,6 +69,8 @@ func benchIngest(ctx context.Context, e *env) error {
 			}
 			relay[c] = res.rate()
 			relayCost[c] = res.cost()
+			addPerEvent(fmt.Sprintf("relay process (C=%d)", c), res.cpu.relay*1e6/res.rate())
+			addPerEvent(fmt.Sprintf("load generator (C=%d)", c), res.cpu.bench*1e6/res.rate())
 			e.printf("| %d | relay, %d WebSocket connections (window %d per connection) | %.0f | %.1f | %s |\n", round, c, w, res.rate(), res.cost(), res.cpu)
 		}
 		insert, err := e.insertRun(ctx)
@@ -82,6 +95,10 @@ func benchIngest(ctx context.Context, e *env) error {
 	e.printf("\n| ratio (same round) | median | per round | target |\n|---|---:|---|---|\n")
 	for _, name := range order {
 		e.printf("| %s | %.2f | %s | %s |\n", name, median(ratios[name]), joinf(ratios[name]), targets[name])
+	}
+	e.printf("\n| CPU µs per committed event | median | per round |\n|---|---:|---|\n")
+	for _, name := range perEventOrder {
+		e.printf("| %s | %.2f | %s |\n", name, median(perEvent[name]), joinf(perEvent[name]))
 	}
 	return nil
 }
@@ -157,10 +174,22 @@ func (e *env) relayRun(ctx context.Context, conns, window int, profile string) (
 	pm := postmasterPID(e.o.pgdata)
 	a0, c0, t0 := l.acked.Load(), takeCPU(r.pid, pm), time.Now()
 	if profile != "" {
-		if err := r.cpuProfile(ctx, e.o.dur-time.Second, profile); err != nil {
+		// The load generator is this process: profile it over the same span as the relay.
+		lgPath := filepath.Join(filepath.Dir(profile), strings.Replace(filepath.Base(profile), "relay-", "loadgen-", 1))
+		lg, err := os.Create(lgPath)
+		if err != nil {
 			return copyResult{}, err
 		}
-		e.logf("wrote %s", profile)
+		defer lg.Close()
+		if err := pprof.StartCPUProfile(lg); err != nil {
+			return copyResult{}, err
+		}
+		err = r.cpuProfile(ctx, e.o.dur-time.Second, profile)
+		pprof.StopCPUProfile()
+		if err != nil {
+			return copyResult{}, err
+		}
+		e.logf("wrote %s and %s", profile, lgPath)
 	}
 	if err := sleep(ctx, e.o.dur-time.Since(t0)); err != nil {
 		return copyResult{}, err

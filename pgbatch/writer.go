@@ -11,7 +11,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-var eventsTable = pgx.Identifier{"beacon", "events"}
+var (
+	copyEvents   = copySQL(pgx.Identifier{"beacon", "events"}.Sanitize())
+	copyIncoming = copySQL(pgx.Identifier{"pg_temp", "beacon_incoming"}.Sanitize())
+)
 
 // write stores batch, whatever it takes: the fast COPY first; on a duplicate the ON CONFLICT path;
 // on a row PostgreSQL refuses, halves until the bad rows stand alone; on anything else, backoff
@@ -69,9 +72,14 @@ func (b *Batcher) copyBatch(ctx context.Context, batch []item, slow bool) error 
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	src := pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) { return batch[i].ev.row(), nil })
+	// Rows go in COPY's binary format as appendCopy writes them: what pgx.CopyFrom sent, without
+	// its per-value encode plans (~0.5 µs of relay CPU per event) and its per-batch Prepare.
+	copyFrom := func(sql string) error {
+		_, err := tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(batch), sql)
+		return err
+	}
 	if !slow {
-		if _, err := tx.CopyFrom(ctx, eventsTable, columns, src); err != nil {
+		if err := copyFrom(copyEvents); err != nil {
 			return fmt.Errorf("copy events: %w", err)
 		}
 	} else {
@@ -80,7 +88,7 @@ func (b *Batcher) copyBatch(ctx context.Context, batch []item, slow bool) error 
 			(LIKE beacon.event_row) ON COMMIT DELETE ROWS`); err != nil {
 			return fmt.Errorf("create temp table: %w", err)
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "beacon_incoming"}, columns, src); err != nil {
+		if err := copyFrom(copyIncoming); err != nil {
 			return fmt.Errorf("copy into temp table: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO beacon.events SELECT * FROM pg_temp.beacon_incoming

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,9 +39,15 @@ func (s *Server) toEvent(m *Message, from *sender, received time.Time) (pgbatch.
 	if pe != nil {
 		return pgbatch.Event{}, pe
 	}
+	// The name and props may share the frame's memory (Decode): copy both, in one allocation, so
+	// the buffered row holds exactly its own bytes.
+	buf := make([]byte, len(m.Event)+len(props))
+	copy(buf, m.Event)
+	copy(buf[len(m.Event):], props)
 	return pgbatch.Event{
 		ProjectID: from.project, EventID: id, SessionID: from.session, AnonID: from.anon,
-		UserID: from.user, Name: m.Event, Props: props, TS: ts, ReceivedAt: received,
+		UserID: from.user, Name: bytesString(buf[:len(m.Event)]), Props: buf[len(m.Event):],
+		TS: ts, ReceivedAt: received,
 	}, nil
 }
 
@@ -62,7 +69,7 @@ func (s *Server) identify(ctx context.Context, m *Message, from *sender) (*Proto
 	if err != nil {
 		return nil, fmt.Errorf("identify: %w", err)
 	}
-	from.user = m.UserID
+	from.user = strings.Clone(m.UserID) // kept for the connection's life; m's may share the frame
 	return nil, nil
 }
 

@@ -75,11 +75,51 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]json.RawMes
 	return parseBody(body)
 }
 
-// parseBody splits a body into its messages.
+// parseBody splits a body into its messages (sharing the body's memory). It accepts what
+// json.Unmarshal into []json.RawMessage did: a JSON array, or null for none.
 func parseBody(body []byte) ([]json.RawMessage, *refusal) {
+	bad := &refusal{http.StatusBadRequest, CodeBadJSON, "the body must be a JSON array of messages"}
+	i := skipSpace(body, 0)
+	if i >= len(body) {
+		return nil, bad
+	}
 	var msgs []json.RawMessage
-	if err := json.Unmarshal(body, &msgs); err != nil {
-		return nil, &refusal{http.StatusBadRequest, CodeBadJSON, "the body must be a JSON array of messages"}
+	switch body[i] {
+	case '[':
+		msgs = []json.RawMessage{}
+		i = skipSpace(body, i+1)
+		if i < len(body) && body[i] == ']' {
+			i++
+			break
+		}
+		for {
+			end := -1
+			if i < len(body) {
+				end = scanValue(body, i, 1)
+			}
+			if end < 0 {
+				return nil, bad
+			}
+			msgs = append(msgs, body[i:end:end])
+			if i = skipSpace(body, end); i >= len(body) {
+				return nil, bad
+			}
+			if body[i] == ']' {
+				i++
+				break
+			}
+			if body[i] != ',' {
+				return nil, bad
+			}
+			i = skipSpace(body, i+1)
+		}
+	case 'n':
+		i = scanLiteral(body, i, "null")
+	default:
+		i = -1 // another JSON value, or none: either way not messages
+	}
+	if i < 0 || skipSpace(body, i) != len(body) {
+		return nil, bad
 	}
 	if len(msgs) > maxPostMessages {
 		return nil, &refusal{http.StatusRequestEntityTooLarge, "too_many_messages", "too many messages in one request"}

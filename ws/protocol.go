@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"math"
+	"strconv"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -64,32 +64,214 @@ type Limits struct {
 }
 
 // Decode parses one frame. On a wrong field type it still returns what it read (notably Seq), so
-// the error reply can name the message.
+// the error reply can name the message. It answers as json.Unmarshal into Message did (the same
+// accepted frames, values and error codes; FuzzDecodeDiff holds it to that) in one pass: the frame
+// is validated while the known fields are read, and the rest is only scanned.
+//
+// The returned strings and raw fields may share memory with frame: a caller that keeps one beyond
+// the frame's life must copy it (toEvent and identify do).
 func Decode(frame []byte) (Message, *ProtocolError) {
 	var m Message
 	frame = bytes.TrimSpace(frame)
 	if len(frame) == 0 || frame[0] != '{' {
 		return m, perr(CodeBadJSON, "message must be a JSON object")
 	}
-	if err := json.Unmarshal(frame, &m); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return m, perr(CodeBadMessage, "field "+typeErr.Field+" must be a JSON "+jsonKind(typeErr.Type.Kind().String()))
+	var typeErr *ProtocolError
+	i := skipSpace(frame, 1)
+	if i < len(frame) && frame[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(frame) || frame[i] != '"' {
+				return Message{}, badJSON()
+			}
+			end, slow := scanString(frame, i)
+			if end < 0 {
+				return Message{}, badJSON()
+			}
+			key, f := frame[i:end], field(frame[i:end], slow)
+			i = skipSpace(frame, end)
+			if i >= len(frame) || frame[i] != ':' {
+				return Message{}, badJSON()
+			}
+			if i = skipSpace(frame, i+1); i >= len(frame) {
+				return Message{}, badJSON()
+			}
+			end, wrong := m.set(f, frame, i)
+			if end < 0 {
+				return Message{}, badJSON()
+			}
+			if wrong && typeErr == nil {
+				typeErr = wrongType(f, unquote(key, slow))
+			}
+			if i = skipSpace(frame, end); i >= len(frame) {
+				return Message{}, badJSON()
+			}
+			if frame[i] == '}' {
+				i++
+				break
+			}
+			if frame[i] != ',' {
+				return Message{}, badJSON()
+			}
+			i = skipSpace(frame, i+1)
 		}
-		return m, perr(CodeBadJSON, "message is not valid JSON")
+	}
+	if i != len(frame) {
+		return Message{}, badJSON()
+	}
+	if typeErr != nil {
+		return m, typeErr
 	}
 	return m, nil
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "string"
-	case "uint64", "int", "int64", "float64":
-		return "non-negative integer"
-	default:
-		return "value of another type"
+func badJSON() *ProtocolError { return perr(CodeBadJSON, "message is not valid JSON") }
+
+// Message's fields as Decode numbers them.
+const (
+	fieldUnknown = iota
+	fieldType
+	fieldEvent
+	fieldProps
+	fieldTS
+	fieldID
+	fieldSeq
+	fieldUserID
+	fieldTraits
+)
+
+var fieldNames = [...]string{fieldType: "type", fieldEvent: "event", fieldProps: "props", fieldTS: "ts",
+	fieldID: "id", fieldSeq: "seq", fieldUserID: "userId", fieldTraits: "traits"}
+
+// field names the Message field a quoted key sets. Like encoding/json it matches names exactly
+// first, then case-insensitively with Unicode simple folding (so "USERID" and "\u017feq" count).
+func field(quoted []byte, slow bool) int {
+	key := quoted[1 : len(quoted)-1]
+	switch string(key) {
+	case "type":
+		return fieldType
+	case "event":
+		return fieldEvent
+	case "props":
+		return fieldProps
+	case "ts":
+		return fieldTS
+	case "id":
+		return fieldID
+	case "seq":
+		return fieldSeq
+	case "userId":
+		return fieldUserID
+	case "traits":
+		return fieldTraits
 	}
+	key = unquote(quoted, slow)
+	for f := fieldType; f <= fieldTraits; f++ {
+		if bytes.EqualFold(key, []byte(fieldNames[f])) {
+			return f
+		}
+	}
+	return fieldUnknown
+}
+
+// set reads the value at frame[i] into field f and returns the index after it, or -1 when the
+// frame is not valid JSON. A value of the wrong JSON type leaves the field as it was (wrong is
+// true), as json.Unmarshal's UnmarshalTypeError did.
+func (m *Message) set(f int, frame []byte, i int) (end int, wrong bool) {
+	var raw *json.RawMessage
+	switch f {
+	case fieldProps:
+		raw = &m.Props
+	case fieldTS:
+		raw = &m.TS
+	case fieldTraits:
+		raw = &m.Traits
+	case fieldUnknown:
+		return scanValue(frame, i, 1), false
+	}
+	if raw != nil {
+		end = scanValue(frame, i, 1)
+		if end >= 0 {
+			*raw = frame[i:end:end]
+		}
+		return end, false
+	}
+	c := frame[i]
+	if f == fieldSeq {
+		if c == '-' || '0' <= c && c <= '9' {
+			end = scanNumber(frame, i)
+			if end < 0 {
+				return -1, false
+			}
+			n, ok := parseUint(frame[i:end])
+			if ok {
+				m.Seq = n
+			}
+			return end, !ok
+		}
+	} else if c == '"' {
+		end, slow := scanString(frame, i)
+		if end < 0 {
+			return -1, false
+		}
+		s := unquote(frame[i:end], slow)
+		switch f {
+		case fieldType:
+			m.Type = messageTypeName(s)
+		case fieldEvent:
+			m.Event = bytesString(s)
+		case fieldID:
+			m.ID = bytesString(s)
+		case fieldUserID:
+			m.UserID = bytesString(s)
+		}
+		return end, false
+	}
+	if c == 'n' {
+		return scanLiteral(frame, i, "null"), false // null leaves a string or number as it was
+	}
+	return scanValue(frame, i, 1), true
+}
+
+// wrongType is the error for a value of the wrong JSON type under key (as sent: json.Unmarshal
+// named the field by the key's JSON pointer).
+func wrongType(f int, key []byte) *ProtocolError {
+	kind := "string"
+	if f == fieldSeq {
+		kind = "non-negative integer"
+	}
+	return perr(CodeBadMessage, "field "+string(key)+" must be a JSON "+kind)
+}
+
+// messageTypeName returns the known types as constants (no copy of the frame kept, no allocation).
+func messageTypeName(s []byte) string {
+	switch string(s) {
+	case "event":
+		return "event"
+	case "identify":
+		return "identify"
+	case "ping":
+		return "ping"
+	}
+	return string(s)
+}
+
+// parseUint reads a JSON number as a uint64 the way json.Unmarshal did: digits only, no
+// overflow.
+func parseUint(b []byte) (uint64, bool) {
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, len(b) > 0
 }
 
 // CheckName validates an event name.
@@ -106,12 +288,15 @@ func (l Limits) CheckName(name string) *ProtocolError {
 	return nil
 }
 
+// emptyObject is what absent or null props and traits store; shared, never written to.
+var emptyObject = []byte("{}")
+
 // CheckObject validates props or traits: absent or null means {}, anything else must be a JSON
 // object within the size limit. It returns the JSON to store.
 func (l Limits) CheckObject(raw json.RawMessage, code, field string) ([]byte, *ProtocolError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return []byte("{}"), nil
+		return emptyObject, nil
 	}
 	if raw[0] != '{' {
 		return nil, perr(code, field+" must be a JSON object")
@@ -132,6 +317,18 @@ func (l Limits) CheckText(s string) bool {
 }
 
 func printable(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return false // the ASCII control characters
+		} else if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return true
+	}
 	if !utf8.ValidString(s) {
 		return false
 	}
@@ -172,8 +369,8 @@ func (l Limits) ResolveTS(raw json.RawMessage, id uuid.UUID, received time.Time)
 		}
 		return received, nil
 	}
-	var ms float64
-	if err := json.Unmarshal(raw, &ms); err != nil || math.IsNaN(ms) || ms < 0 || ms > 1e15 {
+	ms, ok := parseNumber(raw)
+	if !ok || math.IsNaN(ms) || ms < 0 || ms > 1e15 {
 		return time.Time{}, perr(CodeBadTS, "ts must be epoch milliseconds (a non-negative number)")
 	}
 	t := time.UnixMilli(int64(ms)).UTC()
@@ -184,6 +381,21 @@ func (l Limits) ResolveTS(raw json.RawMessage, id uuid.UUID, received time.Time)
 		return t, nil
 	}
 	return received, nil
+}
+
+// parseNumber reads a JSON number as json.Unmarshal into a float64 did: anything else, or a number
+// out of float64's range, is not one.
+func parseNumber(raw []byte) (float64, bool) {
+	if len(raw) == 0 || scanNumber(raw, 0) != len(raw) {
+		return 0, false
+	}
+	if len(raw) <= 15 { // the usual epoch milliseconds: an integer a float64 holds exactly
+		if n, ok := parseUint(raw); ok {
+			return float64(n), true
+		}
+	}
+	f, err := strconv.ParseFloat(bytesString(raw), 64)
+	return f, err == nil
 }
 
 func (l Limits) plausible(t, received time.Time) bool {
