@@ -71,6 +71,8 @@ test-go:
     echo "--- fuzzing, bounded (found crashers land in ws/testdata/fuzz as regression seeds)"
     go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime ${FUZZ_TIME:-10s} ./ws
     go test -run '^$' -fuzz '^FuzzIngestBody$' -fuzztime ${FUZZ_TIME:-10s} ./ws
+    go test -run '^$' -fuzz '^FuzzDecodeDiff$' -fuzztime ${FUZZ_TIME:-10s} ./ws
+    go test -run '^$' -fuzz '^FuzzIngestBodyDiff$' -fuzztime ${FUZZ_TIME:-10s} ./ws
 
 # SDK: unit tests, size budget, and the real-browser test against a real relay and PostgreSQL.
 test-sdk:
