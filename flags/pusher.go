@@ -7,8 +7,10 @@ package flags
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,8 +34,9 @@ const chunk = 1000
 type Client interface {
 	// Identity is who flags are evaluated for: the anon id and, once identified, the user id.
 	Identity() (anonID, userID string)
-	// PushFlags hands the client its full evaluated set (a JSON object). It must not block.
-	PushFlags(set []byte)
+	// PushFlags hands the client its full evaluated set. It must not block. Clients with the same
+	// flags get the same *Set within one push.
+	PushFlags(set *Set)
 }
 
 // Registry lists connected clients; ws's connection registry implements it.
@@ -181,10 +184,12 @@ func (p *Pusher) retryLater(ctx context.Context, project uuid.UUID) {
 	})
 }
 
-// push evaluates every client of project, chunk by chunk, and hands each its set.
+// push evaluates every client of project, chunk by chunk, and hands each its set; clients whose
+// sets are equal share one *Set, so the message is built once per distinct set.
 func (p *Pusher) push(ctx context.Context, project uuid.UUID) error {
 	start := time.Now()
 	clients := p.reg.Clients(project)
+	sets := interner{}
 	for lo := 0; lo < len(clients); lo += chunk {
 		part := clients[lo:min(lo+chunk, len(clients))]
 		anons, users := make([]string, len(part)), make([]string, len(part))
@@ -195,13 +200,7 @@ func (p *Pusher) push(ctx context.Context, project uuid.UUID) error {
 		if err != nil {
 			return fmt.Errorf("evaluate flags of %d clients: %w", len(part), err)
 		}
-		var idx int
-		var set []byte
-		_, err = pgx.ForEachRow(rows, []any{&idx, &set}, func() error {
-			part[idx-1].PushFlags(append([]byte(nil), set...))
-			return nil
-		})
-		if err != nil {
+		if err := pushRows(rows, part, sets); err != nil {
 			return fmt.Errorf("read evaluated flags: %w", err)
 		}
 	}
@@ -209,4 +208,37 @@ func (p *Pusher) push(ctx context.Context, project uuid.UUID) error {
 		p.obs.Pushed(project, len(clients), time.Since(start))
 	}
 	return nil
+}
+
+// pushRows hands each row's set to its client. It reads the rows' raw bytes (idx as int4, in
+// binary or text; the set as text) rather than Scan: at 10,000 clients Scan's per-row work was a
+// tenth of the push's CPU outside the writes. Equal sets come out of sets as one *Set.
+func pushRows(rows pgx.Rows, part []Client, sets interner) error {
+	defer rows.Close()
+	for rows.Next() {
+		raw := rows.RawValues()
+		if len(raw) != 2 || raw[1] == nil {
+			return fmt.Errorf("unexpected row %q", raw)
+		}
+		idx, err := rawInt(rows.FieldDescriptions()[0].Format, raw[0])
+		if err != nil || idx < 1 || idx > len(part) {
+			return fmt.Errorf("bad idx %q (%v)", raw[0], err)
+		}
+		part[idx-1].PushFlags(sets.set(raw[1]))
+	}
+	return rows.Err()
+}
+
+// rawInt decodes an int4 or int8 value in PostgreSQL's binary or text format.
+func rawInt(format int16, b []byte) (int, error) {
+	if format == pgx.BinaryFormatCode {
+		switch len(b) {
+		case 4:
+			return int(int32(binary.BigEndian.Uint32(b))), nil
+		case 8:
+			return int(int64(binary.BigEndian.Uint64(b))), nil
+		}
+		return 0, fmt.Errorf("%d-byte integer", len(b))
+	}
+	return strconv.Atoi(string(b))
 }

@@ -5,15 +5,14 @@ import "sync"
 // acks tracks which seqs of one connection are still in flight and yields the cumulative ack:
 // the highest N such that every message up to N that carried a seq is committed or answered with
 // an error. A frame too broken to read its seq was answered at once, so it holds nothing up.
+// The zero value is ready to use (a connection embeds one; an idle connection has no map).
 type acks struct {
 	mu      sync.Mutex
 	queue   []uint64        // seqs started, in arrival order
-	done    map[uint64]bool // finished seqs still in queue
+	done    map[uint64]bool // finished seqs still in queue; made at the first finish
 	maxSeen uint64
 	sent    uint64 // last ack handed to the writer
 }
-
-func newAcks() *acks { return &acks{done: map[uint64]bool{}} }
 
 // start records seq as in flight. Seq 0 (none sent) is not tracked.
 func (a *acks) start(seq uint64) {
@@ -33,6 +32,9 @@ func (a *acks) finish(seq uint64) bool {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.done == nil {
+		a.done = map[uint64]bool{}
+	}
 	a.done[seq] = true
 	return a.valueLocked() > a.sent
 }

@@ -2,51 +2,82 @@ package ws
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 
 	"github.com/beacon-analytics/beacon/flags"
 )
 
-// Registry is the set of live connections by project; the flag pusher reads it.
+// Registry is the set of live connections by project; the flag pusher reads it, the server's
+// sweeper (pings, idle and write timeouts) and drain walk it.
 type Registry struct {
 	mu sync.RWMutex
-	m  map[uuid.UUID]map[*conn]struct{}
+	m  map[uuid.UUID]*projectConns
 	n  int
 }
 
+type projectConns struct {
+	conns map[*conn]struct{}
+	// last is the newest connect-time flag set of the project: a connecting client whose set is
+	// equal shares it (and the message built from it) instead of keeping its own copy.
+	last atomic.Pointer[flags.Set]
+}
+
 // NewRegistry makes an empty registry.
-func NewRegistry() *Registry { return &Registry{m: map[uuid.UUID]map[*conn]struct{}{}} }
+func NewRegistry() *Registry { return &Registry{m: map[uuid.UUID]*projectConns{}} }
 
 // add registers c unless that would pass the relay's or the project's cap (0: no cap).
 func (r *Registry) add(c *conn, maxAll, maxProject int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	set := r.m[c.from.project]
-	if (maxAll > 0 && r.n >= maxAll) || (maxProject > 0 && len(set) >= maxProject) {
+	pc := r.m[c.from.project]
+	if (maxAll > 0 && r.n >= maxAll) || (maxProject > 0 && pc != nil && len(pc.conns) >= maxProject) {
 		return false
 	}
-	if set == nil {
-		set = map[*conn]struct{}{}
-		r.m[c.from.project] = set
+	if pc == nil {
+		pc = &projectConns{conns: map[*conn]struct{}{}}
+		r.m[c.from.project] = pc
 	}
-	set[c] = struct{}{}
+	pc.conns[c] = struct{}{}
 	r.n++
 	return true
 }
 
-func (r *Registry) remove(c *conn) {
+// remove unregisters c and reports whether the registry is now empty.
+func (r *Registry) remove(c *conn) (empty bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	set := r.m[c.from.project]
-	if _, ok := set[c]; !ok {
-		return
+	pc := r.m[c.from.project]
+	if pc == nil {
+		return r.n == 0
 	}
-	delete(set, c)
+	if _, ok := pc.conns[c]; !ok {
+		return r.n == 0
+	}
+	delete(pc.conns, c)
 	r.n--
-	if len(set) == 0 {
+	if len(pc.conns) == 0 {
 		delete(r.m, c.from.project)
 	}
+	return r.n == 0
+}
+
+// intern returns a Set for json: the project's last one when equal, else a new one that becomes
+// the last.
+func (r *Registry) intern(project uuid.UUID, json []byte) *flags.Set {
+	r.mu.RLock()
+	pc := r.m[project]
+	r.mu.RUnlock()
+	if pc == nil {
+		return flags.NewSet(json)
+	}
+	if last := pc.last.Load(); last != nil && string(last.JSON) == string(json) {
+		return last
+	}
+	s := flags.NewSet(json)
+	pc.last.Store(s)
+	return s
 }
 
 // Len is the number of live connections.
@@ -60,8 +91,12 @@ func (r *Registry) Len() int {
 func (r *Registry) Clients(project uuid.UUID) []flags.Client {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]flags.Client, 0, len(r.m[project]))
-	for c := range r.m[project] {
+	pc := r.m[project]
+	if pc == nil {
+		return nil
+	}
+	out := make([]flags.Client, 0, len(pc.conns))
+	for c := range pc.conns {
 		out = append(out, c)
 	}
 	return out
@@ -78,14 +113,16 @@ func (r *Registry) Projects() []uuid.UUID {
 	return out
 }
 
-func (r *Registry) all() []*conn {
+// appendAll appends every connection to buf.
+func (r *Registry) appendAll(buf []*conn) []*conn {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	var out []*conn
-	for _, set := range r.m {
-		for c := range set {
-			out = append(out, c)
+	for _, pc := range r.m {
+		for c := range pc.conns {
+			buf = append(buf, c)
 		}
 	}
-	return out
+	return buf
 }
+
+func (r *Registry) all() []*conn { return r.appendAll(nil) }

@@ -91,15 +91,22 @@ type Server struct {
 
 	mu       sync.Mutex
 	draining bool           // guarded by mu: no conns.Add after it is set
-	drain    chan struct{}  // closed when Shutdown begins
+	gone     chan struct{}  // made when Shutdown begins, closed when every connection is gone
 	conns    sync.WaitGroup // live WebSocket connections
+
+	writers *writerPool
+
+	sweepMu   sync.Mutex
+	sweeping  bool          // guarded by sweepMu: the sweeper runs
+	sweepWake chan struct{} // the registry became empty
 }
 
 // New makes the edge. reg must be the registry pusher was made with.
 func New(cfg Config, pool *pgxpool.Pool, batcher *pgbatch.Batcher, pusher *flags.Pusher, reg *Registry, log *slog.Logger) *Server {
 	cfg.fill()
 	return &Server{cfg: cfg, pool: pool, batcher: batcher, flags: pusher, reg: reg,
-		projects: newProjects(pool), log: log, obs: cfg.Observer, drain: make(chan struct{}),
+		projects: newProjects(pool), log: log, obs: cfg.Observer, sweepWake: make(chan struct{}, 1),
+		writers: newWriterPool(),
 		perProj: newProjectLimiters(cfg.Rates.PerProject, cfg.Rates.PerProjectBurst)}
 }
 
@@ -120,9 +127,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, &refusal{http.StatusServiceUnavailable, "too_many_connections", "the relay's connection limit is reached; retry later"})
 		return
 	}
+	s.startSweeper()
 	user, set, err := s.flags.Connect(r.Context(), from.project, from.anon)
 	if err != nil {
-		s.reg.remove(c)
+		s.unregister(c)
 		s.log.Warn("connect", "error", err)
 		s.refuse(w, &refusal{http.StatusServiceUnavailable, CodeUnavailable, "the database is unavailable; retry later"})
 		return
@@ -130,18 +138,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.userID = user // identified before: events after a reconnect carry the user
 	c.mu.Unlock()
-	c.initialFlags(set)
+	c.initialFlags(s.reg.intern(from.project, set))
 	var ws *websocket.Conn
+	hj := &smallHijack{ResponseWriter: w}
 	// RFC 6455 §10.8: the handshake's SHA-1 (Sec-WebSocket-Accept) protects no secret and is no
 	// security function, so it may run outside FIPS 140-3 enforcement (fips140=only panics on it).
 	fips140.WithoutEnforcement(func() {
-		ws, err = websocket.Accept(w, r, &websocket.AcceptOptions{
+		ws, err = websocket.Accept(hj, r, &websocket.AcceptOptions{
 			InsecureSkipVerify: true, // admit has checked Origin against the project's list
 			CompressionMode:    websocket.CompressionDisabled,
 		})
 	})
 	if err != nil {
-		s.reg.remove(c)
+		s.unregister(c)
 		s.log.Debug("accept", "error", err)
 		return
 	}
@@ -149,19 +158,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.draining { // Shutdown began during the handshake
 		s.mu.Unlock()
-		s.reg.remove(c)
+		s.unregister(c)
 		_ = ws.Close(websocket.StatusGoingAway, "relay shutting down")
 		return
 	}
 	s.conns.Add(1)
 	s.mu.Unlock()
 	s.obs.Connected(1)
-	go func() {
-		defer s.conns.Done()
-		defer s.obs.Connected(-1)
-		defer s.reg.remove(c)
-		c.serve(ws)
-	}()
+	go c.serve(ws, hj.fw) // conn.done undoes the three above
 }
 
 // refuse answers a request refused before any message, and counts it.
@@ -179,13 +183,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.draining {
 		s.draining = true
-		close(s.drain)
+		gone := make(chan struct{})
+		s.gone = gone
+		go func() { s.conns.Wait(); close(gone) }()
+		go s.drainLoop(gone)
 	}
+	gone := s.gone
 	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.conns.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-gone:
 		return nil
 	case <-ctx.Done():
 		for _, c := range s.reg.all() {

@@ -1,104 +1,138 @@
 package ws
 
 import (
-	"bytes"
-	"context"
 	"strconv"
 	"time"
 
 	"github.com/coder/websocket"
 )
 
-// write sends replies, acks and flag sets as they come, pings on a ticker, closes a client that
-// sent nothing for IdleTimeout, and runs the drain on shutdown. When the connection ends it still
-// flushes what is queued (the final ack above all) before returning.
-func (c *conn) write() {
-	ping := time.NewTicker(c.s.cfg.PingInterval)
-	defer ping.Stop()
-	idle := time.NewTicker(max(c.s.cfg.IdleTimeout/4, 10*time.Millisecond))
-	defer idle.Stop()
-	drain, drainTick := c.s.drain, (<-chan time.Time)(nil)
-	var drainStart time.Time
+// writeSome is a writer pool worker's turn for c: it takes everything queued (replies, then the
+// newest flag set if it differs from the last one sent, then the ack) and writes it without
+// waiting, until nothing is left. When the socket is full, a write failed or the connection is
+// closing, it hands c to a goroutine of its own (write) and returns.
+func (c *conn) writeSome() {
+	var buf [4][]byte // most turns write one or two messages
 	for {
-		select {
-		case <-drain:
-			t := time.NewTicker(5 * time.Millisecond)
-			defer t.Stop()
-			drain, drainTick, drainStart = nil, t.C, time.Now()
-		case <-drainTick:
-			if c.drained(drainStart) {
-				c.flush() // the final ack
-				c.abort(websocket.StatusGoingAway, "relay shutting down")
-				return
-			}
-		case <-idle.C:
-			// Not while a frame is being handled: a full buffer holds the reader, not the client.
-			if !c.busy.Load() && time.Since(time.Unix(0, c.lastRead.Load())) > c.s.cfg.IdleTimeout {
-				c.abort(websocket.StatusPolicyViolation, "idle timeout")
-			}
-		case <-c.wake:
-			if !c.flush() {
-				return
-			}
-		case <-ping.C:
-			ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.WriteTimeout) // see read
-			err := c.ws.Ping(ctx)
-			cancel()
-			if err != nil && c.ctx.Err() == nil {
-				c.abort(websocket.StatusPolicyViolation, "no pong")
-				return
-			}
-		case <-c.ctx.Done():
-			c.flush()
+		c.mu.Lock()
+		if c.closeCode != 0 {
+			c.mu.Unlock()
+			go c.write()
+			return
+		}
+		batch := c.takeLocked(buf[:0])
+		if len(batch) == 0 {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		done, err := c.fw.tryFrames(batch)
+		if err != nil {
+			c.abort(websocket.StatusPolicyViolation, "write timeout")
+		}
+		if err != nil || !done {
+			go c.write()
 			return
 		}
 	}
 }
 
-// drained runs on the drain ticker: first it stops reading once the client has been quiet for
-// DrainIdle (or DrainMax has passed), so what was sent before the signal is read and a client
-// that never pauses cannot hold the shutdown; then it reports true once everything read is
+// write is the connection's own writer goroutine: it first writes what the pool left (waiting
+// for the client), then everything queued, looking again until nothing is left, and exits. Once
+// the connection is aborted it writes what is queued (the final ack above all) and closes the
+// socket with the abort's code; no writing starts after that.
+func (c *conn) write() {
+	var buf [4][]byte // most runs write one or two messages
+	failed := !c.send(nil)
+	if failed {
+		c.abort(websocket.StatusPolicyViolation, "write timeout")
+	}
+	for {
+		c.mu.Lock()
+		batch := c.takeLocked(buf[:0])
+		code, why := c.closeCode, c.closeWhy
+		if len(batch) == 0 && code == 0 {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if !failed && !c.send(batch) {
+			failed = true
+			c.abort(websocket.StatusPolicyViolation, "write timeout")
+			continue // closes with the first reason given
+		}
+		if code != 0 {
+			_ = c.ws.Close(code, why) // the client may be gone already; this also ends the reader's Read
+			c.done()
+			return // running stays true: no writer starts again
+		}
+	}
+}
+
+// takeLocked appends everything to write to batch; c.mu must be held. Taking the ack under c.mu
+// keeps errors before the ack that covers them: a reply is queued before its seq is finished.
+func (c *conn) takeLocked(batch [][]byte) [][]byte {
+	batch = append(batch, c.replies...)
+	c.replies = nil
+	if set := c.flags; set != nil {
+		c.flags = nil
+		if !set.Same(c.sent) {
+			c.sent = set
+			batch = append(batch, set.Frame(flagsFrame))
+			c.s.obs.FlagsSent()
+		}
+	}
+	if ack := c.acks.take(); ack > 0 {
+		batch = append(batch, ackFrame(ack))
+		c.s.obs.Acked()
+	}
+	return batch
+}
+
+// flagsFrame is the whole WebSocket frame carrying a flag set; built once per distinct set
+// (flags.Set.Frame) and written as is to every client that has the set.
+func flagsFrame(set []byte) []byte {
+	const pre, post = `{"type":"flags","flags":`, `}`
+	n := len(pre) + len(set) + len(post)
+	b := textHeader(make([]byte, 0, n+10), n)
+	return append(append(append(b, pre...), set...), post...)
+}
+
+// ackFrame is the frame acknowledging everything up to seq.
+func ackFrame(seq uint64) []byte {
+	b := append(make([]byte, 2, 48), `{"type":"ack","seq":`...)
+	b = append(strconv.AppendUint(b, seq, 10), '}')
+	b[0], b[1] = 0x81, byte(len(b)-2) // < 126
+	return b
+}
+
+// pongFrame answers a client's {"type":"ping"}.
+var pongFrame = textFrame([]byte(`{"type":"pong"}`))
+
+// send writes what the pool left, then frames (several in one writev); false when that failed.
+// No context, timer or coder/websocket call per write: the frames go to the socket through
+// frameWriter, and a write blocked longer than WriteTimeout is ended by the sweeper, which
+// watches c.writing.
+func (c *conn) send(frames [][]byte) bool {
+	c.writing.Store(time.Now().UnixNano())
+	err := c.fw.writeFrames(frames)
+	c.writing.Store(0)
+	return err == nil
+}
+
+// drained runs on the drain loop: first it stops reading once the client has been quiet for
+// DrainIdle (or DrainMax has passed since start), so what was sent before the signal is read and a
+// client that never pauses cannot hold the shutdown; then it reports true once everything read is
 // committed or answered.
-func (c *conn) drained(start time.Time) bool {
+func (c *conn) drained(start, now time.Time) bool {
 	if !c.stopped.Load() {
-		quiet := !c.busy.Load() && time.Since(time.Unix(0, c.lastRead.Load())) > c.s.cfg.DrainIdle
-		if quiet || time.Since(start) > c.s.cfg.DrainMax {
+		quiet := !c.busy.Load() && now.Sub(time.Unix(0, c.lastRead.Load())) > c.s.cfg.DrainIdle
+		if quiet || now.Sub(start) > c.s.cfg.DrainMax {
 			c.stopped.Store(true)
 		}
 		return false
 	}
 	return c.acks.idle()
-}
-
-// flush writes everything pending; false when a write failed.
-func (c *conn) flush() bool {
-	c.mu.Lock()
-	replies := c.replies
-	c.replies = nil
-	var set []byte
-	if c.flags != nil && !bytes.Equal(c.flags, c.sentFlags) {
-		set = c.flags
-		c.sentFlags = c.flags
-	}
-	c.flags = nil
-	c.mu.Unlock()
-	if set != nil {
-		replies = append(replies, append(append([]byte(`{"type":"flags","flags":`), set...), '}'))
-		c.s.obs.FlagsSent()
-	}
-	if ack := c.acks.take(); ack > 0 {
-		replies = append(replies, []byte(`{"type":"ack","seq":`+strconv.FormatUint(ack, 10)+`}`))
-		c.s.obs.Acked()
-	}
-	for _, msg := range replies {
-		// Writes outlive c.ctx so the final ack still goes out while closing.
-		ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.WriteTimeout)
-		err := c.ws.Write(ctx, websocket.MessageText, msg)
-		cancel()
-		if err != nil {
-			c.abort(websocket.StatusPolicyViolation, "write timeout")
-			return false
-		}
-	}
-	return true
 }

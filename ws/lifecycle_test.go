@@ -1,0 +1,251 @@
+package ws_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/beacon-analytics/beacon/internal/wsclient"
+	"github.com/beacon-analytics/beacon/ws"
+)
+
+// Writing happens only while something is queued: no writer goroutine (pool worker or the
+// connection's own) is left once the initial flags are written, and a flag push, a reply and an
+// ack each get writing going again. Not parallel: it counts every writer goroutine of the process.
+func TestWriterRunsOnlyWhileSomethingIsQueued(t *testing.T) {
+	s := newStack(t, ws.Config{})
+	p := s.project(t)
+	s.exec(t, `INSERT INTO beacon.flags (project_id, key, enabled) VALUES ($1, 'w', false)`, p)
+	c := s.dial(t, p, "w1")
+	idle := func(after string) {
+		t.Helper()
+		waitFor(t, "no writer after "+after, func() bool {
+			return s.edge.WritersRunning() == 0 && ws.WriterGoroutines() == 0
+		})
+	}
+	c.next("flags")
+	idle("the initial flags")
+	for _, on := range []bool{true, false, true} {
+		s.exec(t, `UPDATE beacon.flags SET enabled = $2 WHERE project_id = $1`, p, on)
+		if m := c.next("flags"); m["flags"].(map[string]any)["w"] != on {
+			t.Fatalf("pushed %v, want w=%v", m["flags"], on)
+		}
+		idle("a flag push")
+	}
+	c.send(map[string]any{"type": "ping"})
+	c.next("pong")
+	idle("a pong")
+	c.send(map[string]any{"type": "event", "event": "e", "seq": 1})
+	c.waitAck(1)
+	idle("an ack")
+	// And the connection still works as a whole.
+	s.exec(t, `UPDATE beacon.flags SET enabled = false WHERE project_id = $1`, p)
+	if m := c.next("flags"); m["flags"].(map[string]any)["w"] != false {
+		t.Fatalf("pushed %v", m["flags"])
+	}
+}
+
+// Clients with equal flags share one frame, connect-time and pushed alike, and each gets it.
+func TestEqualFlagSetsShareOneFrame(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{})
+	p := s.project(t)
+	s.exec(t, `INSERT INTO beacon.flags (project_id, key, enabled) VALUES ($1, 'shared', false)`, p)
+	a, b := s.dial(t, p, "sa"), s.dial(t, p, "sb")
+	a.next("flags")
+	b.next("flags")
+	same := func(when string) {
+		t.Helper()
+		var frames [][]byte
+		waitFor(t, "both sent", func() bool {
+			frames = s.edge.SentFlagFrames(p)
+			return len(frames) == 2 && frames[0] != nil && frames[1] != nil
+		})
+		if !bytes.Equal(frames[0], frames[1]) || &frames[0][0] != &frames[1][0] {
+			t.Fatalf("%s: the two clients' frames are not the same bytes", when)
+		}
+	}
+	same("at connect")
+	s.exec(t, `UPDATE beacon.flags SET enabled = true WHERE project_id = $1`, p)
+	for _, c := range []*client{a, b} {
+		if m := c.next("flags"); m["flags"].(map[string]any)["shared"] != true {
+			t.Fatalf("pushed %v", m["flags"])
+		}
+	}
+	waitFor(t, "push written", func() bool {
+		f := s.edge.SentFlagFrames(p)
+		return len(f) == 2 && bytes.Contains(f[0], []byte("true")) && bytes.Contains(f[1], []byte("true"))
+	})
+	same("after a push")
+}
+
+// Pings come from the shared sweeper: a client that reads (and so answers) gets them and stays;
+// one that does not answer is closed with 1008.
+func TestPingsKeepReadersAndCloseTheSilent(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{PingInterval: 50 * time.Millisecond, WriteTimeout: 300 * time.Millisecond})
+	p := s.project(t)
+
+	var pings atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reader, _, err := wsclient.Dial(ctx, s.url("/ws", p, "pinged"), &websocket.DialOptions{
+		OnPingReceived: func(context.Context, []byte) bool { pings.Add(1); return true },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.CloseNow()
+	readerDone := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := reader.Read(context.Background()); err != nil {
+				readerDone <- err
+				return
+			}
+		}
+	}()
+
+	silent, _, err := wsclient.Dial(ctx, s.url("/ws", p, "silent"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.CloseNow()
+
+	waitFor(t, "5 pings", func() bool { return pings.Load() >= 5 })
+	// The silent client, reading only now, finds its flags and then the server's 1008.
+	time.Sleep(time.Second)
+	var closeErr error
+	for closeErr == nil {
+		_, _, closeErr = silent.Read(ctx)
+	}
+	if code := websocket.CloseStatus(closeErr); code != websocket.StatusPolicyViolation {
+		t.Fatalf("silent client: %v, want 1008", closeErr)
+	}
+	select {
+	case err := <-readerDone:
+		t.Fatalf("the reading client was closed: %v", err)
+	default:
+	}
+	if err := reader.Write(ctx, websocket.MessageText, []byte(`{"type":"ping"}`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A client that sends but never reads fills the socket; the blocked write is ended after
+// WriteTimeout and the connection goes (without the sweeper's watchdog it would hang forever).
+func TestBlockedWriteIsEnded(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{WriteTimeout: 300 * time.Millisecond, PingInterval: time.Hour})
+	p := s.project(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	small := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	opts := &websocket.DialOptions{HTTPClient: newHTTPClient(small)}
+	c, _, err := wsclient.Dial(ctx, s.url("/ws", p, "deaf"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	waitFor(t, "connected", func() bool { return s.edge.Connections() == 1 })
+	// Each frame is answered with an error reply of ~150 bytes that the client never reads. The
+	// client's writes have a minute: only the relay can end this connection within the test.
+	bad := []byte(`{"type":"event","event":"","seq":1,"pad":"` + strings.Repeat("p", 20) + `"}`)
+	flooded := make(chan struct{})
+	go func() {
+		defer close(flooded)
+		for range 200_000 {
+			if c.Write(ctx, websocket.MessageText, bad) != nil {
+				return // the relay closed
+			}
+		}
+	}()
+	waitFor(t, "connection gone", func() bool { return s.edge.Connections() == 0 })
+	<-flooded
+}
+
+// A client that never reads does not hold back the fan-out: its reading neighbour gets every
+// push while the deaf one's socket is full, and the deaf one is closed after WriteTimeout.
+func TestDeafClientDoesNotHoldBackTheFanOut(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{WriteTimeout: 300 * time.Millisecond, PingInterval: time.Hour})
+	p := s.project(t)
+	// 1,500 flags with 100-byte keys: a set of ~160 KB, so a few pushes fill the deaf socket.
+	s.exec(t, `INSERT INTO beacon.flags (project_id, key, enabled)
+		SELECT $1, lpad(i::text, 100, 'k'), false FROM generate_series(1, 1500) i`, p)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	small := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	deaf, _, err := wsclient.Dial(ctx, s.url("/ws", p, "deaf"), &websocket.DialOptions{HTTPClient: newHTTPClient(small)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deaf.CloseNow()
+	c := s.dial(t, p, "hears")
+	c.next("flags")
+	one := strings.Repeat("k", 99) + "1"
+	for i := 0; s.edge.Connections() == 2; i++ {
+		if i == 200 {
+			t.Fatal("the deaf client is still connected after 200 pushes")
+		}
+		on := i%2 == 0
+		s.exec(t, `UPDATE beacon.flags SET enabled = $2 WHERE project_id = $1`, p, on)
+		start := time.Now()
+		for {
+			m := c.next("flags")
+			if m["flags"].(map[string]any)[one] == on {
+				break
+			}
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("push %d took %v to reach the reading client", i, d)
+		}
+	}
+	waitFor(t, "only the reading client left", func() bool { return s.edge.Connections() == 1 })
+}
+
+// The sweeper runs only while there are connections.
+func TestSweeperStopsWithoutConnections(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{})
+	p := s.project(t)
+	if s.edge.Sweeping() {
+		t.Fatal("sweeper runs before any connection")
+	}
+	for range 2 {
+		c := s.dial(t, p, "sw")
+		c.next("flags")
+		if !s.edge.Sweeping() {
+			t.Fatal("no sweeper while connected")
+		}
+		_ = c.c.Close(websocket.StatusNormalClosure, "")
+		waitFor(t, "sweeper gone", func() bool { return !s.edge.Sweeping() && s.edge.Connections() == 0 })
+	}
+}
+
+// newHTTPClient dials with d (for the WebSocket handshake).
+func newHTTPClient(d *net.Dialer) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
