@@ -197,21 +197,23 @@ func (c *conn) read() {
 		// No context deadline: coder/websocket drops the socket without a close frame when a
 		// Read's context ends, and an ending connection must still say goodbye (1001, 1008).
 		// The writer's Close unblocks this Read; the sweeper enforces IdleTimeout.
-		typ, data, err := c.ws.Read(context.Background())
+		msg, err := readMessage(context.Background(), c.ws)
 		if err != nil {
 			c.readFailed(err)
 			return
 		}
 		if c.stopped.Load() || c.closing() {
 			// Returning leaves the socket to the writer's Close, which reads the client's close.
+			msg.release()
 			return
 		}
 		c.busy.Store(true)
-		if typ != websocket.MessageText {
+		if msg.typ != websocket.MessageText {
 			c.replyError(0, perr(CodeBinaryFrame, "send messages as text frames"))
 		} else {
-			c.handle(data)
+			c.handle(msg.data) // handle keeps nothing of the frame: events copy what they keep
 		}
+		msg.release()
 		c.lastRead.Store(time.Now().UnixNano())
 		c.busy.Store(false)
 	}
