@@ -41,9 +41,15 @@ type stack struct {
 
 func newStack(t *testing.T, cfg ws.Config) *stack {
 	t.Helper()
+	return newStackWith(t, cfg, pgbatch.Config{BatchSize: 500, FlushInterval: 5 * time.Millisecond})
+}
+
+// newStackWith is newStack with the batcher configured by bcfg.
+func newStackWith(t *testing.T, cfg ws.Config, bcfg pgbatch.Config) *stack {
+	t.Helper()
 	db := testdb.New(t)
 	s := &stack{db: db}
-	s.batcher = pgbatch.New(db.Pool, pgbatch.Config{BatchSize: 500, FlushInterval: 5 * time.Millisecond}, quiet, nil)
+	s.batcher = pgbatch.New(db.Pool, bcfg, quiet, nil)
 	reg := ws.NewRegistry()
 	connect := func(ctx context.Context) (*pgx.Conn, error) {
 		c, err := pgx.ParseConfig(db.URL)

@@ -88,19 +88,25 @@ func (c *conn) sweep(now int64) {
 		c.abort(websocket.StatusPolicyViolation, "idle timeout")
 		return
 	}
-	if now-c.lastPing.Load() >= int64(cfg.PingInterval) && c.pinging.CompareAndSwap(false, true) {
+	// Not while a full buffer holds the reader either: it could not read the pong.
+	if !c.busy.Load() && now-c.lastPing.Load() >= int64(cfg.PingInterval) && c.pinging.CompareAndSwap(false, true) {
 		c.lastPing.Store(now)
-		go c.ping()
+		go c.ping(now)
 	}
 }
 
 // ping sends a ping and waits for the pong (the reader reads it); none within WriteTimeout
 // closes the connection (1008). It runs in a goroutine of its own that lives for a round trip.
-func (c *conn) ping() {
+// Only the reader sees the pong, so a reader held by backpressure (a full buffer during a
+// database outage) or still working through frames queued before the pong proves the client
+// alive: the connection is closed only when nothing was read since the ping and the reader is
+// free.
+func (c *conn) ping(sent int64) {
 	defer c.pinging.Store(false)
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.WriteTimeout) // see read
 	defer cancel()
-	if err := c.ws.Ping(ctx); err != nil && !c.closing() {
+	err := c.ws.Ping(ctx)
+	if err != nil && !c.closing() && !c.busy.Load() && c.lastRead.Load() <= sent {
 		c.abort(websocket.StatusPolicyViolation, "no pong")
 	}
 }
