@@ -219,6 +219,7 @@ func benchFanout(ctx context.Context, e *env, timeFlags bool) error {
 			e.printf("| %d | %s | %.1f KiB |\n", n, mib(now), per)
 			continue
 		}
+		var profiled chan struct{} // closed when the CPU profile of the changes is saved
 		if e.o.profile != "" && n == largest {
 			for _, p := range []string{"heap", "goroutine"} {
 				path := filepath.Join(e.o.profile, fmt.Sprintf("relay-%dclients.%s.pprof", n, p))
@@ -228,10 +229,14 @@ func benchFanout(ctx context.Context, e *env, timeFlags bool) error {
 				e.logf("wrote %s", path)
 			}
 			path := filepath.Join(e.o.profile, fmt.Sprintf("relay-%dclients-flags.cpu.pprof", n))
-			go func() { // covers the changes below
-				if err := r.cpuProfile(ctx, time.Duration(e.o.flagRuns)*time.Second, path); err == nil {
-					e.logf("wrote %s", path)
+			profiled = make(chan struct{})
+			go func() { // covers the changes below; waited for before the relay stops
+				defer close(profiled)
+				if err := r.cpuProfile(ctx, time.Duration(e.o.flagRuns)*time.Second, path); err != nil {
+					e.logf("%v", err)
+					return
 				}
+				e.logf("wrote %s", path)
 			}()
 		}
 		var all []time.Duration
@@ -254,6 +259,9 @@ func benchFanout(ctx context.Context, e *env, timeFlags bool) error {
 		}
 		secs := time.Since(t0).Seconds()
 		cpu := cpuBetween(c0, takeCPU(r.pid, pm), secs)
+		if profiled != nil {
+			<-profiled
+		}
 		perClient := func(cores float64) string { return f2(cores * secs * 1e6 / float64(e.o.flagRuns*n)) }
 		alone, err := evaluateAlone(ctx, d, project, n)
 		if err != nil {
