@@ -1,42 +1,53 @@
--- 014_trigger_cost: the insert triggers, measured again and made cheaper: what a COPY pays per row
--- for sessions and rollups falls from ~12 to ~3 µs (docs/benchmarks.md, "1b").
+-- 014_trigger_cost: the insert triggers, measured again and made cheaper. What they add to a COPY
+-- falls from ~12 to ~4.5 µs of PostgreSQL CPU per row, and COPY into beacon.events from 0.32 to
+-- ~0.5 of the rate into a bare copy of the table (docs/benchmarks.md, "1b").
 --
--- Measured on 5,000-row COPY batches shaped like the ingest benchmark's (100 sessions, 60 %
--- $pageviews, 100–200-byte props), PostgreSQL CPU per row of one writer, each trigger alone and both;
--- per-node times from auto_explain (log_nested_statements, log_analyze) on the real transition table:
+-- Measured with the ingest benchmark's COPY (`go run ./bench copycost`: 5,000-row batches of 100
+-- sessions, 60 % $pageviews, 100–200-byte props, 2 writers), 011 and 014 alternately on a quiet
+-- machine, PostgreSQL µs per row above "indexes only" (5.3–5.6):
 --
---   rollup_from_events    ~9 µs/row. The dimension unpivot, CROSS JOIN LATERAL (VALUES …), ran
---                         once per $pageview, and a VALUES list that refers to the outer row is set
---                         up again for every row (its five expressions compiled, with a permission
---                         check per function call): ~27 of ~45 ms per batch. url_host ran for every
---                         $pageview; the daily ids appended 10,000 rows and grouped them.
---   sessions_from_events  ~2.5 µs/row: one sort of the batch (about half), the aggregates, the
---                         upsert of ~100 rows.
---   the transition table  ~1 µs/row whatever the triggers do (COPY inserts row by row).
+--                          011          014
+--   events_rollup alone    9.2–10.0     2.5–2.7
+--   events_sessions alone  3.4–3.6      3.3–3.4
+--   both                   11.3–12.0    4.3–4.6   (each figure includes ~1 µs for the transition
+--                                                  table itself: COPY then inserts row by row)
+--
+-- and where the time went, from auto_explain (log_nested_statements, log_analyze) on the real
+-- transition table and perf on the backend:
+--  * rollup_from_events: the dimension unpivot, CROSS JOIN LATERAL (VALUES …), ran once per
+--    $pageview, and PostgreSQL sets up a VALUES list that refers to the outer row again for every
+--    row (compiles its five expressions, checks EXECUTE on each function): ~27 of ~45 ms per
+--    batch. url_host ran for every $pageview; the daily ids appended 10,000 rows and grouped them.
+--  * sessions_from_events: the sort of the batch is about half of it, the aggregates and the upsert
+--    of ~100 sessions the rest.
 --
 -- Now:
 --  * rollup_from_events reads the batch once and groups it in one hash aggregate with two grouping
 --    sets: (a) per hour, event name and session/anon/user id — about one row per session and
---    event name — and (b) the $pageviews per day and raw dimension values (path, referrer, the
---    URL's site, browser, device, os) — few distinct combinations per batch. The hourly counts and
---    the daily ids come from (a), the dimension rows from (b): the unpivot and the referrer's URL
---    parsing run per group, not per event. ~1.1 µs/row.
---  * sessions_from_events sorts a narrower row with its fixed-width columns first (the sort
---    compares ts and event_id without walking the text columns) and reads props only for
---    $pageviews. ~1.8 µs/row. The sort stays: first and last values by (ts, event_id) need it (a
---    hash aggregate would depend on the order rows reach it, which SQL does not promise).
---  * Ids are checked in bytes (octet_length), not characters: cheaper, and a 1,000-character id
---    of 3-byte characters (~2,900 bytes) no longer fails the COPY with "index row size exceeds
---    btree maximum" (found while measuring; robust_test.go has the case). Knowingly: ids of at most
---    1,000 characters but more than 1,000 bytes are now left out of sessions and daily ids too. The
+--    name — and (b) the $pageviews per day and raw dimension values (page, referrer, the URL's
+--    site, browser, device, os) — few distinct combinations per batch. The hourly counts and the
+--    daily ids come from (a), the dimension rows from (b): the unpivot and the referrer's URL
+--    parsing run per group, not per event.
+--  * sessions_from_events keeps its one sort: first and last values by (ts, event_id) need an
+--    order, and a hash aggregate over rows sorted by time would depend on the order rows reach it,
+--    which SQL does not promise (measured: 0.3 µs/row less). The sorted row starts with its
+--    fixed-width columns and props are read for $pageviews only.
+--  * Ids are checked in bytes (octet_length), not characters: cheaper, and a 950-character id of
+--    3-byte characters (~2,900 bytes) no longer fails the COPY with "index row size exceeds btree
+--    maximum" (found while measuring; robust_test.go has the case). Knowingly: an id of at most
+--    1,000 characters but more than 1,000 bytes is now left out of sessions and daily ids too. The
 --    relay bounds ids to 200 bytes long before.
--- Results are otherwise the same as 011's for any batch (triggers_test.go compares both on mixed
--- batches). Nothing spills at the default work_mem (4 MB): a 5,000-row batch needs ~0.8 MB for
--- the sort and ~0.2 MB for the hash tables.
+-- Results are otherwise exactly 011's (triggers_test.go runs both on the same mixed batches). A
+-- 5,000-row batch needs ~0.8 MB for the sort and ~0.2 MB for the hash tables: nothing spills at
+-- the default work_mem (4 MB).
 --
--- The same-site test and page rule move into two text functions, beacon.page_of and
--- beacon.referrer_of, so they can run on grouped values; event_page and event_referrer call them
--- (same results as before).
+-- What remains is mostly inherent to this design: the transition table (~1 µs/row: a partitioned
+-- table with a transition-table trigger gets no multi-row COPY inserts), the sort for sessions
+-- (~1 µs/row) and an upsert per session per batch.
+--
+-- The page rule and the same-site test move into two text functions, beacon.page_of and
+-- beacon.referrer_of, so that they can run on grouped values; event_page and event_referrer call
+-- them (same results as before).
 
 CREATE FUNCTION beacon.page_of(p_path text, p_url text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -99,6 +110,8 @@ BEGIN
             (e.project_id, e.hour, e.name, e.session_id, e.anon_id, e.user_id),
             (e.project_id, e.day, e.pageview, e.page, e.referrer, e.site, e.browser, e.device, e.os))
     ), pending AS (
+        -- Events per hour and name from the by_hour rows; $pageviews per day and dimension value
+        -- from the others, unpivoted (page, referrer, browser, device, os) and summed.
         INSERT INTO beacon.rollup_pending (project_id, kind, bucket, key, n)
         SELECT g.project_id, 'event', g.hour, left(g.name, 200), sum(g.n)
         FROM grouped g
@@ -116,8 +129,8 @@ BEGIN
         WHERE NOT g.by_hour AND g.pageview AND d.value IS NOT NULL
         GROUP BY 1, 2, 3, 4
     )
-    -- Key order, like the sessions upsert: concurrent writers inserting the same new ids wait for
-    -- each other in one order and cannot deadlock.
+    -- Daily ids from the by_hour rows. Key order, like the sessions upsert: concurrent writers
+    -- inserting the same new ids wait for each other in one order and cannot deadlock.
     INSERT INTO beacon.rollup_daily_ids (project_id, day, kind, id)
     SELECT DISTINCT x.project_id, (x.hour AT TIME ZONE 'UTC')::date, x.kind, x.id
     FROM (
