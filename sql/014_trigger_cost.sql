@@ -1,16 +1,17 @@
 -- 014_trigger_cost: the insert triggers, measured again and made cheaper. What they add to a COPY
--- falls from ~12 to ~4.5 µs of PostgreSQL CPU per row, and COPY into beacon.events from 0.32 to
+-- falls from ~12 to ~4.5 µs of PostgreSQL CPU per row, and COPY into beacon.events from ~0.32 to
 -- ~0.5 of the rate into a bare copy of the table (docs/benchmarks.md, "1b").
 --
 -- Measured with the ingest benchmark's COPY (`go run ./bench copycost`: 5,000-row batches of 100
 -- sessions, 60 % $pageviews, 100–200-byte props, 2 writers), 011 and 014 alternately on a quiet
--- machine, PostgreSQL µs per row above "indexes only" (5.3–5.6):
+-- machine, four runs; PostgreSQL µs per row above "indexes only" (5.2–5.7):
 --
 --                          011          014
---   events_rollup alone    9.2–10.0     2.5–2.7
---   events_sessions alone  3.4–3.6      3.3–3.4
---   both                   11.3–12.0    4.3–4.6   (each figure includes ~1 µs for the transition
+--   events_rollup alone    9.2–10.0     2.4–2.7
+--   events_sessions alone  3.4–3.6      2.6–3.4
+--   both                   11.3–12.0    4.2–4.6   (each figure includes ~0.8 µs for the transition
 --                                                  table itself: COPY then inserts row by row)
+--   COPY rows/s vs bare    0.31–0.34    0.47–0.52
 --
 -- and where the time went, from auto_explain (log_nested_statements, log_analyze) on the real
 -- transition table and perf on the backend:
@@ -156,13 +157,14 @@ LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- One upsert per statement. Rows are taken in key order so concurrent writers lock sessions in
-    -- the same order and cannot deadlock.
+    -- One upsert per statement. Rows are taken in key order (session id, then project: any one
+    -- order will do) so concurrent writers lock sessions in the same order and cannot deadlock.
     --
-    -- The batch is sorted once (project, session id in "C" collation, ts, event id) in a subquery
+    -- The batch is sorted once (session id in "C" collation, project, ts, event id) in a subquery
     -- that PostgreSQL does not flatten (it has ORDER BY); the aggregates read each group in that
-    -- order: first value = [1], last value = [count]. The sorted row starts with its fixed-width
-    -- columns, which the sort compares most.
+    -- order: first value = [1], last value = [count]. The session id leads the sort because its
+    -- abbreviated key tells most rows apart at once (the project id is the same for nearly all
+    -- rows); the sorted row starts with its fixed-width columns, which the sort compares most.
     INSERT INTO beacon.sessions AS s (project_id, session_id, anon_id, user_id, first_seen, last_seen,
         event_count, entry_event, exit_event, entry_page, exit_page, entry_page_at, exit_page_at)
     SELECT e.project_id, e.sid,
@@ -183,10 +185,10 @@ BEGIN
                CASE WHEN n.name = '$pageview' THEN beacon.page_of(n.props->>'path', n.props->>'url') END AS page
         FROM new_events n
         WHERE n.session_id <> '' AND octet_length(n.session_id) <= 1000 AND isfinite(n.ts)
-        ORDER BY n.project_id, n.session_id COLLATE "C", n.ts, n.event_id
+        ORDER BY n.session_id COLLATE "C", n.project_id, n.ts, n.event_id
     ) e
-    GROUP BY e.project_id, e.sid
-    ORDER BY e.project_id, e.sid
+    GROUP BY e.sid, e.project_id
+    ORDER BY e.sid, e.project_id
     ON CONFLICT (project_id, session_id) DO UPDATE SET
         anon_id       = CASE WHEN s.anon_id = '' THEN excluded.anon_id ELSE s.anon_id END,
         user_id       = coalesce(excluded.user_id, s.user_id),
