@@ -27,8 +27,8 @@
 --    sets: (a) per hour, event name and session/anon/user id — about one row per session and
 --    name — and (b) the $pageviews per day and raw dimension values (page, referrer, the URL's
 --    site, browser, device, os) — few distinct combinations per batch. The hourly counts and the
---    daily ids come from (a), the dimension rows from (b): the unpivot and the referrer's URL
---    parsing run per group, not per event.
+--    daily ids come from (a), the dimension rows from (b): the referrer's URL parsing runs per
+--    group, not per event, and the unpivot into the five dimensions is a UNION ALL over (b).
 --  * sessions_from_events keeps its one sort: first and last values by (ts, event_id) need an
 --    order, and a hash aggregate over rows sorted by time would depend on the order rows reach it,
 --    which SQL does not promise (measured: 0.3 µs/row less). The sort now leads with the session
@@ -112,24 +112,31 @@ BEGIN
         GROUP BY GROUPING SETS (
             (e.project_id, e.hour, e.name, e.session_id, e.anon_id, e.user_id),
             (e.project_id, e.day, e.pageview, e.page, e.referrer, e.site, e.browser, e.device, e.os))
+    ), pageviews AS (
+        SELECT g.* FROM grouped g WHERE NOT g.by_hour AND g.pageview
     ), pending AS (
-        -- Events per hour and name from the by_hour rows; $pageviews per day and dimension value
-        -- from the others, unpivoted (page, referrer, browser, device, os) and summed.
+        -- Events per hour and name from the by_hour rows; $pageviews per day and value of each
+        -- dimension. (A UNION ALL, not a lateral VALUES list: PostgreSQL would set that up again
+        -- for every row of pageviews.)
         INSERT INTO beacon.rollup_pending (project_id, kind, bucket, key, n)
         SELECT g.project_id, 'event', g.hour, left(g.name, 200), sum(g.n)
         FROM grouped g
         WHERE g.by_hour
         GROUP BY 1, 3, 4
         UNION ALL
-        SELECT g.project_id, d.kind, g.day, d.value, sum(g.n)
-        FROM grouped g
-        CROSS JOIN LATERAL (VALUES
-            ('page',     g.page),
-            ('referrer', beacon.referrer_of(g.referrer, g.site)),
-            ('browser',  left(g.browser, 200)),
-            ('device',   left(g.device, 200)),
-            ('os',       left(g.os, 200))) d (kind, value)
-        WHERE NOT g.by_hour AND g.pageview AND d.value IS NOT NULL
+        SELECT d.project_id, d.kind, d.day, d.value, sum(d.n)
+        FROM (
+            SELECT p.project_id, p.day, p.n, 'page' AS kind, p.page AS value FROM pageviews p
+            UNION ALL
+            SELECT p.project_id, p.day, p.n, 'referrer', beacon.referrer_of(p.referrer, p.site) FROM pageviews p
+            UNION ALL
+            SELECT p.project_id, p.day, p.n, 'browser', left(p.browser, 200) FROM pageviews p
+            UNION ALL
+            SELECT p.project_id, p.day, p.n, 'device', left(p.device, 200) FROM pageviews p
+            UNION ALL
+            SELECT p.project_id, p.day, p.n, 'os', left(p.os, 200) FROM pageviews p
+        ) d
+        WHERE d.value IS NOT NULL
         GROUP BY 1, 2, 3, 4
     )
     -- Daily ids from the by_hour rows. Key order, like the sessions upsert: concurrent writers
