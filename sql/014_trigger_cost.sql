@@ -11,7 +11,8 @@
 --   events_sessions alone  3.4–3.6      2.6–3.4
 --   both                   11.3–12.0    4.2–4.6   (each figure includes ~0.8 µs for the transition
 --                                                  table itself: COPY then inserts row by row)
---   COPY rows/s vs bare    0.31–0.34    0.47–0.52
+--   COPY rows/s vs bare    0.31–0.34    0.47–0.53 (`just bench-ingest`, two quiet runs: medians
+--                                         0.50 and 0.53 of three rounds each)
 --
 -- and where the time went, from auto_explain (log_nested_statements, log_analyze) on the real
 -- transition table and perf on the backend:
@@ -44,8 +45,8 @@
 -- 5,000-row batch needs ~0.8 MB for the sort and ~0.2 MB for the hash tables: nothing spills at
 -- the default work_mem (4 MB).
 --
--- What remains is mostly inherent to this design: the transition table (~1 µs/row: a partitioned
--- table with a transition-table trigger gets no multi-row COPY inserts), the sort for sessions
+-- What remains is mostly inherent to this design: the transition table (~0.8 µs/row: a
+-- partitioned table with a transition-table trigger gets no multi-row COPY inserts), the sort for sessions
 -- (~1 µs/row) and an upsert per session per batch.
 --
 -- The page rule and the same-site test move into two text functions, beacon.page_of and
