@@ -46,8 +46,8 @@
 -- the default work_mem (4 MB).
 --
 -- What remains is mostly inherent to this design: the transition table (~0.8 µs/row: a
--- partitioned table with a transition-table trigger gets no multi-row COPY inserts), the sort for sessions
--- (~1 µs/row) and an upsert per session per batch.
+-- partitioned table with a transition-table trigger gets no multi-row COPY inserts), the sort for
+-- sessions (~1 µs/row) and an upsert per session per batch.
 --
 -- The page rule and the same-site test move into two text functions, beacon.page_of and
 -- beacon.referrer_of, so that they can run on grouped values; event_page and event_referrer call
