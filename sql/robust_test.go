@@ -23,10 +23,19 @@ func TestOddRowsNeverFailACopy(t *testing.T) {
 	inf := pgtype.Timestamptz{InfinityModifier: pgtype.Infinity, Valid: true}
 	ninf := pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
 	long := strings.Repeat("x", 5000)
+	// 950 characters but ~2,850 bytes, varied enough not to compress: over the B-tree entry limit
+	// (2,704 bytes) of the sessions and daily-id keys.
+	wide := make([]rune, 950)
+	for i := range wide {
+		wide[i] = rune(0x4e00 + (i*7919)%20000)
+	}
+	cjk := string(wide)
 	rows := [][]any{
 		{mustUUID(p), newUUID(), "s", "a", nil, "future", map[string]any{}, inf, now},
 		{mustUUID(p), newUUID(), "s", "a", nil, "past", map[string]any{}, ninf, now},
 		{mustUUID(p), newUUID(), long, long, &long, long, map[string]any{"path": long}, now, now},
+		{mustUUID(p), newUUID(), cjk, cjk, nil, "wide", map[string]any{}, now, now},
+		{mustUUID(p), newUUID(), cjk, "a", &cjk, "wide", map[string]any{}, now, now},
 		{mustUUID(p), newUUID(), "s", "a", nil, "$pageview", []byte(`[1, 2]`), now, now},
 		{mustUUID(p), newUUID(), "s", "a", nil, "$pageview", []byte(`"just a string"`), now, now},
 		{mustUUID(p), newUUID(), "s", "a", nil, "$pageview", map[string]any{"url": "not a url", "referrer": "::"}, now, now},
@@ -46,5 +55,10 @@ func TestOddRowsNeverFailACopy(t *testing.T) {
 	}
 	if got := scalar[string](t, db.Pool, `SELECT event_count || ' ' || exit_event FROM beacon.sessions WHERE session_id = 's'`); got != "3 $pageview" {
 		t.Errorf("session s = %q, want the 3 finite events", got)
+	}
+	if n := scalar[int](t, db.Pool, `
+		SELECT (SELECT count(*) FROM beacon.sessions WHERE octet_length(session_id) > 1000 OR octet_length(anon_id) > 1000 OR octet_length(user_id) > 1000)
+		     + (SELECT count(*) FROM beacon.rollup_daily_ids WHERE octet_length(id) > 1000)`); n != 0 {
+		t.Errorf("%d sessions or daily ids with an id over 1,000 bytes, want none", n)
 	}
 }
