@@ -163,52 +163,6 @@ type wsConn struct {
 	mask uint64     // xorshift state for the sender's mask keys
 }
 
-// dialRaw connects len(out) clients, 64 at a time, spreading them over loopback source addresses
-// 127.0.0.1–8 so 10,000s of connections do not run out of ephemeral ports.
-func dialRaw(ctx context.Context, url func(i int) string, out []*wsConn) error {
-	sem := make(chan struct{}, 64)
-	errs := make(chan error, 1)
-	var wg sync.WaitGroup
-	closeDialed := func() {
-		for _, c := range out {
-			if c != nil {
-				c.close()
-			}
-		}
-	}
-	for i := range out {
-		select {
-		case err := <-errs:
-			wg.Wait()
-			closeDialed()
-			return err
-		case sem <- struct{}{}:
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			c, err := dialWS(dctx, url(i), net.IPv4(127, 0, 0, byte(1+i%8)))
-			if err != nil {
-				select {
-				case errs <- fmt.Errorf("dial client %d: %w", i, err):
-				default:
-				}
-				return
-			}
-			out[i] = c
-		})
-	}
-	wg.Wait()
-	select {
-	case err := <-errs:
-		closeDialed()
-		return err
-	default:
-	}
-	return nil
-}
-
 // dialWS opens a WebSocket to rawURL (ws://host:port/path?query) from the local address.
 func dialWS(ctx context.Context, rawURL string, local net.IP) (*wsConn, error) {
 	u, err := neturl.Parse(rawURL)
@@ -377,25 +331,30 @@ func (c *wsConn) readMessages(fn func([]byte)) error {
 
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// dialAll connects len(out) clients, 64 at a time, spreading them over loopback source addresses
-// so 10,000s of connections do not run out of ephemeral ports.
-func dialAll(ctx context.Context, url func(i int) string, out []*websocket.Conn) error {
+// dialEach connects len(out) clients with dial, 64 at a time; on an error it closes those dialed
+// and returns it.
+func dialEach[C any](ctx context.Context, out []C, dial func(ctx context.Context, i int) (C, error), closeOne func(C)) error {
 	sem := make(chan struct{}, 64)
 	errs := make(chan error, 1)
 	var wg sync.WaitGroup
+	fail := func(err error) error {
+		wg.Wait()
+		for _, c := range out {
+			closeOne(c)
+		}
+		return err
+	}
 	for i := range out {
 		select {
 		case err := <-errs:
-			wg.Wait()
-			closeAll(out)
-			return err
+			return fail(err)
 		case sem <- struct{}{}:
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
-			c, _, err := wsclient.Dial(dctx, url(i), &websocket.DialOptions{HTTPClient: httpClients[i%len(httpClients)]})
+			c, err := dial(dctx, i)
 			if err != nil {
 				select {
 				case errs <- fmt.Errorf("dial client %d: %w", i, err):
@@ -403,18 +362,45 @@ func dialAll(ctx context.Context, url func(i int) string, out []*websocket.Conn)
 				}
 				return
 			}
-			c.SetReadLimit(1 << 20)
 			out[i] = c
 		})
 	}
 	wg.Wait()
 	select {
 	case err := <-errs:
-		closeAll(out)
-		return err
+		return fail(err)
 	default:
 	}
 	return nil
+}
+
+// dialRaw connects the load generator's own clients, spread over loopback source addresses
+// 127.0.0.1–8 so 10,000s of connections do not run out of ephemeral ports.
+func dialRaw(ctx context.Context, url func(i int) string, out []*wsConn) error {
+	return dialEach(ctx, out, func(ctx context.Context, i int) (*wsConn, error) {
+		return dialWS(ctx, url(i), net.IPv4(127, 0, 0, byte(1+i%8)))
+	}, func(c *wsConn) {
+		if c != nil {
+			c.close()
+		}
+	})
+}
+
+// dialAll connects coder/websocket clients (the flag and connection benchmarks), spread over
+// source addresses like dialRaw.
+func dialAll(ctx context.Context, url func(i int) string, out []*websocket.Conn) error {
+	return dialEach(ctx, out, func(ctx context.Context, i int) (*websocket.Conn, error) {
+		c, _, err := wsclient.Dial(ctx, url(i), &websocket.DialOptions{HTTPClient: httpClients[i%len(httpClients)]})
+		if err != nil {
+			return nil, err
+		}
+		c.SetReadLimit(1 << 20)
+		return c, nil
+	}, func(c *websocket.Conn) {
+		if c != nil {
+			c.CloseNow()
+		}
+	})
 }
 
 func closeAll(cs []*websocket.Conn) {

@@ -148,14 +148,7 @@ func TestBlockedWriteIsEnded(t *testing.T) {
 	p := s.project(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	small := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
+	small := smallReceiveBuffer()
 	opts := &websocket.DialOptions{HTTPClient: newHTTPClient(small)}
 	c, _, err := wsclient.Dial(ctx, s.url("/ws", p, "deaf"), opts)
 	if err != nil {
@@ -190,14 +183,7 @@ func TestDeafClientDoesNotHoldBackTheFanOut(t *testing.T) {
 		SELECT $1, lpad(i::text, 100, 'k'), false FROM generate_series(1, 1500) i`, p)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	small := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
+	small := smallReceiveBuffer()
 	deaf, _, err := wsclient.Dial(ctx, s.url("/ws", p, "deaf"), &websocket.DialOptions{HTTPClient: newHTTPClient(small)})
 	if err != nil {
 		t.Fatal(err)
@@ -248,4 +234,17 @@ func TestSweeperStopsWithoutConnections(t *testing.T) {
 // newHTTPClient dials with d (for the WebSocket handshake).
 func newHTTPClient(d *net.Dialer) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// smallReceiveBuffer dials with a 4 KiB socket receive buffer, so a client that does not read
+// fills it, and the server's writes block, after a few KiB.
+func smallReceiveBuffer() *net.Dialer {
+	return &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
 }
