@@ -8,13 +8,14 @@ import (
 )
 
 // The relay's own memory besides the event buffer: the runtime, pools, caches and the garbage a
-// healthy heap carries between collections (measured ~25 MiB RSS with one client, see
+// healthy heap carries between collections (measured ~23–25 MiB RSS with one client; peak minus the buffer ~46 MiB, see
 // docs/benchmarks.md section 5).
 const memoryBaseline = 32 << 20
 
-// Room per open connection: twice its measured cost (~26 KiB idle, goroutine stacks included), so
-// that with 10,000 connections the limit sits well above the live heap and the collector does not
-// run continuously (a limit without this share made it thrash: docs/benchmarks.md).
+// Room per open connection: well above its measured cost (~16 KiB idle, ~19 KiB after flag pushes,
+// goroutine stacks included; more while it sends), so that with 10,000 connections the limit sits
+// above the live heap and the collector does not run continuously (a limit without this share
+// made it thrash: docs/benchmarks.md).
 const memoryPerConn = 64 << 10
 
 // memoryLimit is the soft limit for the Go runtime: the event buffer, the baseline and a share per
