@@ -51,9 +51,9 @@ func New() *Metrics {
 	m.flushSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "beacon_flush_seconds", Help: "Duration of one COPY transaction, by outcome.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"outcome"})
 	m.bufferBytes = prometheus.NewGauge(prometheus.GaugeOpts{Name: "beacon_buffer_bytes", Help: "Bytes of events buffered or in flight (bounded by BUFFER_LIMIT_BYTES)."})
 	m.flushRetries = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flush_retries_total", Help: "COPY transactions retried after a transient error."})
-	m.flagPushes = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_evaluations_total", Help: "Project re-evaluations after a flag change or listener reconnect."})
+	m.flagPushes = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_pushes_total", Help: "Project pushes: one project's clients re-evaluated and handed their sets, after a flag change or listener reconnect."})
 	m.flagPushSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "beacon_flag_evaluation_seconds", Help: "Time to re-evaluate and hand out one project's flags.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
-	m.flagsSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_pushes_total", Help: "Flag sets written to clients."})
+	m.flagsSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_evaluations_total", Help: "Evaluated flag sets written to clients (one per client per push or connect)."})
 	m.listenerConnects = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_listener_connects_total", Help: "Times the flag listener connected (1 + reconnects)."})
 	for _, c := range []prometheus.Collector{m.connections, m.refused, m.messages, m.rejected, m.acks,
 		m.eventsCommitted, m.rowsRejected, m.batchSize, m.flushSeconds, m.bufferBytes, m.flushRetries,
