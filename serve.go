@@ -21,6 +21,7 @@ import (
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/metrics"
 	"github.com/beacon-analytics/beacon/pgbatch"
+	"github.com/beacon-analytics/beacon/store"
 	"github.com/beacon-analytics/beacon/ws"
 )
 
@@ -28,7 +29,9 @@ import (
 type relay struct {
 	cfg     Config
 	log     *slog.Logger
-	pool    *pgxpool.Pool
+	pool    *pgxpool.Pool // shared: connect, identify, flags, maintenance
+	copy    *pgxpool.Pool // the COPY writers' own
+	store   *store.Store
 	batcher *pgbatch.Batcher
 	pusher  *flags.Pusher
 	edge    *ws.Server
@@ -47,6 +50,7 @@ func serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer r.pool.Close()
+	defer r.copy.Close()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -90,14 +94,9 @@ func serve(ctx context.Context, cfg Config) error {
 }
 
 func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error) {
-	poolCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	pool, copyPool, err := store.OpenPools(ctx, cfg.DatabaseURL, 8, cfg.CopyWriters)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	poolCfg.MaxConns = max(poolCfg.MaxConns, int32(cfg.CopyWriters)+8)
-	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect pool: %w", err)
 	}
 	listenURL := cfg.ListenDatabaseURL
 	if listenURL == "" {
@@ -106,8 +105,8 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 	if _, err := pgx.ParseConfig(listenURL); err != nil {
 		return nil, fmt.Errorf("LISTEN_DATABASE_URL: %w", err)
 	}
-	r := &relay{cfg: cfg, log: log, pool: pool, metrics: metrics.New()}
-	r.batcher = pgbatch.New(pool, pgbatch.Config{
+	r := &relay{cfg: cfg, log: log, pool: pool, copy: copyPool, store: store.New(pool), metrics: metrics.New()}
+	r.batcher = pgbatch.New(copyPool, pgbatch.Config{
 		BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
 		BufferBytes: cfg.BufferLimit, Writers: cfg.CopyWriters,
 	}, log, r.metrics)
@@ -154,7 +153,7 @@ func (r *relay) ready(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 	defer cancel()
 	var problems []string
-	if err := r.pool.Ping(ctx); err != nil {
+	if err := r.store.Ping(ctx); err != nil {
 		problems = append(problems, "database unreachable")
 	}
 	if !r.pusher.Listening() {
@@ -168,8 +167,8 @@ func (r *relay) ready(w http.ResponseWriter, req *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// maintain calls beacon.maintain() on a ticker; the function's advisory lock makes one relay of
-// many do the work.
+// maintain runs the database's scheduled work on a ticker; its advisory lock makes one relay of
+// many do it.
 func (r *relay) maintain(ctx context.Context) {
 	t := time.NewTicker(r.cfg.MaintainInterval)
 	defer t.Stop()
@@ -178,7 +177,7 @@ func (r *relay) maintain(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := r.pool.Exec(ctx, `SELECT beacon.maintain()`); err != nil && ctx.Err() == nil {
+			if err := r.store.Maintain(ctx); err != nil && ctx.Err() == nil {
 				r.log.Warn("maintain", "error", err)
 			}
 		}
