@@ -17,8 +17,9 @@ import (
 // half of a failing part is tried under a savepoint; a half that fails is halved again, down to
 // one row or maxDepth; what still fails is kept in beacon.events_rejected. Each level re-copies
 // at most the batch once, so the work is bounded by depth × batch rows, and copies (the
-// statements) by the budget: one bad row in 5,000 costs 2 × 13 COPYs of shrinking halves; a
-// trigger that refuses every row stops at the budget and sets the failing parts aside whole.
+// statements) by the budget, 16 per level: one bad row in 5,000 costs 2 × 13 COPYs of shrinking
+// halves, so about eight are isolated exactly; a trigger that refuses every row stops at the
+// budget and sets the failing parts aside whole (good rows among them are kept there too).
 type isolation struct {
 	b        *Batcher
 	tx       *store.Batch
@@ -42,7 +43,7 @@ func (b *Batcher) isolate(ctx context.Context, batch items, slow bool, first err
 	}
 	defer tx.Rollback(ctx)
 	depth := bits.Len(uint(len(batch)))
-	iso := &isolation{b: b, tx: tx, slow: slow, maxDepth: depth, budget: 4 * depth, rejected: map[string]int{}}
+	iso := &isolation{b: b, tx: tx, slow: slow, maxDepth: depth, budget: 16 * depth, rejected: map[string]int{}}
 	if err := iso.split(ctx, batch, first, 0); err != nil {
 		return fmt.Errorf("isolate bad rows: %w", err)
 	}
@@ -56,11 +57,17 @@ func (b *Batcher) isolate(ctx context.Context, batch items, slow bool, first err
 
 // split stores part, which failed with err, as two halves; a failing half is split again.
 func (iso *isolation) split(ctx context.Context, part items, err error, depth int) error {
-	if len(part) == 1 || depth >= iso.maxDepth || iso.budget <= 0 {
+	if len(part) == 1 || depth >= iso.maxDepth {
 		return iso.reject(ctx, part, err)
 	}
 	half := len(part) / 2
 	for _, h := range []items{part[:half], part[half:]} {
+		if iso.budget <= 0 {
+			if err := iso.reject(ctx, h, err); err != nil {
+				return err
+			}
+			continue
+		}
 		iso.budget--
 		err := iso.try(ctx, h)
 		switch classify(err) {
