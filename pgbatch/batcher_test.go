@@ -88,6 +88,24 @@ func waitGroup(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
 	}
 }
 
+// checkKept fails t unless exactly the events at bad got a *RowError with code, Kept.
+func checkKept(t *testing.T, errs []error, code string, bad ...int) {
+	t.Helper()
+	isBad := map[int]bool{}
+	for _, i := range bad {
+		isBad[i] = true
+	}
+	for i, err := range errs {
+		var rowErr *pgbatch.RowError
+		switch {
+		case !isBad[i] && err != nil:
+			t.Fatalf("event %d: %v", i, err)
+		case isBad[i] && (!errors.As(err, &rowErr) || rowErr.Code != code || !rowErr.Kept):
+			t.Fatalf("event %d: %v, want a kept *RowError with code %s", i, err, code)
+		}
+	}
+}
+
 // rejected counts dead letters with code ("": any).
 func rejected(t *testing.T, db *testdb.DB, code string) int {
 	t.Helper()
@@ -154,11 +172,7 @@ func TestBadRowSparesItsBatch(t *testing.T) {
 	}
 	// Valid JSON that jsonb refuses: PostgreSQL rejects this one row with 22P05.
 	evs[37].Props = []byte(`{"bad":"\u0000"}`)
-	for i, err := range addAll(t, b, evs) {
-		if err != nil { // the bad row too: it is kept as a dead letter, and acknowledged
-			t.Fatalf("event %d: %v", i, err)
-		}
-	}
+	checkKept(t, addAll(t, b, evs), "22P05", 37)
 	if n := count(t, db, project); n != 99 {
 		t.Fatalf("rows = %d, want 99", n)
 	}

@@ -1,7 +1,8 @@
 // Package pgbatch buffers events from every connection in one bounded buffer and writes them to
 // beacon.events through the store, in COPY batches flushed by size or age. Each event's done
 // callback runs once, after the transaction holding it commits. A failing row never takes its
-// batch down: it is isolated by halving and kept in beacon.events_rejected (dead letters). A
+// batch down: it is isolated by halving and kept in beacon.events_rejected (dead letters), and
+// its callback gets a *RowError that says so. A
 // re-sent event is stored once, and transient errors are retried with backoff while the buffer's
 // byte limit holds memory bounded.
 package pgbatch
@@ -48,11 +49,19 @@ func finish(batch items, err error) {
 	}
 }
 
-// RowError is passed to an event's done callback when PostgreSQL refused that row itself and
-// could not keep it in beacon.events_rejected either. Re-sending the same event cannot succeed.
+// RowError is passed to an event's done callback when PostgreSQL refused that row itself (bad
+// data, or a trigger bug) even alone. Kept says the row is durably in beacon.events_rejected,
+// committed with the rest of its batch: the sender may drop it (it is acknowledged) and is told
+// why. Without Kept the row is nowhere; re-sending the same event cannot succeed either.
 type RowError struct {
 	Code    string // SQLSTATE
 	Message string
+	Kept    bool // stored in beacon.events_rejected
 }
 
-func (e *RowError) Error() string { return "row rejected by PostgreSQL (" + e.Code + "): " + e.Message }
+func (e *RowError) Error() string {
+	if e.Kept {
+		return "row rejected by PostgreSQL (" + e.Code + "), kept in beacon.events_rejected: " + e.Message
+	}
+	return "row rejected by PostgreSQL (" + e.Code + "): " + e.Message
+}

@@ -25,11 +25,15 @@ type isolation struct {
 	tx       *store.Batch
 	slow     bool
 	maxDepth int
-	budget   int            // sub-COPYs left
-	rejected map[string]int // rows kept as dead letters, by SQLSTATE
-	refused  []items        // parts not even the dead-letter table took, with their errors
-	errs     []*RowError
+	budget   int // sub-COPYs left
+	aside    []aside
 	stored   int
+}
+
+// aside is a part of the batch set aside, with the answer its events get after the commit.
+type aside struct {
+	part items
+	err  *RowError
 }
 
 // isolate writes batch in one transaction, isolating the rows that fail with first. It returns
@@ -43,7 +47,7 @@ func (b *Batcher) isolate(ctx context.Context, batch items, slow bool, first err
 	}
 	defer tx.Rollback(ctx)
 	depth := bits.Len(uint(len(batch)))
-	iso := &isolation{b: b, tx: tx, slow: slow, maxDepth: depth, budget: 16 * depth, rejected: map[string]int{}}
+	iso := &isolation{b: b, tx: tx, slow: slow, maxDepth: depth, budget: 16 * depth}
 	if err := iso.split(ctx, batch, first, 0); err != nil {
 		return fmt.Errorf("isolate bad rows: %w", err)
 	}
@@ -96,25 +100,24 @@ func (iso *isolation) try(ctx context.Context, part items) error {
 	return err
 }
 
-// reject keeps part in beacon.events_rejected with err's code and message. If PostgreSQL refuses
-// even that, the part's events will be answered with a *RowError instead.
+// reject keeps part in beacon.events_rejected with err's code and message; its events will be
+// answered with a *RowError saying so (Kept), or not when PostgreSQL refused even that.
 func (iso *isolation) reject(ctx context.Context, part items, err error) error {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return err
 	}
 	keepErr := iso.savepoint(ctx, func(sp *store.Batch) error { return sp.Reject(ctx, part, pgErr.Code, pgErr.Message) })
+	rowErr := &RowError{Code: pgErr.Code, Message: pgErr.Message, Kept: keepErr == nil}
 	switch classify(keepErr) {
 	case ok:
-		iso.rejected[pgErr.Code] += len(part)
 		iso.b.log.Warn("rows kept as dead letters in beacon.events_rejected", "rows", len(part), "code", pgErr.Code, "error", pgErr.Message)
 	case badRow, bug:
-		iso.refused = append(iso.refused, part)
-		iso.errs = append(iso.errs, &RowError{Code: pgErr.Code, Message: pgErr.Message})
 		iso.b.log.Error("rows refused by beacon.events_rejected too", "rows", len(part), "code", pgErr.Code, "error", keepErr)
 	default:
 		return keepErr
 	}
+	iso.aside = append(iso.aside, aside{part: part, err: rowErr})
 	return nil
 }
 
@@ -131,19 +134,15 @@ func (iso *isolation) savepoint(ctx context.Context, f func(*store.Batch) error)
 	return sp.Commit(ctx)
 }
 
-// answer runs after the commit: refused parts get their *RowError, the rest nil.
+// answer runs after the commit: parts set aside get their *RowError, the rest nil.
 func (iso *isolation) answer(batch items) {
-	for i, part := range iso.refused {
-		iso.b.obs.Rejected(iso.errs[i].Code, len(part))
-		iso.b.status.add(iso.errs[i].Code, len(part))
-		finish(part, iso.errs[i])
-		for j := range part {
-			part[j].done = nil
+	for _, a := range iso.aside {
+		iso.b.obs.Rejected(a.err.Code, len(a.part))
+		iso.b.status.add(a.err.Code, len(a.part))
+		finish(a.part, a.err)
+		for j := range a.part {
+			a.part[j].done = nil
 		}
-	}
-	for code, n := range iso.rejected {
-		iso.b.obs.Rejected(code, n)
-		iso.b.status.add(code, n)
 	}
 	iso.b.obs.Committed(iso.stored)
 	finish(batch, nil)

@@ -62,7 +62,7 @@ func queryInt(t *testing.T, db *testdb.DB, sql string, args ...any) int {
 
 type events []store.Event
 
-func (s events) Len() int              { return len(s) }
+func (s events) Len() int               { return len(s) }
 func (s events) Row(i int) *store.Event { return &s[i] }
 
 func newEvents(project uuid.UUID, names ...string) events {
