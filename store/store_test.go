@@ -94,7 +94,8 @@ func TestIngestStatementsAsRelay(t *testing.T) {
 	db := testdb.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	in := store.NewIngest(relayPool(t, relayURL(t, db)))
+	pool := relayPool(t, relayURL(t, db))
+	in := store.NewIngest(pool)
 	project := createProject(t, db)
 	write := func(f func(b *store.Batch) error) error {
 		b, err := in.Begin(ctx)
@@ -154,5 +155,10 @@ func TestIngestStatementsAsRelay(t *testing.T) {
 		AND name = 'f' AND ts IS NOT NULL) OR (event_id = $2 AND user_id IS NULL AND props = $3)`,
 		bad[1].EventID, bad[0].EventID, string(bad[0].Props)); n != 2 {
 		t.Fatal("dead letter columns not as sent")
+	}
+	// Dead letters are write-only for the relay, like events.
+	var pgErr2 *pgconn.PgError
+	if _, err := pool.Exec(ctx, `SELECT count(*) FROM beacon.events_rejected`); !errors.As(err, &pgErr2) || pgErr2.Code != "42501" {
+		t.Fatalf("relay reading beacon.events_rejected: %v, want 42501", err)
 	}
 }
