@@ -54,7 +54,7 @@ func (b *Batcher) isolate(ctx context.Context, batch items, slow bool, first err
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("isolate bad rows: %w", err)
 	}
-	b.obs.Flushed(len(batch), time.Since(start), nil)
+	b.log.Info("bad rows isolated", "rows", len(batch), "set_aside", len(iso.aside), "took", time.Since(start))
 	iso.answer(batch)
 	return nil
 }
