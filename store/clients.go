@@ -10,7 +10,8 @@ import (
 )
 
 // ProjectOrigins returns a project's allowed browser origins; found is false when no project has
-// that id (not an error: the caller answers 404).
+// that id (not an error: the caller answers 404). projectID must be a UUID; any other text is a
+// class 22 error from PostgreSQL, so callers parse it first.
 func (s *Store) ProjectOrigins(ctx context.Context, projectID string) (origins []string, found bool, err error) {
 	err = s.pool.QueryRow(ctx, `SELECT allowed_origins FROM beacon.projects WHERE project_id = $1`, projectID).Scan(&origins)
 	switch {

@@ -42,6 +42,7 @@ func OpenPools(ctx context.Context, url string, sharedMin, writers int) (shared,
 		return nil, nil, fmt.Errorf("connect pool: %w", err)
 	}
 	copyCfg.MaxConns = int32(writers)
+	copyCfg.MinConns = min(copyCfg.MinConns, copyCfg.MaxConns) // pool_min_conns in the URL is the shared pool's
 	copyCfg.ConnConfig.RuntimeParams["application_name"] = "beacon_copy"
 	if copyPool, err = pgxpool.NewWithConfig(ctx, copyCfg); err != nil {
 		shared.Close()
