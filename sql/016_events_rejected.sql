@@ -2,8 +2,9 @@
 -- as "\u0000" in props, or a trigger bug shipped in a migration), after the relay retried their
 -- batch and isolated them by halving it. The relay writes them here in the transaction that
 -- commits the rest of their batch, then acknowledges them: they are kept, not lost, and a DBA can
--- fix the cause and replay them into beacon.events (docs/config.md, "Rejected events"). Props are text, not jsonb, so a
--- value jsonb refuses (22P05) can still be kept. Nothing reads this table on the ingest path.
+-- fix the cause and replay them into beacon.events (docs/config.md, "Rejected events"). Props are
+-- text, not jsonb, so a value jsonb refuses (22P05) can still be kept. Nothing reads this table on
+-- the ingest path.
 
 CREATE TABLE beacon.events_rejected (
     rejected_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
