@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ type Config struct {
 	ListenDatabaseURL string        `envconfig:"LISTEN_DATABASE_URL"` // for LISTEN; default DATABASE_URL (must bypass transaction poolers)
 	Host              string        `envconfig:"HOST"`                // "" listens on all interfaces
 	Port              int           `envconfig:"PORT" default:"4000"`
+	MetricsAddr       string        `envconfig:"METRICS_ADDR"` // host:port for /metrics; "" serves it on PORT
 	BatchSize         int           `envconfig:"BATCH_SIZE" default:"5000"`
 	FlushInterval     time.Duration `envconfig:"FLUSH_INTERVAL" default:"50ms"`
 	BufferLimit       int64         `envconfig:"BUFFER_LIMIT_BYTES" default:"67108864"`
@@ -105,6 +108,11 @@ func (c *Config) validate() error {
 			return fmt.Errorf("config: %s must be %s", ch.name, ch.want)
 		}
 	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || !validPort(port) {
+			return fmt.Errorf("config: METRICS_ADDR must be host:port (e.g. 127.0.0.1:9090), or empty to serve /metrics on PORT")
+		}
+	}
 	for _, o := range c.AllowedOrigins {
 		if err := checkOrigin(o); err != nil {
 			return fmt.Errorf("config: ALLOWED_ORIGINS: %w", err)
@@ -116,6 +124,11 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // checkOrigin accepts "*" or scheme://host[:port] with nothing after it, as browsers send Origin.

@@ -2,6 +2,8 @@ module github.com/beacon-analytics/beacon
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/coder/websocket v1.8.15
 	github.com/google/uuid v1.6.0

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,8 +20,9 @@ commands:
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go onSignals(cancel)
 	if err := run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "beacon:", err)
 		os.Exit(1)
@@ -50,4 +52,17 @@ func run(ctx context.Context, args []string) error {
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
+}
+
+// onSignals cancels the run at the first SIGTERM or SIGINT (a graceful shutdown, bounded by
+// SHUTDOWN_TIMEOUT) and exits at once, with status 2, at the second: an operator who asks twice
+// wants it gone; events not yet committed were not acknowledged, so their senders re-send them.
+func onSignals(cancel context.CancelFunc) {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	cancel()
+	s := <-sig
+	slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("second signal: exiting without finishing the shutdown", "signal", s.String())
+	os.Exit(2)
 }

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -60,6 +62,8 @@ func TestBadConfigStopsStartWithOneLine(t *testing.T) {
 		{[]string{"DATABASE_URL=postgres://x/y", "ALLOWED_ORIGINS=example.com"}, "ALLOWED_ORIGINS"},
 		{[]string{"DATABASE_URL=mysql://x/y"}, "DATABASE_URL must be a postgres:// URL"},
 		{[]string{"DATABASE_URL=postgres://x/y", "TLS_CERT_FILE=/c.pem"}, "TLS_CERT_FILE must be set together with TLS_KEY_FILE"},
+		{[]string{"DATABASE_URL=postgres://x/y", "METRICS_ADDR=9090"}, "METRICS_ADDR must be host:port"},
+		{[]string{"DATABASE_URL=postgres://x/y", "METRICS_ADDR=:0"}, "METRICS_ADDR must be host:port"},
 	} {
 		cmd := command(tc.env...)
 		var stderr bytes.Buffer
@@ -226,5 +230,189 @@ func TestFIPSBuildRefusesFIPSOff(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "FIPS mode is off") {
 		t.Fatalf("FIPS build with fips140=off: err %v, output %s", err, out)
+	}
+}
+
+// waitLog reads r's log until a line contains every one of want.
+func waitLog(t *testing.T, r *relayProc, want ...string) string {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-r.logs:
+			if !ok {
+				t.Fatalf("log ended without a line containing %q", want)
+			}
+			all := true
+			for _, w := range want {
+				all = all && strings.Contains(line, w)
+			}
+			if all {
+				return line
+			}
+		case <-timeout:
+			t.Fatalf("no log line containing %q within 30s", want)
+		}
+	}
+}
+
+// holdEvents locks beacon.events until the returned function runs, so no COPY can commit.
+func holdEvents(t *testing.T, db *testdb.DB) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE beacon.events IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	return func() {
+		if err := tx.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// sendEvents dials the relay and sends n events with seqs 1..n; nothing reads the replies.
+func sendEvents(t *testing.T, ctx context.Context, r *relayProc, project string, n int) *websocket.Conn {
+	t.Helper()
+	c, _, err := wsclient.Dial(ctx, r.ws+"/ws?project="+project+"&anon=a", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	for i := 1; i <= n; i++ {
+		if err := c.Write(ctx, websocket.MessageText, []byte(fmt.Sprintf(`{"type":"event","event":"e","seq":%d}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// TestSecondSignalForcesExit: while the first SIGTERM's shutdown waits on a flush that cannot
+// commit, a second one ends the process at once with a non-zero status, and says so.
+func TestSecondSignalForcesExit(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	project := createProject(t, db)
+	r := startRelay(t, freePort(t), "DATABASE_URL="+db.URL, "SHUTDOWN_TIMEOUT=10m", "LOG_LEVEL=info")
+	holdEvents(t, db)
+	sendEvents(t, ctx, r, project, 3)
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, r, `"phase":"http stop"`) // the first signal's shutdown is under way
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, r, "second signal")
+	for range r.logs {
+	}
+	err := r.cmd.Wait()
+	if code := r.cmd.ProcessState.ExitCode(); code != 2 {
+		t.Fatalf("exit: %v (code %d), want status 2", err, code)
+	}
+}
+
+// TestShutdownPhasesHaveTheirShare: a WebSocket drain that cannot finish (its acks wait on a
+// locked table) gets only its quarter of SHUTDOWN_TIMEOUT; the flush still has the rest, and
+// commits once the table is free.
+func TestShutdownPhasesHaveTheirShare(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	project := createProject(t, db)
+	r := startRelay(t, freePort(t), "DATABASE_URL="+db.URL, "SHUTDOWN_TIMEOUT=6s", "LOG_LEVEL=info")
+	release := holdEvents(t, db)
+	sendEvents(t, ctx, r, project, 3)
+	waitMetric(t, r.base+"/metrics", "beacon_messages_total{type=\"event\"} 3")
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, r, "ran out of time", `"phase":"websocket drain"`)
+	release()
+	waitLog(t, r, "shutdown phase done", `"phase":"batcher flush"`)
+	for range r.logs {
+	}
+	if err := r.cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	if n := countEvents(t, db); n != 3 {
+		t.Fatalf("events = %d, want 3 flushed after the drain's share ran out", n)
+	}
+}
+
+// TestMetricsAddrAndRejections: /metrics moves to METRICS_ADDR; an event a trigger bug refuses is
+// acknowledged, kept in beacon.events_rejected, counted by code, and named by /readyz (still 200).
+func TestMetricsAddrAndRejections(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	project := createProject(t, db)
+	if _, err := db.Pool.Exec(ctx, `CREATE FUNCTION beacon.buggy() RETURNS trigger LANGUAGE plpgsql AS
+		$$ BEGIN IF NEW.name = 'poison' THEN RAISE EXCEPTION 'buggy trigger'; END IF; RETURN NEW; END $$;
+		CREATE TRIGGER buggy BEFORE INSERT ON beacon.events FOR EACH ROW EXECUTE FUNCTION beacon.buggy()`); err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	r := startRelay(t, freePort(t), "DATABASE_URL="+db.URL, "METRICS_ADDR="+metricsAddr)
+	c, _, err := wsclient.Dial(ctx, r.ws+"/ws?project="+project+"&anon=a", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	for i, name := range []string{"poison", "fine"} {
+		if err := c.Write(ctx, websocket.MessageText, []byte(fmt.Sprintf(`{"type":"event","event":"%s","seq":%d}`, name, i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The poison event is answered with an error saying why, and acknowledged with the rest.
+	for acked := false; !acked; {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Type, Code string
+			Seq        int
+		}
+		_ = json.Unmarshal(data, &m)
+		switch {
+		case m.Type == "error" && (m.Code != "rejected" || m.Seq != 1):
+			t.Fatalf("error reply %s, want code rejected for seq 1", data)
+		case m.Type == "ack":
+			acked = m.Seq >= 2
+		}
+	}
+	if n := countEvents(t, db); n != 1 {
+		t.Fatalf("events = %d, want 1", n)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM beacon.events_rejected WHERE name = 'poison' AND error_code = 'P0001'`); n != 1 {
+		t.Fatalf("dead letters = %d, want 1", n)
+	}
+	resp, err := http.Get(r.base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "1 events rejected since start, last with SQLSTATE P0001") {
+		t.Fatalf("/readyz: %d %q", resp.StatusCode, body)
+	}
+	waitMetric(t, "http://"+metricsAddr+"/metrics", `beacon_events_rejected_total{code="P0001"} 1`)
+	resp, err = http.Get(r.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(body), "beacon_events_rejected_total") {
+		t.Fatal("/metrics is still served on PORT with METRICS_ADDR set")
 	}
 }

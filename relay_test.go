@@ -32,7 +32,8 @@ type relayProc struct {
 
 func startRelay(t *testing.T, port int, env ...string) *relayProc {
 	t.Helper()
-	cmd := command(append(env, "PORT="+strconv.Itoa(port), "HOST=127.0.0.1", "MAINTAIN_INTERVAL=1s", "LOG_LEVEL=warn")...)
+	// env comes last: a test's own setting wins over these defaults.
+	cmd := command(append([]string{"PORT=" + strconv.Itoa(port), "HOST=127.0.0.1", "MAINTAIN_INTERVAL=1s", "LOG_LEVEL=warn"}, env...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

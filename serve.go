@@ -21,6 +21,7 @@ import (
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/metrics"
 	"github.com/beacon-analytics/beacon/pgbatch"
+	"github.com/beacon-analytics/beacon/store"
 	"github.com/beacon-analytics/beacon/ws"
 )
 
@@ -28,7 +29,9 @@ import (
 type relay struct {
 	cfg     Config
 	log     *slog.Logger
-	pool    *pgxpool.Pool
+	pool    *pgxpool.Pool // shared: connect, identify, flags, maintenance
+	copy    *pgxpool.Pool // the COPY writers' own
+	store   *store.Store
 	batcher *pgbatch.Batcher
 	pusher  *flags.Pusher
 	edge    *ws.Server
@@ -47,18 +50,23 @@ func serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer r.pool.Close()
+	defer r.copy.Close()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listen on HOST/PORT: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           r.routes(),
-		ReadHeaderTimeout: 10 * time.Second, // slowloris
-		ReadTimeout:       time.Minute,      // HTTP ingest bodies; hijacked WebSockets escape it
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-		TLSConfig:         tlsConfig(),
+	srv := r.server(r.routes())
+	var metricsSrv *http.Server
+	serveErr := make(chan error, 2)
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on METRICS_ADDR: %w", err)
+		}
+		metricsSrv = r.server(r.metrics.Handler())
+		go r.listen(metricsSrv, mln, serveErr)
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -67,37 +75,54 @@ func serve(ctx context.Context, cfg Config) error {
 	wg.Go(func() { r.maintain(bg) })
 	wg.Go(func() { r.boundMemory(bg) })
 
-	serveErr := make(chan error, 1)
-	go func() {
-		log.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSCertFile != "")
-		if cfg.TLSCertFile != "" {
-			serveErr <- srv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
-		} else {
-			serveErr <- srv.Serve(ln)
-		}
-	}()
+	go r.listen(srv, ln, serveErr)
 	select {
 	case err = <-serveErr:
 		err = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
-		log.Info("shutting down")
+		log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	}
 	r.shutdown(srv)
 	stopBG()
 	wg.Wait()
+	if metricsSrv != nil {
+		metricsSrv.Close() // last: the shutdown's own metrics stay readable while it runs
+	}
 	log.Info("stopped")
 	return err
 }
 
+// server is an http.Server with the relay's timeouts and TLS settings.
+func (r *relay) server(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second, // slowloris
+		ReadTimeout:       time.Minute,      // HTTP ingest bodies; hijacked WebSockets escape it
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
+		TLSConfig:         tlsConfig(),
+	}
+}
+
+// listen serves srv on ln (over TLS when configured) and reports why it stopped, unless it was
+// shut down.
+func (r *relay) listen(srv *http.Server, ln net.Listener, errs chan<- error) {
+	r.log.Info("listening", "addr", ln.Addr().String(), "tls", r.cfg.TLSCertFile != "")
+	var err error
+	if r.cfg.TLSCertFile != "" {
+		err = srv.ServeTLS(ln, r.cfg.TLSCertFile, r.cfg.TLSKeyFile)
+	} else {
+		err = srv.Serve(ln)
+	}
+	if !errors.Is(err, http.ErrServerClosed) {
+		errs <- err
+	}
+}
+
 func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error) {
-	poolCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	pool, copyPool, err := store.OpenPools(ctx, cfg.DatabaseURL, 8, cfg.CopyWriters)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	poolCfg.MaxConns = max(poolCfg.MaxConns, int32(cfg.CopyWriters)+8)
-	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect pool: %w", err)
 	}
 	listenURL := cfg.ListenDatabaseURL
 	if listenURL == "" {
@@ -106,8 +131,8 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 	if _, err := pgx.ParseConfig(listenURL); err != nil {
 		return nil, fmt.Errorf("LISTEN_DATABASE_URL: %w", err)
 	}
-	r := &relay{cfg: cfg, log: log, pool: pool, metrics: metrics.New()}
-	r.batcher = pgbatch.New(pool, pgbatch.Config{
+	r := &relay{cfg: cfg, log: log, pool: pool, copy: copyPool, store: store.New(pool), metrics: metrics.New()}
+	r.batcher = pgbatch.New(copyPool, pgbatch.Config{
 		BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
 		BufferBytes: cfg.BufferLimit, Writers: cfg.CopyWriters,
 	}, log, r.metrics)
@@ -144,17 +169,21 @@ func (r *relay) routes() http.Handler {
 	mux.HandleFunc("OPTIONS /v1/events", r.edge.Ingest)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", r.ready)
-	mux.Handle("GET /metrics", r.metrics.Handler())
+	if r.cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", r.metrics.Handler())
+	}
 	mux.Handle("GET /", dashboard.Handler())
 	return mux
 }
 
-// ready reports 200 only when the database answers and the flag listener is connected.
+// ready reports 200 only when the database answers and the flag listener is connected. Rejected
+// events do not make the relay unready (ingest goes on), but the body says so: a DBA's cue to
+// read beacon.events_rejected.
 func (r *relay) ready(w http.ResponseWriter, req *http.Request) {
 	ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 	defer cancel()
 	var problems []string
-	if err := r.pool.Ping(ctx); err != nil {
+	if err := r.store.Ping(ctx); err != nil {
 		problems = append(problems, "database unreachable")
 	}
 	if !r.pusher.Listening() {
@@ -166,10 +195,13 @@ func (r *relay) ready(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ready")
+	if n, code := r.batcher.Rejected(); n > 0 {
+		fmt.Fprintf(w, "%d events rejected since start, last with SQLSTATE %s: kept in beacon.events_rejected\n", n, code)
+	}
 }
 
-// maintain calls beacon.maintain() on a ticker; the function's advisory lock makes one relay of
-// many do the work.
+// maintain runs the database's scheduled work on a ticker; its advisory lock makes one relay of
+// many do it.
 func (r *relay) maintain(ctx context.Context) {
 	t := time.NewTicker(r.cfg.MaintainInterval)
 	defer t.Stop()
@@ -178,7 +210,7 @@ func (r *relay) maintain(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := r.pool.Exec(ctx, `SELECT beacon.maintain()`); err != nil && ctx.Err() == nil {
+			if err := r.store.Maintain(ctx); err != nil && ctx.Err() == nil {
 				r.log.Warn("maintain", "error", err)
 			}
 		}
@@ -186,23 +218,32 @@ func (r *relay) maintain(ctx context.Context) {
 }
 
 // shutdown stops accepting, drains WebSockets (their final acks need the batcher), then flushes
-// the batcher, all within SHUTDOWN_TIMEOUT.
+// the batcher. Each phase has its own share of SHUTDOWN_TIMEOUT — HTTP a quarter, the drain a
+// quarter, the flush the rest, at least half — so a slow drain cannot eat the flush's time.
 func (r *relay) shutdown(srv *http.Server) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.ShutdownTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := srv.Shutdown(ctx); err != nil {
-			r.log.Warn("http shutdown", "error", err)
+	end := time.Now().Add(r.cfg.ShutdownTimeout)
+	share := r.cfg.ShutdownTimeout / 4
+	r.phase("http stop", time.Now().Add(share), func(ctx context.Context) error {
+		err := srv.Shutdown(ctx)
+		if err != nil {
+			srv.Close() // requests still waiting for their commit are cut; their senders re-send
 		}
+		return err
 	})
-	if err := r.edge.Shutdown(ctx); err != nil {
-		r.log.Warn("websocket drain", "error", err)
+	r.phase("websocket drain", time.Now().Add(share), r.edge.Shutdown)
+	r.phase("batcher flush", end, r.batcher.Close)
+}
+
+// phase runs one step of the shutdown with its deadline and logs how long it took.
+func (r *relay) phase(name string, deadline time.Time, step func(context.Context) error) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	start := time.Now()
+	if err := step(ctx); err != nil {
+		r.log.Warn("shutdown phase ran out of time", "phase", name, "took", time.Since(start), "error", err)
+		return
 	}
-	if err := r.batcher.Close(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		r.log.Warn("batcher close", "error", err)
-	}
-	wg.Wait()
+	r.log.Info("shutdown phase done", "phase", name, "took", time.Since(start))
 }
 
 // checkFIPS refuses to run a binary built against a frozen FIPS 140-3 module (GOFIPS140=v1.0.0)

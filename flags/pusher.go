@@ -7,10 +7,8 @@ package flags
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgxlisten"
+
+	"github.com/beacon-analytics/beacon/store"
 )
 
 // Channel is the NOTIFY channel beacon.flags_notify() sends project ids on (≤ 63 bytes).
@@ -53,7 +53,7 @@ type Observer interface {
 
 // Pusher evaluates flags and pushes changes. Create it with New, run it with Run.
 type Pusher struct {
-	pool      *pgxpool.Pool
+	store     *store.Store
 	connect   func(context.Context) (*pgx.Conn, error)
 	reg       Registry
 	log       *slog.Logger
@@ -65,38 +65,25 @@ type Pusher struct {
 	kick  chan struct{}
 }
 
-// New makes a Pusher that evaluates through pool and listens on connections from connect (one
-// dedicated connection at a time, outside the pool). obs may be nil.
+// New makes a Pusher that evaluates through a store on pool and listens on connections from
+// connect (one dedicated connection at a time, outside the pool). obs may be nil.
 func New(pool *pgxpool.Pool, connect func(context.Context) (*pgx.Conn, error), reg Registry, log *slog.Logger, obs Observer) *Pusher {
-	return &Pusher{pool: pool, connect: connect, reg: reg, log: log, obs: obs,
+	return &Pusher{store: store.New(pool), connect: connect, reg: reg, log: log, obs: obs,
 		dirty: map[uuid.UUID]struct{}{}, kick: make(chan struct{}, 1)}
 }
 
 // Listening reports whether the listener is connected and caught up (for /readyz).
 func (p *Pusher) Listening() bool { return p.listening.Load() }
 
-// Evaluate returns the flag set one client sees, as a JSON object of booleans.
+// Evaluate returns the flag set one client sees, as a JSON object of booleans (after identify).
 func (p *Pusher) Evaluate(ctx context.Context, project uuid.UUID, anonID, userID string) ([]byte, error) {
-	var set []byte
-	err := p.pool.QueryRow(ctx, `SELECT beacon.evaluate_flags($1, $2, $3)::text`, project, anonID, userID).Scan(&set)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate flags: %w", err)
-	}
-	return set, nil
+	return p.store.EvaluateFlags(ctx, project, anonID, userID)
 }
 
 // Connect returns what a connecting client starts with: the user its anon id was identified as
 // ("" when never) and its flag set.
 func (p *Pusher) Connect(ctx context.Context, project uuid.UUID, anonID string) (userID string, set []byte, err error) {
-	var user *string
-	err = p.pool.QueryRow(ctx, `SELECT user_id, flags::text FROM beacon.connect($1, $2)`, project, anonID).Scan(&user, &set)
-	if err != nil {
-		return "", nil, fmt.Errorf("connect client: %w", err)
-	}
-	if user != nil {
-		userID = *user
-	}
-	return userID, set, nil
+	return p.store.Connect(ctx, project, anonID)
 }
 
 // Refresh schedules a re-evaluation of project's clients, as a notification would.
@@ -196,49 +183,15 @@ func (p *Pusher) push(ctx context.Context, project uuid.UUID) error {
 		for i, c := range part {
 			anons[i], users[i] = c.Identity()
 		}
-		rows, err := p.pool.Query(ctx, `SELECT idx, flags::text FROM beacon.evaluate_flags_many($1, $2, $3)`, project, anons, users)
+		err := p.store.EvaluateFlagsMany(ctx, project, anons, users, func(i int, set []byte) {
+			part[i].PushFlags(sets.set(set))
+		})
 		if err != nil {
-			return fmt.Errorf("evaluate flags of %d clients: %w", len(part), err)
-		}
-		if err := pushRows(rows, part, sets); err != nil {
-			return fmt.Errorf("read evaluated flags: %w", err)
+			return fmt.Errorf("push flags: %w", err)
 		}
 	}
 	if p.obs != nil {
 		p.obs.Pushed(project, len(clients), time.Since(start))
 	}
 	return nil
-}
-
-// pushRows hands each row's set to its client. It reads the rows' raw bytes (idx as int4, in
-// binary or text; the set as text) rather than Scan: at 10,000 clients Scan's per-row work was a
-// tenth of the push's CPU outside the writes. Equal sets come out of sets as one *Set.
-func pushRows(rows pgx.Rows, part []Client, sets interner) error {
-	defer rows.Close()
-	for rows.Next() {
-		raw := rows.RawValues()
-		if len(raw) != 2 || raw[1] == nil {
-			return fmt.Errorf("unexpected row %q", raw)
-		}
-		idx, err := rawInt(rows.FieldDescriptions()[0].Format, raw[0])
-		if err != nil || idx < 1 || idx > len(part) {
-			return fmt.Errorf("bad idx %q (%v)", raw[0], err)
-		}
-		part[idx-1].PushFlags(sets.set(raw[1]))
-	}
-	return rows.Err()
-}
-
-// rawInt decodes an int4 or int8 value in PostgreSQL's binary or text format.
-func rawInt(format int16, b []byte) (int, error) {
-	if format == pgx.BinaryFormatCode {
-		switch len(b) {
-		case 4:
-			return int(int32(binary.BigEndian.Uint32(b))), nil
-		case 8:
-			return int(int64(binary.BigEndian.Uint64(b))), nil
-		}
-		return 0, fmt.Errorf("%d-byte integer", len(b))
-	}
-	return strconv.Atoi(string(b))
 }

@@ -24,7 +24,7 @@ type Metrics struct {
 	rejected         *prometheus.CounterVec
 	acks             prometheus.Counter
 	eventsCommitted  prometheus.Counter
-	rowsRejected     prometheus.Counter
+	eventsRejected   *prometheus.CounterVec
 	batchSize        prometheus.Histogram
 	flushSeconds     *prometheus.HistogramVec
 	bufferBytes      prometheus.Gauge
@@ -46,17 +46,17 @@ func New() *Metrics {
 	m.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beacon_messages_rejected_total", Help: "Messages answered with an error, by error code."}, []string{"code"})
 	m.acks = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_acks_sent_total", Help: "Ack messages sent."})
 	m.eventsCommitted = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_events_committed_total", Help: "Events written in committed COPY transactions (re-sent duplicates included)."})
-	m.rowsRejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_rows_rejected_total", Help: "Rows PostgreSQL refused; each was answered to its sender."})
+	m.eventsRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beacon_events_rejected_total", Help: "Events PostgreSQL refused even alone, by SQLSTATE; kept in beacon.events_rejected and acknowledged."}, []string{"code"})
 	m.batchSize = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "beacon_batch_rows", Help: "Rows per COPY transaction.", Buckets: prometheus.ExponentialBuckets(1, 4, 9)})
 	m.flushSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "beacon_flush_seconds", Help: "Duration of one COPY transaction, by outcome.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"outcome"})
 	m.bufferBytes = prometheus.NewGauge(prometheus.GaugeOpts{Name: "beacon_buffer_bytes", Help: "Bytes of events buffered or in flight (bounded by BUFFER_LIMIT_BYTES)."})
 	m.flushRetries = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flush_retries_total", Help: "COPY transactions retried after a transient error."})
-	m.flagPushes = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_evaluations_total", Help: "Project re-evaluations after a flag change or listener reconnect."})
+	m.flagPushes = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_pushes_total", Help: "Project pushes: one project's clients re-evaluated and handed their sets, after a flag change or listener reconnect."})
 	m.flagPushSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "beacon_flag_evaluation_seconds", Help: "Time to re-evaluate and hand out one project's flags.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
-	m.flagsSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_pushes_total", Help: "Flag sets written to clients."})
+	m.flagsSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_evaluations_total", Help: "Evaluated flag sets written to clients (one per client per push or connect)."})
 	m.listenerConnects = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_listener_connects_total", Help: "Times the flag listener connected (1 + reconnects)."})
 	for _, c := range []prometheus.Collector{m.connections, m.refused, m.messages, m.rejected, m.acks,
-		m.eventsCommitted, m.rowsRejected, m.batchSize, m.flushSeconds, m.bufferBytes, m.flushRetries,
+		m.eventsCommitted, m.eventsRejected, m.batchSize, m.flushSeconds, m.bufferBytes, m.flushRetries,
 		m.flagPushes, m.flagPushSeconds, m.flagsSent, m.listenerConnects,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
@@ -97,7 +97,9 @@ func (m *Metrics) Flushed(rows int, d time.Duration, err error) {
 func (m *Metrics) Committed(rows int) { m.eventsCommitted.Add(float64(rows)) }
 
 // Rejected implements pgbatch.Observer.
-func (m *Metrics) Rejected(rows int) { m.rowsRejected.Add(float64(rows)) }
+func (m *Metrics) Rejected(code string, rows int) {
+	m.eventsRejected.WithLabelValues(code).Add(float64(rows))
+}
 
 // Retrying implements pgbatch.Observer.
 func (m *Metrics) Retrying(error, int, time.Duration) { m.flushRetries.Inc() }

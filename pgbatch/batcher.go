@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/beacon-analytics/beacon/store"
 )
 
 // Config bounds the buffer and shapes batches. Zero values take the defaults below.
@@ -20,6 +22,10 @@ type Config struct {
 	Writers       int           // concurrent COPY transactions (default 2)
 	RetryMin      time.Duration // first backoff after a transient error (default 100ms)
 	RetryMax      time.Duration // longest backoff (default 5s)
+	// RejectRetries is how often a batch that failed with a non-transient, non-data error (a
+	// trigger bug: 42883, P0001, 42501, 21000 …) is retried whole before its rows are isolated,
+	// in case a fix lands meanwhile (default 2; negative: none).
+	RejectRetries int
 }
 
 func (c *Config) fill() {
@@ -41,56 +47,57 @@ func (c *Config) fill() {
 	if c.RetryMax <= 0 {
 		c.RetryMax = 5 * time.Second
 	}
+	if c.RejectRetries == 0 {
+		c.RejectRetries = 2
+	}
 }
 
 // ErrClosed is returned by Add after Close began.
 var ErrClosed = errors.New("pgbatch: closed")
 
-type item struct {
-	ev   Event
-	done func(error)
-}
-
 // Batcher is the one buffer every connection adds to. Create it with New, start it with Run.
 type Batcher struct {
-	pool   *pgxpool.Pool
+	store  *store.Ingest
 	cfg    Config
 	log    *slog.Logger
 	obs    Observer
 	budget *semaphore.Weighted
+	status rejections
 
 	mu      sync.Mutex
-	batch   []item
+	batch   items
 	first   time.Time // when the oldest event of batch arrived
 	closed  bool
 	sending sync.WaitGroup // Adds handing a full batch to ready; ready closes after them
-	ready   chan []item
+	ready   chan items
 	stopped chan struct{}
 }
 
-// New makes a Batcher writing through pool. obs may be nil.
+// New makes a Batcher writing through pool, which should be sized to cfg.Writers and serve
+// nothing else (store.OpenPools). obs may be nil.
 func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger, obs Observer) *Batcher {
 	cfg.fill()
 	if obs == nil {
 		obs = nopObserver{}
 	}
 	return &Batcher{
-		pool:    pool,
+		store:   store.NewIngest(pool),
 		cfg:     cfg,
 		log:     log,
 		obs:     obs,
 		budget:  semaphore.NewWeighted(cfg.BufferBytes),
-		ready:   make(chan []item, cfg.Writers),
+		ready:   make(chan items, cfg.Writers),
 		stopped: make(chan struct{}),
 	}
 }
 
-// Add queues ev; done runs once when it is committed (nil) or rejected (*RowError), or with ctx's
+// Add queues ev; done runs once when it is committed (nil) or refused by PostgreSQL (*RowError,
+// usually Kept in beacon.events_rejected), or with ctx's
 // or the shutdown's error if it could not be written. Add blocks while the buffer is full: that
 // is the backpressure that makes a connection stop reading. It returns an error only when ev was
 // not queued, and then done is not called.
 func (b *Batcher) Add(ctx context.Context, ev Event, done func(error)) error {
-	w := min(ev.size(), b.cfg.BufferBytes)
+	w := min(weight(&ev), b.cfg.BufferBytes)
 	if err := b.budget.Acquire(ctx, w); err != nil {
 		return fmt.Errorf("wait for buffer space: %w", err)
 	}
@@ -109,7 +116,7 @@ func (b *Batcher) Add(ctx context.Context, ev Event, done func(error)) error {
 		b.first = time.Now()
 	}
 	b.batch = append(b.batch, item{ev: ev, done: release})
-	var full []item
+	var full items
 	if len(b.batch) >= b.cfg.BatchSize {
 		full = b.take()
 		b.sending.Add(1)
@@ -127,9 +134,9 @@ func (b *Batcher) Add(ctx context.Context, ev Event, done func(error)) error {
 // many events as this one had: a full-size slice (~0.9 MB at 5,000 events) for every batch
 // flushed by age would be garbage at low rates, and memory the buffer limit does not see while
 // a writer retries it during an outage.
-func (b *Batcher) take() []item {
+func (b *Batcher) take() items {
 	out := b.batch
-	b.batch = make([]item, 0, min(b.cfg.BatchSize, max(64, len(out))))
+	b.batch = make(items, 0, min(b.cfg.BatchSize, max(64, len(out))))
 	return out
 }
 
@@ -158,7 +165,7 @@ func (b *Batcher) ageLoop() {
 	defer tick.Stop()
 	for range tick.C {
 		b.mu.Lock()
-		var due []item
+		var due items
 		if len(b.batch) > 0 && (b.closed || time.Since(b.first) >= b.cfg.FlushInterval) {
 			due = b.take()
 		}

@@ -26,13 +26,19 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // setup returns a running batcher on a fresh database with one project, and that project's id.
 func setup(t *testing.T, cfg pgbatch.Config) (*testdb.DB, *pgbatch.Batcher, uuid.UUID) {
 	t.Helper()
+	return setupObserved(t, cfg, nil)
+}
+
+// setupObserved is setup with obs receiving the batcher's measurements.
+func setupObserved(t *testing.T, cfg pgbatch.Config, obs pgbatch.Observer) (*testdb.DB, *pgbatch.Batcher, uuid.UUID) {
+	t.Helper()
 	db := testdb.New(t)
 	var project uuid.UUID
 	if err := db.Pool.QueryRow(context.Background(),
 		`INSERT INTO beacon.projects (name) VALUES ('t') RETURNING project_id`).Scan(&project); err != nil {
 		t.Fatal(err)
 	}
-	b := pgbatch.New(db.Pool, cfg, quiet, nil)
+	b := pgbatch.New(db.Pool, cfg, quiet, obs)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { b.Run(ctx); close(done) }()
@@ -80,6 +86,35 @@ func waitGroup(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
 	case <-time.After(d):
 		t.Fatalf("callbacks not all called within %v", d)
 	}
+}
+
+// checkKept fails t unless exactly the events at bad got a *RowError with code, Kept.
+func checkKept(t *testing.T, errs []error, code string, bad ...int) {
+	t.Helper()
+	isBad := map[int]bool{}
+	for _, i := range bad {
+		isBad[i] = true
+	}
+	for i, err := range errs {
+		var rowErr *pgbatch.RowError
+		switch {
+		case !isBad[i] && err != nil:
+			t.Fatalf("event %d: %v", i, err)
+		case isBad[i] && (!errors.As(err, &rowErr) || rowErr.Code != code || !rowErr.Kept):
+			t.Fatalf("event %d: %v, want a kept *RowError with code %s", i, err, code)
+		}
+	}
+}
+
+// rejected counts dead letters with code ("": any).
+func rejected(t *testing.T, db *testdb.DB, code string) int {
+	t.Helper()
+	var n int
+	if err := db.Pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM beacon.events_rejected WHERE $1 IN ('', error_code)`, code).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func count(t *testing.T, db *testdb.DB, project uuid.UUID) int {
@@ -137,20 +172,15 @@ func TestBadRowSparesItsBatch(t *testing.T) {
 	}
 	// Valid JSON that jsonb refuses: PostgreSQL rejects this one row with 22P05.
 	evs[37].Props = []byte(`{"bad":"\u0000"}`)
-	errs := addAll(t, b, evs)
-	for i, err := range errs {
-		var rowErr *pgbatch.RowError
-		switch {
-		case i == 37 && !errors.As(err, &rowErr):
-			t.Fatalf("event 37: err = %v, want *RowError", err)
-		case i == 37 && rowErr.Code != "22P05":
-			t.Fatalf("event 37: code = %s, want 22P05", rowErr.Code)
-		case i != 37 && err != nil:
-			t.Fatalf("event %d: %v", i, err)
-		}
-	}
+	checkKept(t, addAll(t, b, evs), "22P05", 37)
 	if n := count(t, db, project); n != 99 {
 		t.Fatalf("rows = %d, want 99", n)
+	}
+	if got := rejected(t, db, "22P05"); got != 1 {
+		t.Fatalf("dead letters = %d, want 1", got)
+	}
+	if n, code := b.Rejected(); n != 1 || code != "22P05" {
+		t.Fatalf("Rejected() = %d, %q", n, code)
 	}
 }
 
@@ -184,6 +214,9 @@ func TestTransientErrorIsRetried(t *testing.T) {
 	}
 	if n := count(t, db, project); n != 1 {
 		t.Fatalf("rows = %d, want 1", n)
+	}
+	if n := rejected(t, db, ""); n != 0 {
+		t.Fatalf("dead letters = %d after a transient error, want 0", n)
 	}
 }
 

@@ -7,129 +7,115 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/beacon-analytics/beacon/store"
 )
 
-var (
-	copyEvents   = copySQL(pgx.Identifier{"beacon", "events"}.Sanitize())
-	copyIncoming = copySQL(pgx.Identifier{"pg_temp", "beacon_incoming"}.Sanitize())
-)
-
-// write stores batch, whatever it takes: the fast COPY first; on a duplicate the ON CONFLICT path;
-// on a row PostgreSQL refuses, halves until the bad rows stand alone; on anything else, backoff
-// and retry until ctx ends.
-func (b *Batcher) write(ctx context.Context, batch []item) {
-	slow := false
+// write stores batch, whatever it takes: the fast COPY first; on a duplicate the ON CONFLICT
+// path; on an error a row caused, the rows are isolated (isolate) and the ones PostgreSQL still
+// refuses are kept as dead letters; on a trigger-bug error the same after RejectRetries retries;
+// on anything else (connection loss, restart) backoff and retry until ctx ends.
+func (b *Batcher) write(ctx context.Context, batch items) {
+	slow, bugRetries := false, 0
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		err := b.copyBatch(ctx, batch, slow)
 		b.obs.Flushed(len(batch), time.Since(start), err)
-		switch kind := classify(err); {
-		case kind == ok:
+		kind := classify(err)
+		if kind == bug && bugRetries < b.cfg.RejectRetries {
+			bugRetries++
+			kind = transient // a migration may fix it: wait and retry the whole batch
+		}
+		switch kind {
+		case ok:
 			b.obs.Committed(len(batch))
 			finish(batch, nil)
 			return
-		case kind == duplicate && !slow:
-			slow = true // some rows were stored before: let ON CONFLICT skip them
-		case kind == badRow && len(batch) == 1:
-			var pgErr *pgconn.PgError
-			errors.As(err, &pgErr)
-			b.obs.Rejected(1)
-			b.log.Warn("row rejected", "code", pgErr.Code, "error", pgErr.Message)
-			finish(batch, &RowError{Code: pgErr.Code, Message: pgErr.Message})
-			return
-		case kind == badRow:
-			half := len(batch) / 2
-			b.write(ctx, batch[:half])
-			b.write(ctx, batch[half:])
-			return
-		default:
-			wait := backoff(b.cfg.RetryMin, b.cfg.RetryMax, attempt)
-			b.obs.Retrying(err, attempt, wait)
-			b.log.Warn("flush failed, will retry", "rows", len(batch), "attempt", attempt, "wait", wait, "error", err)
-			select {
-			case <-ctx.Done():
-				finish(batch, fmt.Errorf("flush batch: gave up: %w", ctx.Err()))
+		case duplicate:
+			if !slow {
+				slow = true // some rows were stored before: let ON CONFLICT skip them
+				continue
+			}
+		case badRow, bug:
+			if err = b.isolate(ctx, batch, slow, err); err == nil {
 				return
-			case <-time.After(wait):
 			}
 		}
+		wait := backoff(b.cfg.RetryMin, b.cfg.RetryMax, attempt)
+		b.obs.Retrying(err, attempt, wait)
+		b.log.Warn("flush failed, will retry", "rows", len(batch), "attempt", attempt, "wait", wait, "error", err)
+		select {
+		case <-ctx.Done():
+			finish(batch, fmt.Errorf("flush batch: gave up: %w", ctx.Err()))
+			return
+		case <-time.After(wait):
+		}
 	}
 }
 
-func finish(batch []item, err error) {
-	for i := range batch {
-		batch[i].done(err)
-	}
-}
-
-// copyBatch writes batch in one transaction: straight COPY into beacon.events, or (slow) COPY into
-// a temp table and INSERT … ON CONFLICT DO NOTHING, which drops re-sent events.
-func (b *Batcher) copyBatch(ctx context.Context, batch []item, slow bool) error {
-	tx, err := b.pool.Begin(ctx)
+// copyBatch writes batch in one transaction: straight COPY into beacon.events, or (slow) through
+// the ON CONFLICT path, which drops re-sent events.
+func (b *Batcher) copyBatch(ctx context.Context, batch items, slow bool) error {
+	tx, err := b.store.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("flush batch: %w", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	// Rows go in COPY's binary format as appendCopy writes them: what pgx.CopyFrom sent, without
-	// its per-value encode plans (~0.5 µs of relay CPU per event) and its per-batch Prepare.
-	copyFrom := func(sql string) error {
-		_, err := tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(batch), sql)
-		return err
-	}
-	if !slow {
-		if err := copyFrom(copyEvents); err != nil {
-			return fmt.Errorf("copy events: %w", err)
-		}
-	} else {
-		// LIKE the row type, not the table: the relay's role may not SELECT beacon.events.
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS beacon_incoming
-			(LIKE beacon.event_row) ON COMMIT DELETE ROWS`); err != nil {
-			return fmt.Errorf("create temp table: %w", err)
-		}
-		if err := copyFrom(copyIncoming); err != nil {
-			return fmt.Errorf("copy into temp table: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO beacon.events SELECT * FROM pg_temp.beacon_incoming
-			ON CONFLICT DO NOTHING`); err != nil {
-			return fmt.Errorf("insert new events: %w", err)
-		}
+	defer tx.Rollback(ctx)
+	if err := copyRows(ctx, tx, batch, slow); err != nil {
+		return fmt.Errorf("flush batch: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("flush batch: %w", err)
 	}
 	return nil
+}
+
+// copyRows is one COPY of rows into tx, the fast way or the ON CONFLICT way.
+func copyRows(ctx context.Context, tx *store.Batch, rows items, slow bool) error {
+	if slow {
+		return tx.CopyDedup(ctx, rows)
+	}
+	return tx.Copy(ctx, rows)
 }
 
 type errKind int
 
 const (
-	ok errKind = iota
-	duplicate
-	badRow
-	transient
+	ok        errKind = iota
+	duplicate         // 23505: a re-sent event
+	badRow            // a row's data: isolate at once
+	bug               // the schema's fault (a trigger, a grant): retry a little, then isolate
+	transient         // the connection's or the server's state: retry until it passes
 )
 
-// classify sorts a write error: unique violation (a re-sent event); data exceptions, integrity
-// violations and program limits (one bad row, e.g. "\u0000" in props or an oversized value);
-// everything else (connection loss, restart, serialization, missing table) is retried.
+// classify sorts a write error by SQLSTATE class. Connection loss (no SQLSTATE), 08 connection,
+// 25 transaction state, 40 rollback (serialization, deadlock), 53 resources, 55 object state
+// (lock not available), 57 operator intervention (shutdown, cancel) and 58/XX system errors pass
+// with time, as does a missing table (42P01); 22 data, 23 integrity and 54 program limits are the row's; anything else (42883
+// undefined function, 42501 privilege, P0001 raised, 21000 cardinality …) is a bug in the schema
+// that would stop ingest forever if retried without end.
 func classify(err error) errKind {
 	if err == nil {
 		return ok
 	}
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
+	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {
 		return transient
 	}
-	switch {
-	case pgErr.Code == "23505":
+	switch pgErr.Code {
+	case "23505":
 		return duplicate
-	case len(pgErr.Code) == 5 && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23" || pgErr.Code[:2] == "54"):
-		return badRow
-	default:
+	case "42P01": // no beacon.events at all (mid-migration): no row to isolate, wait for it
 		return transient
 	}
+	switch pgErr.Code[:2] {
+	case "22", "23", "54":
+		return badRow
+	case "08", "25", "40", "53", "55", "57", "58", "XX":
+		return transient
+	}
+	return bug
 }
 
 // backoff is exponential from lo to hi with full jitter in its upper half.

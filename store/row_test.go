@@ -1,4 +1,4 @@
-package pgbatch
+package store
 
 import (
 	"bytes"
@@ -69,11 +69,11 @@ func TestCopyEncoding(t *testing.T) {
 // TestCopyReader reads whole batches in small and large pieces: header, every tuple, trailer.
 func TestCopyReader(t *testing.T) {
 	for _, n := range []int{0, 1, 1000} {
-		batch := make([]item, n)
+		batch := make(events, n)
 		want := []byte(copyHeader)
 		for i := range batch {
-			batch[i].ev = *testEvent("")
-			want = batch[i].ev.appendCopy(want)
+			batch[i] = *testEvent("")
+			want = batch[i].appendCopy(want)
 		}
 		want = append(want, 0xff, 0xff)
 		for _, piece := range []int{1, 7, 100 << 10} {
@@ -116,3 +116,9 @@ func BenchmarkRow(b *testing.B) {
 		}
 	})
 }
+
+// events is a plain slice of events as Rows.
+type events []Event
+
+func (s events) Len() int         { return len(s) }
+func (s events) Row(i int) *Event { return &s[i] }

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var (
+	copyEvents   = copySQL(pgx.Identifier{"beacon", "events"}.Sanitize())
+	copyIncoming = copySQL(pgx.Identifier{"pg_temp", "beacon_incoming"}.Sanitize())
+)
+
+// Batch is one ingest transaction on a COPY connection, or a savepoint inside one (Savepoint):
+// rows are acknowledged only after the outermost Commit.
+type Batch struct{ tx pgx.Tx }
+
+// Begin starts an ingest transaction.
+func (s *Ingest) Begin(ctx context.Context) (*Batch, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &Batch{tx: tx}, nil
+}
+
+// Savepoint starts a nested batch: its Rollback undoes only what it did, so one failing part of
+// a batch can be retried or set aside while the rest commits.
+func (b *Batch) Savepoint(ctx context.Context) (*Batch, error) {
+	tx, err := b.tx.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	return &Batch{tx: tx}, nil
+}
+
+// Commit commits the transaction (or releases the savepoint).
+func (b *Batch) Commit(ctx context.Context) error {
+	if err := b.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Rollback undoes the batch; a no-op after Commit, so it can be deferred.
+func (b *Batch) Rollback(ctx context.Context) {
+	_ = b.tx.Rollback(context.WithoutCancel(ctx)) // its error is the connection's: the next use reports it
+}
+
+// Copy stores rows in beacon.events with COPY, in the binary format appendCopy writes: what
+// pgx.CopyFrom sent, without its per-value encode plans (~0.5 µs of relay CPU per event) and its
+// per-batch Prepare. One row PostgreSQL refuses, or one already stored (23505), fails it all.
+func (b *Batch) Copy(ctx context.Context, rows Rows) error {
+	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(rows), copyEvents); err != nil {
+		return fmt.Errorf("copy events: %w", err)
+	}
+	return nil
+}
+
+// CopyDedup stores rows skipping those already stored: COPY into a temp table, then INSERT …
+// ON CONFLICT DO NOTHING. It is 25–35% slower than Copy, so only a batch Copy found a duplicate
+// in goes this way.
+func (b *Batch) CopyDedup(ctx context.Context, rows Rows) error {
+	// LIKE the row type, not the table: the relay's role may not SELECT beacon.events.
+	if _, err := b.tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS beacon_incoming
+		(LIKE beacon.event_row) ON COMMIT DELETE ROWS`); err != nil {
+		return fmt.Errorf("create temp table: %w", err)
+	}
+	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(rows), copyIncoming); err != nil {
+		return fmt.Errorf("copy into temp table: %w", err)
+	}
+	// TRUNCATE as well as ON COMMIT: a batch being isolated runs this more than once per transaction.
+	if _, err := b.tx.Exec(ctx, `INSERT INTO beacon.events SELECT * FROM pg_temp.beacon_incoming
+		ON CONFLICT DO NOTHING; TRUNCATE pg_temp.beacon_incoming`); err != nil {
+		return fmt.Errorf("insert new events: %w", err)
+	}
+	return nil
+}
+
+// Reject keeps rows in beacon.events_rejected with the error that refused them, so the batch
+// holding them can commit and its senders be acknowledged without losing them.
+func (b *Batch) Reject(ctx context.Context, rows Rows, code, message string) error {
+	n := rows.Len()
+	projects, events := make([][16]byte, n), make([][16]byte, n)
+	sessions, anons, users, names, props := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ts, received := make([]time.Time, n), make([]time.Time, n)
+	for i := range n {
+		e := rows.Row(i)
+		projects[i], events[i], sessions[i], anons[i], users[i] = e.ProjectID, e.EventID, e.SessionID, e.AnonID, e.UserID
+		names[i], props[i], ts[i], received[i] = e.Name, string(e.Props), e.TS, e.ReceivedAt
+	}
+	_, err := b.tx.Exec(ctx, `INSERT INTO beacon.events_rejected (project_id, event_id, session_id, anon_id,
+		user_id, name, props, ts, received_at, error_code, error_message)
+		SELECT p, e, s, a, NULLIF(u, ''), n, pr, t, r, $10, $11
+		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::timestamptz[], $9::timestamptz[]) AS x(p, e, s, a, u, n, pr, t, r)`,
+		projects, events, sessions, anons, users, names, props, ts, received, code, message)
+	if err != nil {
+		return fmt.Errorf("keep %d rejected rows: %w", n, err)
+	}
+	return nil
+}
