@@ -81,7 +81,7 @@ func TestBIExamplesWork(t *testing.T) {
 		ev{project: p, session: "s", anon: "a", name: "$pageview", props: map[string]any{"path": "/", "url": "https://shop.test/", "referrer": "https://search.test/q"}, ts: now},
 		ev{project: p, session: "s", anon: "a", user: ptr("u"), name: "signup", ts: now.Add(time.Second)},
 	)
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 	reader := as(t, db, "beacon_reader")
 
 	blocks := strings.Split(string(doc), "```sql\n")[1:]
