@@ -494,6 +494,12 @@ GROUP BY h.project_id, h.name;
 CREATE UNIQUE INDEX mv_event_names_key ON beacon.mv_event_names (project_id, name);
 COMMENT ON INDEX beacon.mv_event_names_key IS 'One row per project and name; lets REFRESH MATERIALIZED VIEW CONCURRENTLY run.';
 COMMENT ON MATERIALIZED VIEW beacon.mv_event_names IS 'Event names of the last 30 days per project with their counts over 24 hours, 7 and 30 days. Read it through analytics.top_events.';
+COMMENT ON COLUMN beacon.mv_event_names.project_id IS 'Project.';
+COMMENT ON COLUMN beacon.mv_event_names.name IS 'Event name.';
+COMMENT ON COLUMN beacon.mv_event_names.events_24h IS 'Events in the last 24 hours (by whole hours).';
+COMMENT ON COLUMN beacon.mv_event_names.events_7d IS 'Events in the last 7 days.';
+COMMENT ON COLUMN beacon.mv_event_names.events_30d IS 'Events in the last 30 days.';
+COMMENT ON COLUMN beacon.mv_event_names.last_hour IS 'Latest UTC hour with such an event.';
 
 CREATE MATERIALIZED VIEW beacon.mv_top_values AS
 SELECT r.project_id, r.dimension, r.value, r.pageviews_7d, r.pageviews_30d, r.rank
@@ -510,6 +516,12 @@ WHERE r.rank <= 1000;
 CREATE UNIQUE INDEX mv_top_values_key ON beacon.mv_top_values (project_id, dimension, value);
 COMMENT ON INDEX beacon.mv_top_values_key IS 'One row per project, dimension and value; lets REFRESH MATERIALIZED VIEW CONCURRENTLY run.';
 COMMENT ON MATERIALIZED VIEW beacon.mv_top_values IS 'The 1,000 most viewed values per project and dimension (page, referrer, browser, device, os) over the last 30 UTC days (today included), with 7- and 30-day $pageview counts. Read it through analytics.top_pages and friends.';
+COMMENT ON COLUMN beacon.mv_top_values.project_id IS 'Project.';
+COMMENT ON COLUMN beacon.mv_top_values.dimension IS 'page, referrer, browser, device or os.';
+COMMENT ON COLUMN beacon.mv_top_values.value IS 'Value of the dimension.';
+COMMENT ON COLUMN beacon.mv_top_values.pageviews_7d IS '$pageview events with this value in the last 7 UTC days, today included.';
+COMMENT ON COLUMN beacon.mv_top_values.pageviews_30d IS '$pageview events with this value in the last 30 UTC days, today included.';
+COMMENT ON COLUMN beacon.mv_top_values.rank IS 'Rank by 30-day pageviews within project and dimension (1 = most); at most 1,000.';
 
 -- Daily figures, recounted per changed day -------------------------------------------------------
 
