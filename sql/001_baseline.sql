@@ -318,7 +318,7 @@ COMMENT ON COLUMN beacon.user_merges.merged_at IS 'When the merge was made.';
 CREATE TABLE beacon.identity_audit (
     audit_id   bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     project_id uuid        NOT NULL,
-    action     text        NOT NULL CHECK (action IN ('alias', 'unalias', 'merge', 'unmerge')),
+    action     text        NOT NULL CHECK (action IN ('alias', 'unalias', 'merge', 'unmerge', 'delete')),
     anon_id    text,
     user_id    text        NOT NULL,
     other_user text,
@@ -331,10 +331,10 @@ CREATE TABLE beacon.identity_audit (
 );
 CREATE INDEX identity_audit_project_at ON beacon.identity_audit (project_id, at);
 COMMENT ON INDEX beacon.identity_audit_project_at IS 'A project''s identity history by time (analytics.identity_audit).';
-COMMENT ON TABLE beacon.identity_audit IS 'Append-only history of identity links: aliases made and removed, users merged and unmerged. No role may update or delete it (a trigger refuses even the owner).';
+COMMENT ON TABLE beacon.identity_audit IS 'Append-only history of identity links: aliases made and removed, users merged, unmerged and deleted. No role may update or delete it (a trigger refuses even the owner).';
 COMMENT ON COLUMN beacon.identity_audit.audit_id IS 'Order of the audit rows.';
 COMMENT ON COLUMN beacon.identity_audit.project_id IS 'Project.';
-COMMENT ON COLUMN beacon.identity_audit.action IS 'alias (anon_id linked to user_id), unalias, merge (user_id''s person merged into other_user''s), unmerge (that merge reversed).';
+COMMENT ON COLUMN beacon.identity_audit.action IS 'alias (anon_id linked to user_id), unalias, merge (user_id''s person merged into other_user''s), unmerge (that merge reversed), delete (user_id deleted; other_user took its place in its person, if any; detail.person: the whole person deleted by beacon.delete_person).';
 COMMENT ON COLUMN beacon.identity_audit.anon_id IS 'Anonymous id, for alias and unalias.';
 COMMENT ON COLUMN beacon.identity_audit.user_id IS 'User linked (alias) or merged away (merge: root of the person merged).';
 COMMENT ON COLUMN beacon.identity_audit.other_user IS 'For merge and unmerge: root user of the person merged into.';

@@ -10,6 +10,7 @@
 {{ template "ingest.sql" . }}
 {{ template "sessions.sql" . }}
 {{ template "identity.sql" . }}
+{{ template "people.sql" . }}
 {{ template "flags.sql" . }}
 {{ template "rollups.sql" . }}
 {{ template "daily.sql" . }}

@@ -29,7 +29,8 @@ GRANT EXECUTE ON FUNCTION
     beacon.check_flag_rules(jsonb),
     beacon.merge_users(uuid, text, text),
     beacon.unmerge_users(uuid, bigint),
-    beacon.unalias(uuid, text)
+    beacon.unalias(uuid, text),
+    beacon.delete_person(uuid, text)
 TO beacon_dashboard;
 
 GRANT EXECUTE ON FUNCTION analytics.visitors(uuid, date, date) TO beacon_dashboard, beacon_reader;

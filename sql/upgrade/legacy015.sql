@@ -27,3 +27,7 @@ CREATE TABLE beacon.schema_code (
     installed_at timestamptz NOT NULL DEFAULT now()
 );
 GRANT SELECT ON beacon.schema_migrations, beacon.schema_code TO beacon_relay, beacon_dashboard;
+
+-- identity_audit records deletes of users and people (code/people.sql).
+ALTER TABLE beacon.identity_audit DROP CONSTRAINT identity_audit_action_check,
+    ADD CONSTRAINT identity_audit_action_check CHECK (action IN ('alias', 'unalias', 'merge', 'unmerge', 'delete'));
