@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/beacon-analytics/beacon/internal/testdb"
 )
 
@@ -95,4 +94,3 @@ func TestMaintainRefusedInTransaction(t *testing.T) {
 	_, err = tx.Exec(ctx(t), `CALL beacon.maintain()`)
 	wantErr(t, err, "2D000", "invalid transaction termination")
 }
-

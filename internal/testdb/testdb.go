@@ -1,5 +1,5 @@
-// Package testdb gives each test its own PostgreSQL database, cloned from a template that holds
-// every migration, so tests run in parallel against the real schema without seeing each other.
+// Package testdb gives each test its own PostgreSQL database, cloned from a template that
+// sql.Migrate built (every migration and the code package), so tests run in parallel against the real schema without seeing each other.
 //
 // The cluster is TEST_DATABASE_URL when set (any database on it where the role may CREATE
 // DATABASE); otherwise a throwaway cluster started once per machine by infra/pg.sh on port 54329.
@@ -104,7 +104,6 @@ func create(t testing.TB, from string, emptyPath bool) *DB {
 	}
 	return db
 }
-
 
 // WithDatabase returns connection URL u pointing at database name instead.
 func WithDatabase(u, name string) string {
