@@ -3,7 +3,9 @@ package sql_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,5 +72,35 @@ func TestCheckSchemaEmptyDatabase(t *testing.T) {
 	err := beaconsql.CheckSchema(ctx(t), db.Pool)
 	if err == nil || !strings.Contains(err.Error(), "no beacon.schema_migrations") || !strings.Contains(err.Error(), "run `beacon migrate`") {
 		t.Fatalf("CheckSchema of an empty database: %v", err)
+	}
+}
+
+// Every advisory lock in the code package uses the two-int form with LockClass (the constants in
+// Go and the literals in SQL must agree), never the shared one-bigint space.
+func TestAdvisoryLocksUseBeaconClass(t *testing.T) {
+	t.Parallel()
+	call := regexp.MustCompile(`pg_(?:try_)?advisory_(?:xact_)?lock\(([^,()]+)(,)?`)
+	n := 0
+	err := fs.WalkDir(beaconsql.Code(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(beaconsql.Code(), path)
+		if err != nil {
+			return err
+		}
+		for _, m := range call.FindAllStringSubmatch(string(b), -1) {
+			n++
+			if m[2] != "," || strings.TrimSpace(m[1]) != strconv.Itoa(beaconsql.LockClass) {
+				t.Errorf("%s: %s…: want the two-int form with class %d", path, m[0], beaconsql.LockClass)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 4 {
+		t.Fatalf("found %d advisory lock calls in the code package, want at least 4", n)
 	}
 }

@@ -67,13 +67,18 @@ func legacyFile(t testing.TB, name string) string {
 // `beacon migrate` did (then SELECT beacon.maintain(), the old function, when it got that far).
 func buildLegacy(t testing.TB, upTo int32) *testdb.DB {
 	t.Helper()
+	return buildLegacyFrom(t, legacyFS(t), upTo)
+}
+
+func buildLegacyFrom(t testing.TB, chain fstest.MapFS, upTo int32) *testdb.DB {
+	t.Helper()
 	db := testdb.NewEmpty(t)
 	c := conn(t, db)
 	m, err := migrate.NewMigrator(ctx(t), c, beaconsql.VersionTable)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.LoadMigrations(legacyFS(t)); err != nil {
+	if err := m.LoadMigrations(chain); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.MigrateTo(ctx(t), upTo); err != nil {
@@ -192,6 +197,24 @@ func TestMigrateTwiceIsNoOp(t *testing.T) {
 	if again := scalar[string](t, db.Pool, `SELECT installed_at::text FROM beacon.schema_code`); again != installed {
 		t.Errorf("second Migrate rewrote beacon.schema_code (%s, then %s)", installed, again)
 	}
+}
+
+// The old chain's bug: a database migrated while 014 was the placeholder 014_reserved stands at 15
+// without 014_trigger_cost's functions. The upgrade installs the whole code package, so it ends
+// exactly like a fresh database all the same.
+func TestUpgradeFromLegacyWithout014(t *testing.T) {
+	t.Parallel()
+	chain := legacyFS(t)
+	delete(chain, "014_trigger_cost.sql")
+	chain["014_reserved.sql"] = &fstest.MapFile{Data: []byte("-- reserved for the trigger cost work\nSELECT 1;\n")}
+	old := buildLegacyFrom(t, chain, 15)
+	if exists := scalar[bool](t, old.Pool, `SELECT to_regprocedure('beacon.page_of(text, text)') IS NOT NULL`); exists {
+		t.Fatal("the database built with 014_reserved has 014's beacon.page_of: the case is not reproduced")
+	}
+	fresh := testdb.NewEmpty(t)
+	migrateDB(t, fresh)
+	migrateDB(t, old)
+	sameSchema(t, "legacy 15 without 014 + Migrate vs fresh", schemaDump(t, old), schemaDump(t, fresh))
 }
 
 // A database of the old chain below 15 is refused with a message that says what to do, and left
