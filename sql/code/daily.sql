@@ -17,6 +17,8 @@
 -- run. refresh_daily() takes the advisory lock (1113940323, 2) so two refreshes never write stale
 -- figures over newer ones.
 
+-- plpgsql (not inlined) and STABLE, so the planner evaluates it when estimating and picks the day
+-- indexes: a refresh reads the window's rows only.
 CREATE OR REPLACE FUNCTION beacon.view_since() RETURNS date
 LANGUAGE plpgsql STABLE AS $$
 BEGIN

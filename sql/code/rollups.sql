@@ -101,9 +101,10 @@ DECLARE
     v_since timestamptz := beacon.view_since()::timestamp AT TIME ZONE 'UTC';
 BEGIN
     -- Rows are consumed and added in one transaction: rows a concurrent COPY commits meanwhile are
-    -- not in this snapshot and wait for the next run. (u/a/s rows only exist if queued before
-    -- migration 009.) The days of the folded rows are the days whose daily figures changed: the
-    -- insert trigger writes an 'event' row for every event whose ids it adds to rollup_daily_ids.
+    -- not in this snapshot and wait for the next run. (The trigger no longer queues u/a/s rows —
+    -- it writes rollup_daily_ids itself — but a database from before that change may hold some.)
+    -- The days of the folded rows are the days whose daily figures changed: the insert trigger
+    -- writes an 'event' row for every event whose ids it adds to rollup_daily_ids.
     WITH pending AS (
         DELETE FROM beacon.rollup_pending RETURNING *
     ), hourly AS (
