@@ -72,7 +72,12 @@ func Code() fs.FS {
 // transaction, it runs CALL beacon.maintain() so partitions exist before the first event. Safe to
 // run again: a second run changes nothing.
 func Migrate(ctx context.Context, conn *pgx.Conn) (from, to int32, err error) {
-	from, to, err = install(ctx, conn)
+	return migrateFS(ctx, conn, migrations)
+}
+
+// migrateFS is Migrate with the numbered migrations taken from migs (tests add one).
+func migrateFS(ctx context.Context, conn *pgx.Conn, migs fs.FS) (from, to int32, err error) {
+	from, to, err = install(ctx, conn, migs)
 	if err != nil {
 		return from, to, err
 	}
@@ -82,7 +87,7 @@ func Migrate(ctx context.Context, conn *pgx.Conn) (from, to int32, err error) {
 	return from, to, nil
 }
 
-func install(ctx context.Context, conn *pgx.Conn) (from, to int32, err error) {
+func install(ctx context.Context, conn *pgx.Conn, migs fs.FS) (from, to int32, err error) {
 	pkg, err := migrate.LoadCodePackage(Code())
 	if err != nil {
 		return 0, 0, fmt.Errorf("load code package: %w", err)
@@ -106,24 +111,24 @@ func install(ctx context.Context, conn *pgx.Conn) (from, to int32, err error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("new migrator: %w", err)
 	}
-	if err := m.LoadMigrations(migrations); err != nil {
+	if err := m.LoadMigrations(migs); err != nil {
 		return 0, 0, fmt.Errorf("load migrations: %w", err)
 	}
 	from, err = m.GetCurrentVersion(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("read schema version: %w", err)
 	}
-	if err := upgradeLegacy(ctx, tx, from); err != nil {
+	if err := upgradeLegacy(ctx, tx, migs, from); err != nil {
 		return from, 0, err
 	}
-	if err := checkApplied(ctx, tx); err != nil {
+	if err := checkApplied(ctx, tx, migs); err != nil {
 		return from, 0, err
 	}
 	if err := m.Migrate(ctx); err != nil {
 		return from, 0, fmt.Errorf("migrate from version %d: %w", from, err)
 	}
 	to = int32(len(m.Migrations))
-	if err := recordApplied(ctx, tx, to); err != nil {
+	if err := recordApplied(ctx, tx, migs, to); err != nil {
 		return from, to, err
 	}
 	if _, err := tx.Exec(ctx, codeSQL); err != nil {
@@ -143,7 +148,7 @@ func install(ctx context.Context, conn *pgx.Conn) (from, to int32, err error) {
 
 // upgradeLegacy moves a database of the pre-baseline chain onto the baseline. Such a database has
 // a version but no beacon.schema_migrations (the baseline's first table).
-func upgradeLegacy(ctx context.Context, tx pgx.Tx, version int32) error {
+func upgradeLegacy(ctx context.Context, tx pgx.Tx, migs fs.FS, version int32) error {
 	if version == 0 {
 		return nil
 	}
@@ -170,7 +175,7 @@ func upgradeLegacy(ctx context.Context, tx pgx.Tx, version int32) error {
 	if _, err := tx.Exec(ctx, "UPDATE "+VersionTable+" SET version = 1"); err != nil {
 		return fmt.Errorf("mark pre-baseline database at the baseline: %w", err)
 	}
-	return recordApplied(ctx, tx, 1)
+	return recordApplied(ctx, tx, migs, 1)
 }
 
 var commentStmt = regexp.MustCompile(`(?m)^COMMENT ON .*;$`)
@@ -185,8 +190,8 @@ func baselineComments() []string {
 }
 
 // recordApplied records migrations 1..upTo in beacon.schema_migrations (those not yet recorded).
-func recordApplied(ctx context.Context, tx pgx.Tx, upTo int32) error {
-	files, err := migrationFiles()
+func recordApplied(ctx context.Context, tx pgx.Tx, migs fs.FS, upTo int32) error {
+	files, err := migrationFiles(migs)
 	if err != nil {
 		return err
 	}
@@ -202,7 +207,7 @@ func recordApplied(ctx context.Context, tx pgx.Tx, upTo int32) error {
 // checkApplied refuses a database whose applied migrations are not this binary's: a migration
 // edited, renamed or replaced after it ran would otherwise be skipped silently (tern keeps only a
 // number).
-func checkApplied(ctx context.Context, tx pgx.Tx) error {
+func checkApplied(ctx context.Context, tx pgx.Tx, migs fs.FS) error {
 	var exists bool
 	if err := tx.QueryRow(ctx, "SELECT to_regclass('beacon.schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
 		return fmt.Errorf("look for beacon.schema_migrations: %w", err)
@@ -214,11 +219,11 @@ func checkApplied(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	return compareMigrations(applied)
+	return compareMigrations(applied, migs)
 }
 
-func compareMigrations(applied []migrationFile) error {
-	files, err := migrationFiles()
+func compareMigrations(applied []migrationFile, migs fs.FS) error {
+	files, err := migrationFiles(migs)
 	if err != nil {
 		return err
 	}
@@ -265,15 +270,15 @@ type migrationFile struct {
 	name, sha256 string
 }
 
-// migrationFiles returns the embedded migrations in order, with their hashes.
-func migrationFiles() ([]migrationFile, error) {
-	names, err := migrate.FindMigrations(migrations)
+// migrationFiles returns the migrations of migs in order, with their hashes.
+func migrationFiles(migs fs.FS) ([]migrationFile, error) {
+	names, err := migrate.FindMigrations(migs)
 	if err != nil {
 		return nil, fmt.Errorf("find migrations: %w", err)
 	}
 	out := make([]migrationFile, len(names))
 	for i, n := range names {
-		b, err := fs.ReadFile(migrations, n)
+		b, err := fs.ReadFile(migs, n)
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", n, err)
 		}

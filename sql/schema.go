@@ -13,7 +13,7 @@ import (
 // Fingerprint is a hash of everything this binary installs: the numbered migrations (names and
 // contents) and the code package. Two binaries with the same fingerprint build the same schema.
 func Fingerprint() string {
-	files, err := migrationFiles()
+	files, err := migrationFiles(migrations)
 	if err != nil {
 		panic(fmt.Sprintf("sql: fingerprint: %v", err)) // embedded: cannot happen
 	}
@@ -69,7 +69,7 @@ func short(h string) string {
 // relay never runs against a schema it was not built for. It needs SELECT on
 // beacon.schema_migrations and beacon.schema_code (granted to beacon_relay and beacon_dashboard).
 func CheckSchema(ctx context.Context, q Querier) error {
-	files, err := migrationFiles()
+	files, err := migrationFiles(migrations)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func CheckSchema(ctx context.Context, q Querier) error {
 		return fmt.Errorf("check schema: read beacon.schema_code: %w", err)
 	}
 	want.DBMigration = len(applied)
-	if cerr := compareMigrations(applied); cerr != nil {
+	if cerr := compareMigrations(applied, migrations); cerr != nil {
 		want.Detail = cerr.Error()
 		return want
 	}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
@@ -240,4 +241,64 @@ func mustMigrations(t testing.TB) []string {
 		t.Fatal(err)
 	}
 	return names
+}
+
+// withLater is the binary's migrations plus a 002, as the next state change will be.
+func withLater(t testing.TB) fstest.MapFS {
+	t.Helper()
+	chain := fstest.MapFS{}
+	for _, n := range mustMigrations(t) {
+		b, err := fs.ReadFile(beaconsql.Files(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain[n] = &fstest.MapFile{Data: b}
+	}
+	chain["002_later.sql"] = &fstest.MapFile{Data: []byte(`-- 002_later: a state change after the baseline.
+CREATE TABLE beacon.later (id bigint PRIMARY KEY);
+COMMENT ON TABLE beacon.later IS 'A table of a later migration.';
+COMMENT ON COLUMN beacon.later.id IS 'Id.';
+`)}
+	return chain
+}
+
+// A later numbered migration reaches every database: a fresh one, one at the baseline and one of the
+// old chain at 15 (baseline, then 002), all ending with the same schema; a binary without it
+// refuses a database that has it.
+func TestLaterMigrationAfterBaseline(t *testing.T) {
+	t.Parallel()
+	chain := withLater(t)
+	migrateWith := func(db *testdb.DB) (int32, int32) {
+		from, to, err := beaconsql.MigrateFS(ctx(t), conn(t, db), chain)
+		if err != nil {
+			t.Fatalf("Migrate with 002: %v", err)
+		}
+		return from, to
+	}
+	fresh, atBaseline, old := testdb.NewEmpty(t), testdb.NewEmpty(t), buildLegacy(t, 15)
+	if from, to := migrateWith(fresh); from != 0 || to != 2 {
+		t.Errorf("fresh: from %d to %d, want 0 to 2", from, to)
+	}
+	migrateDB(t, atBaseline)
+	if from, to := migrateWith(atBaseline); from != 1 || to != 2 {
+		t.Errorf("at the baseline: from %d to %d, want 1 to 2", from, to)
+	}
+	if from, to := migrateWith(old); from != 15 || to != 2 {
+		t.Errorf("old chain: from %d to %d, want 15 to 2", from, to)
+	}
+	want := schemaDump(t, fresh)
+	if !strings.Contains(want, "CREATE TABLE beacon.later") {
+		t.Fatal("002 not in the fresh schema")
+	}
+	sameSchema(t, "baseline + 002 vs fresh", schemaDump(t, atBaseline), want)
+	sameSchema(t, "old chain + baseline + 002 vs fresh", schemaDump(t, old), want)
+	for _, db := range []*testdb.DB{fresh, atBaseline, old} {
+		if got := scalar[string](t, db.Pool, `SELECT string_agg(version || ':' || name, ' ' ORDER BY version) FROM beacon.schema_migrations`); got != "1:001_baseline.sql 2:002_later.sql" {
+			t.Errorf("recorded migrations: %s", got)
+		}
+	}
+	_, _, err := beaconsql.Migrate(ctx(t), conn(t, fresh))
+	if err == nil || !strings.Contains(err.Error(), "database has migration 2 (002_later.sql), this binary carries only 1: use a newer binary") {
+		t.Errorf("Migrate without 002 on a database with it: %v", err)
+	}
 }
