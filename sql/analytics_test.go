@@ -9,8 +9,10 @@ import (
 	"github.com/beacon-analytics/beacon/internal/testdb"
 )
 
-// Every table, view, materialized view and function of Beacon, and every column of the analytics
-// views, carries a COMMENT for the DBA and the BI user.
+// Every table, view, materialized view, function and procedure of Beacon, every trigger, every
+// index (but those of a primary key or unique constraint, described by their table, and those
+// PostgreSQL makes on each partition), every column of a beacon table (beacon.events included)
+// and of the analytics views carries a COMMENT for the DBA and the BI user.
 func TestEverythingIsCommented(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
@@ -26,9 +28,35 @@ func TestEverythingIsCommented(t *testing.T) {
 		      AND obj_description(p.oid, 'pg_proc') IS NULL
 		    UNION ALL
 		    SELECT c.oid::regclass::text || '.' || a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-		    WHERE c.relnamespace = 'analytics'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+		    WHERE c.relnamespace IN ('beacon'::regnamespace, 'analytics'::regnamespace)
+		      AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
+		      AND a.attnum > 0 AND NOT a.attisdropped
 		      AND col_description(c.oid, a.attnum) IS NULL
+		    UNION ALL
+		    SELECT 'trigger ' || t.tgname || ' on ' || t.tgrelid::regclass::text FROM pg_trigger t
+		    JOIN pg_class c ON c.oid = t.tgrelid
+		    WHERE c.relnamespace IN ('beacon'::regnamespace, 'analytics'::regnamespace)
+		      AND NOT t.tgisinternal AND t.tgparentid = 0
+		      AND obj_description(t.oid, 'pg_trigger') IS NULL
+		    UNION ALL
+		    SELECT 'index ' || i.indexrelid::regclass::text FROM pg_index i
+		    JOIN pg_class c ON c.oid = i.indrelid
+		    JOIN pg_class ic ON ic.oid = i.indexrelid
+		    WHERE c.relnamespace IN ('beacon'::regnamespace, 'analytics'::regnamespace)
+		      AND NOT c.relispartition AND NOT ic.relispartition
+		      AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u'))
+		      AND obj_description(i.indexrelid, 'pg_class') IS NULL
 		) m`)
+	// The checks must see what they check: events columns, triggers and indexes exist.
+	for _, q := range []string{
+		`SELECT count(*) FROM pg_attribute WHERE attrelid = 'beacon.events'::regclass AND attnum > 0 AND col_description(attrelid, attnum) IS NOT NULL`,
+		`SELECT count(*) FROM pg_trigger WHERE tgrelid = 'beacon.events'::regclass AND NOT tgisinternal AND obj_description(oid, 'pg_trigger') IS NOT NULL`,
+		`SELECT count(*) FROM pg_index WHERE indrelid = 'beacon.events'::regclass AND obj_description(indexrelid, 'pg_class') IS NOT NULL`,
+	} {
+		if n := scalar[int](t, db.Pool, q); n < 2 {
+			t.Errorf("%d commented objects for %s", n, oneLine(q))
+		}
+	}
 	if len(missing) > 0 {
 		t.Errorf("no COMMENT on:\n  %s", strings.Join(missing, "\n  "))
 	}
@@ -81,7 +109,7 @@ func TestBIExamplesWork(t *testing.T) {
 		ev{project: p, session: "s", anon: "a", name: "$pageview", props: map[string]any{"path": "/", "url": "https://shop.test/", "referrer": "https://search.test/q"}, ts: now},
 		ev{project: p, session: "s", anon: "a", user: ptr("u"), name: "signup", ts: now.Add(time.Second)},
 	)
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 	reader := as(t, db, "beacon_reader")
 
 	blocks := strings.Split(string(doc), "```sql\n")[1:]

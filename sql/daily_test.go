@@ -103,7 +103,7 @@ func TestDailyRefreshIndependentOfHistory(t *testing.T) {
 			genEvents(t, db.Pool, p, fmt.Sprint("d", d), today.AddDate(0, 0, -d), 24*time.Hour, 2400)
 		}
 		genEvents(t, db.Pool, p, "d0", today, 12*time.Hour, 1200)
-		exec(t, db.Pool, `SELECT beacon.maintain()`)
+		exec(t, db.Pool, `CALL beacon.maintain()`)
 		assertDailyFromScratch(t, db.Pool, fmt.Sprintf("%d days of history", days))
 		if n := scalar[int](t, db.Pool, `SELECT count(*) FROM analytics.daily WHERE project_id = $1`, p); n != days+1 {
 			t.Fatalf("%d days in analytics.daily, want %d", n, days+1)
@@ -177,7 +177,7 @@ func TestDailyFollowsIdentityRetentionAndWindow(t *testing.T) {
 		ev{project: other, session: "x2", anon: "a1", name: "$pageview", ts: at(0)},
 	)
 	exec(t, db.Pool, `SELECT beacon.identify($1, 'a9', 'u1'), beacon.identify($1, 'a3', 'u2')`, p)
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 	assertDailyFromScratch(t, db.Pool, "after load")
 	figures := func(daysAgo int) string {
 		return scalar[string](t, db.Pool, `
@@ -190,7 +190,7 @@ func TestDailyFollowsIdentityRetentionAndWindow(t *testing.T) {
 	step := func(what, sql string, args ...any) {
 		t.Helper()
 		exec(t, db.Pool, sql, args...)
-		exec(t, db.Pool, `SELECT beacon.maintain()`)
+		exec(t, db.Pool, `CALL beacon.maintain()`)
 		assertDailyFromScratch(t, db.Pool, what)
 	}
 	recounted := func() int64 { return scalar[int64](t, db.Pool, `SELECT days_recounted FROM beacon.daily_state`) }
@@ -209,7 +209,7 @@ func TestDailyFollowsIdentityRetentionAndWindow(t *testing.T) {
 	}
 	// u2 merged into u1: one person on days 3 and 2.
 	mergeID := scalar[int64](t, db.Pool, `SELECT beacon.merge_users($1, 'u2', 'u1')`, p)
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 	assertDailyFromScratch(t, db.Pool, "merge u2 into u1")
 	if got := figures(3); got != "4 3 2 1 4" {
 		t.Errorf("3 days ago after merge = %s, want 4 3 2 1 4", got)
@@ -281,7 +281,7 @@ func TestVisitorsOverPeriod(t *testing.T) {
 	exec(t, db.Pool, `SELECT beacon.merge_users($1, 'u-8', 'u-9')`, p)
 	// maintain() folds; its refresh step waits for refresh_interval after the last one (which may
 	// be the template's, made seconds ago), so recount explicitly.
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 	exec(t, db.Pool, `SELECT beacon.refresh_daily()`)
 	from, to := today.AddDate(0, 0, -3), today
 	got := scalar[string](t, db.Pool, `SELECT visitors || ' ' || users || ' ' || sessions FROM analytics.visitors($1, $2::date, $3::date)`, p, from, to)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/beacon-analytics/beacon/internal/testdb"
+	beaconsql "github.com/beacon-analytics/beacon/sql"
 )
 
 // An event a year old and one a day in the future both land: the first in the default partition
@@ -65,7 +66,7 @@ func TestRetention(t *testing.T) {
 	evs = append(evs, ev{project: b, anon: "x", name: "e", ts: midday.AddDate(-1, 0, 0)})
 	copyEvents(t, db.Pool, evs...)
 
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 
 	// Partitions: kept for 20 days (project c), so day -25 is gone for everyone.
 	if n := scalar[int](t, db.Pool, `SELECT count(*) FROM pg_class WHERE relname = $1`,
@@ -107,7 +108,7 @@ func TestRetention(t *testing.T) {
 	}
 
 	// A second run finds nothing left to purge: the watermark bounds the work to new days.
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 	if n := scalar[int](t, db.Pool, `SELECT count(*) FROM beacon.maintenance_log WHERE step = 'purge'`); n != 1 {
 		t.Errorf("purge ran %d times with work, want 1", n)
 	}
@@ -125,7 +126,9 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
-// Many relays call maintain() on a ticker: while one holds the lock the others return at once.
+// Many relays call maintain() on a ticker: while one is at a step (holding the maintenance lock,
+// class beaconsql.LockClass, key LockMaintain, for the step's transaction) the others return at
+// once, doing nothing.
 func TestMaintainConcurrentCallersDoNotWait(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
@@ -135,9 +138,29 @@ func TestMaintainConcurrentCallersDoNotWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(context.Background())
-	exec(t, tx, `SELECT beacon.maintain()`)
+	exec(t, tx, `SELECT pg_advisory_xact_lock($1, $2)`, beaconsql.LockClass, beaconsql.LockMaintain)
+	exec(t, db.Pool, `DROP TABLE beacon.`+lastPartition(t, db))
+	before := scalar[int64](t, db.Pool, `SELECT coalesce(max(log_id), 0) FROM beacon.maintenance_log`)
 	exec(t, c2, `SET statement_timeout = '2s'`)
-	exec(t, c2, `SELECT beacon.maintain()`) // would time out if it waited for c1
+	exec(t, c2, `CALL beacon.maintain()`) // would time out if it waited for c1
+	if n := scalar[int](t, db.Pool, `SELECT count(*) FROM beacon.maintenance_log WHERE log_id > $1`, before); n != 0 {
+		t.Errorf("maintain() logged %d steps while another caller held the lock, want 0", n)
+	}
+	if err := tx.Rollback(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, c2, `CALL beacon.maintain()`)
+	if n := scalar[int](t, db.Pool, `SELECT rows FROM beacon.maintenance_log WHERE step = 'partitions' AND log_id > $1`, before); n != 1 {
+		t.Errorf("maintain() after the lock was released made %d partitions, want 1", n)
+	}
+}
+
+// lastPartition is the name of the furthest daily partition of beacon.events.
+func lastPartition(t *testing.T, db *testdb.DB) string {
+	t.Helper()
+	return scalar[string](t, db.Pool, `
+		SELECT max(c.relname) FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'beacon.events'::regclass AND c.relname ~ '^events_[0-9]{8}$'`)
 }
 
 // A failing step (here: a lock it cannot get within lock_timeout) is logged, and the next call
@@ -151,17 +174,18 @@ func TestMaintainLogsFailingStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := scalar[int64](t, db.Pool, `SELECT coalesce(max(log_id), 0) FROM beacon.maintenance_log`)
 	exec(t, tx, `LOCK beacon.events_default IN ACCESS EXCLUSIVE MODE`)
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 	if err := tx.Rollback(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	msg := scalar[string](t, db.Pool, `SELECT error FROM beacon.maintenance_log WHERE step = 'partitions'`)
+	msg := scalar[string](t, db.Pool, `SELECT error FROM beacon.maintenance_log WHERE step = 'partitions' AND log_id > $1`, before)
 	if msg != "canceling statement due to lock timeout" {
 		t.Errorf("logged error %q, want the lock timeout", msg)
 	}
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
-	if n := scalar[int](t, db.Pool, `SELECT rows FROM beacon.maintenance_log WHERE step = 'partitions' AND error IS NULL`); n < 2 {
+	exec(t, db.Pool, `CALL beacon.maintain()`)
+	if n := scalar[int](t, db.Pool, `SELECT rows FROM beacon.maintenance_log WHERE step = 'partitions' AND error IS NULL AND log_id > $1`, before); n < 2 {
 		t.Errorf("retry made %d partitions, want at least 2", n)
 	}
 }

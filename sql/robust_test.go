@@ -49,7 +49,7 @@ func TestOddRowsNeverFailACopy(t *testing.T) {
 	if n := scalar[int](t, db.Pool, `SELECT count(*) FROM beacon.events_default WHERE NOT isfinite(ts)`); n != 2 {
 		t.Errorf("%d infinite-ts events in the default partition, want 2", n)
 	}
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 	if errs := scalar[[]string](t, db.Pool, `SELECT coalesce(array_agg(step || ': ' || error), '{}') FROM beacon.maintenance_log WHERE error IS NOT NULL`); len(errs) > 0 {
 		t.Errorf("maintain failed: %v", errs)
 	}

@@ -62,7 +62,7 @@ func TestRelayPrivileges(t *testing.T) {
 		SELECT max(c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = 'beacon.events'::regclass AND c.relname ~ '^events_[0-9]{8}$'`)
 	exec(t, db.Pool, `DROP TABLE beacon.`+pgx.Identifier{last}.Sanitize())
-	exec(t, relay, `SELECT beacon.maintain()`)
+	exec(t, relay, `CALL beacon.maintain()`)
 	if n := scalar[int](t, db.Pool, `SELECT count(*) FROM pg_class WHERE relname = $1 AND relnamespace = 'beacon'::regnamespace`, last); n != 1 {
 		t.Errorf("maintain() as beacon_relay did not recreate partition %s", last)
 	}
@@ -108,7 +108,7 @@ func TestReaderIsReadOnlyOnAnalytics(t *testing.T) {
 	p := newProject(t, db.Pool)
 	copyEvents(t, db.Pool, ev{project: p, session: "s", anon: "a", name: "$pageview", props: map[string]any{"path": "/"}, ts: time.Now()})
 	exec(t, db.Pool, `INSERT INTO beacon.flags (project_id, key, enabled) VALUES ($1, 'f', true)`, p)
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 	reader := as(t, db, "beacon_reader")
 
 	views := scalar[[]string](t, db.Pool, `SELECT array_agg(viewname::text ORDER BY viewname) FROM pg_views WHERE schemaname = 'analytics'`)
@@ -123,7 +123,7 @@ func TestReaderIsReadOnlyOnAnalytics(t *testing.T) {
 	for _, tc := range []struct{ sql, msg string }{
 		{`SELECT count(*) FROM beacon.events`, "permission denied for schema beacon"},
 		{`SELECT count(*) FROM beacon.users`, "permission denied for schema beacon"},
-		{`SELECT beacon.maintain()`, "permission denied for schema beacon"},
+		{`CALL beacon.maintain()`, "permission denied for schema beacon"},
 		{`UPDATE analytics.flags SET enabled = false`, "permission denied for view flags"},
 		{`INSERT INTO analytics.users (project_id, user_id) VALUES (gen_random_uuid(), 'x')`, "permission denied for view users"},
 		{`DELETE FROM analytics.flag_audit`, "permission denied for view flag_audit"},

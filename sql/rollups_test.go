@@ -33,7 +33,7 @@ func TestRollupsAndViews(t *testing.T) {
 		ev{project: p, session: "s3", anon: "a3", user: ptr("u1"), name: "$pageview", props: pv("/pricing", ""), ts: yesterday.Add(2 * time.Hour)},
 	)
 	exec(t, db.Pool, `SELECT beacon.identify($1, 'a1', 'u1')`, p)
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 
 	if got := scalar[string](t, db.Pool, `
 		SELECT string_agg(to_char(hour AT TIME ZONE 'UTC', 'HH24') || ' ' || name || '=' || events, ', ' ORDER BY hour, name)
@@ -75,9 +75,9 @@ func TestRollupRefreshTouchesOnlyRecentData(t *testing.T) {
 		batch[i] = ev{project: p, session: "s", anon: "a", name: "e", ts: now.Add(-time.Duration(i) * time.Minute)}
 	}
 	copyEvents(t, db.Pool, batch...)
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 	copyEvents(t, db.Pool, batch[:7]...) // new ids, same times: 7 new events
-	exec(t, db.Pool, `SELECT beacon.maintain()`)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
 	got := scalar[string](t, db.Pool, `SELECT string_agg(rows::text, ',' ORDER BY log_id) FROM beacon.maintenance_log WHERE step = 'rollup'`)
 	if got != "2000,7" {
 		t.Errorf("rollup step handled %s events, want 2000,7", got)
@@ -160,9 +160,9 @@ func TestURLHost(t *testing.T) {
 		{"https://app.test/a", "https://www.google.com/search?q=x", "www.google.com"},
 		{"https://app.test/a", "weird", "weird"},
 	} {
-		got := scalar[*string](t, db.Pool, `SELECT beacon.event_referrer('$pageview', jsonb_build_object('url', $1::text, 'referrer', $2::text))`, tc.url, tc.ref)
+		got := scalar[*string](t, db.Pool, `SELECT beacon.referrer_of($2::text, split_part($1::text, '/', 3))`, tc.url, tc.ref)
 		if deref(got) != tc.want {
-			t.Errorf("event_referrer(%q, %q) = %q, want %q", tc.url, tc.ref, deref(got), tc.want)
+			t.Errorf("referrer_of(%q, site of %q) = %q, want %q", tc.ref, tc.url, deref(got), tc.want)
 		}
 	}
 }

@@ -1,5 +1,5 @@
-// Package testdb gives each test its own PostgreSQL database, cloned from a template that holds
-// every migration, so tests run in parallel against the real schema without seeing each other.
+// Package testdb gives each test its own PostgreSQL database, cloned from a template that
+// sql.Migrate built (every migration and the code package), so tests run in parallel against the real schema without seeing each other.
 //
 // The cluster is TEST_DATABASE_URL when set (any database on it where the role may CREATE
 // DATABASE); otherwise a throwaway cluster started once per machine by infra/pg.sh on port 54329.
@@ -8,10 +8,8 @@ package testdb
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -49,6 +47,22 @@ func New(t testing.TB) *DB {
 	if setupErr != nil {
 		t.Fatalf("testdb: %v", setupErr)
 	}
+	return create(t, "TEMPLATE "+template, true)
+}
+
+// NewEmpty creates an empty database for t (from template0: no schema, no migration) and drops
+// it when t ends, for tests of the migrations themselves. Its search_path is the default.
+func NewEmpty(t testing.TB) *DB {
+	t.Helper()
+	setupOnce.Do(func() { adminURL, template, setupErr = setup() })
+	if setupErr != nil {
+		t.Fatalf("testdb: %v", setupErr)
+	}
+	return create(t, "TEMPLATE template0", false)
+}
+
+func create(t testing.TB, from string, emptyPath bool) *DB {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -58,12 +72,14 @@ func New(t testing.TB) *DB {
 		t.Fatalf("testdb: connect admin: %v", err)
 	}
 	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template)); err != nil {
-		t.Fatalf("testdb: clone template: %v", err)
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s %s", name, from)); err != nil {
+		t.Fatalf("testdb: create database %s: %v", from, err)
 	}
 	// An empty search_path makes every unqualified name in the SQL under test fail loudly.
-	if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s SET search_path TO ''", name)); err != nil {
-		t.Fatalf("testdb: set search_path: %v", err)
+	if emptyPath {
+		if _, err := admin.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s SET search_path TO ''", name)); err != nil {
+			t.Fatalf("testdb: set search_path: %v", err)
+		}
 	}
 	db := &DB{URL: WithDatabase(adminURL, name)}
 	t.Cleanup(func() {
@@ -124,7 +140,7 @@ func ensureTemplate(ctx context.Context, admin, tpl string) error {
 		return fmt.Errorf("connect %s: %w", redact(admin), err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtext('beacon_testdb_template'))"); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1, $2)", beaconsql.LockClass, beaconsql.LockTestTemplate); err != nil {
 		return fmt.Errorf("lock template: %w", err)
 	}
 	var exists bool
@@ -156,23 +172,11 @@ func migrateTemplate(ctx context.Context, u string) error {
 	return nil
 }
 
-// fingerprint names the template after the migrations' content, so a changed migration gets a
-// fresh template instead of a stale one.
+// fingerprint names the template after what it holds (beaconsql.Fingerprint: the numbered
+// migrations and the code package), so a changed migration or function gets a fresh template
+// instead of a stale one.
 func fingerprint() (string, error) {
-	h := sha256.New()
-	err := fs.WalkDir(beaconsql.Files(), ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(beaconsql.Files(), path)
-		h.Write([]byte(path))
-		h.Write(b)
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("fingerprint migrations: %w", err)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:12], nil
+	return beaconsql.Fingerprint()[:12], nil
 }
 
 func startCluster() (string, error) {

@@ -1,20 +1,19 @@
--- 007_analytics: the analytics schema, Beacon's stable, documented read interface for the dashboard
--- and BI tools. Raw beacon.* tables may change between versions; these views keep their names,
--- columns and meaning (columns may be added).
+-- analytics: Beacon's stable, documented read interface for the dashboard and BI tools. Raw
+-- beacon.* tables may change between versions; these views keep their names, columns and meaning
+-- (columns may be added, at the end). They are replaced in place with CREATE OR REPLACE VIEW, never
+-- dropped: BI users build their own views on them.
 --
 -- People: an event's user_id is the user it was sent with, else the user its anon id was later
 -- aliased to (identify), so earlier anonymous events are attributed; person_id resolves merged
 -- users to one root user id. The views call no beacon function, so a role needs only SELECT on
 -- them (they run with their owner's rights on the beacon tables).
 
-CREATE SCHEMA IF NOT EXISTS analytics;
-COMMENT ON SCHEMA analytics IS 'Beacon''s stable read interface for the dashboard and BI tools: commented views over the beacon schema. Read-only.';
-
-CREATE VIEW analytics.projects AS
+CREATE OR REPLACE VIEW analytics.projects AS
 SELECT p.project_id, p.name, p.created_at, coalesce(p.retention_days, s.retention_days) AS retention_days
 FROM beacon.projects p CROSS JOIN beacon.settings s;
+COMMENT ON VIEW analytics.projects IS 'Projects (tracked products).';
 
-CREATE VIEW analytics.events AS
+CREATE OR REPLACE VIEW analytics.events AS
 SELECT e.project_id, e.event_id, e.name, e.ts, e.received_at, e.session_id, e.anon_id,
        e.user_id AS sent_user_id,
        coalesce(e.user_id, a.user_id) AS user_id,
@@ -25,8 +24,9 @@ SELECT e.project_id, e.event_id, e.name, e.ts, e.received_at, e.session_id, e.an
 FROM beacon.events e
 LEFT JOIN beacon.aliases a ON e.user_id IS NULL AND a.project_id = e.project_id AND a.anon_id = e.anon_id
 LEFT JOIN beacon.users u ON u.project_id = e.project_id AND u.user_id = coalesce(e.user_id, a.user_id);
+COMMENT ON VIEW analytics.events IS 'Every event with its user resolved: user_id is the user it was sent with or, for anonymous events, the user its anon id later identified as; person_id merges users that are one person. Filter on ts: events are partitioned by day on it.';
 
-CREATE VIEW analytics.sessions AS
+CREATE OR REPLACE VIEW analytics.sessions AS
 SELECT s.project_id, s.session_id, s.anon_id,
        coalesce(s.user_id, a.user_id) AS user_id,
        coalesce(u.merged_into, s.user_id, a.user_id) AS person_id,
@@ -35,12 +35,14 @@ SELECT s.project_id, s.session_id, s.anon_id,
 FROM beacon.sessions s
 LEFT JOIN beacon.aliases a ON s.user_id IS NULL AND a.project_id = s.project_id AND a.anon_id = s.anon_id
 LEFT JOIN beacon.users u ON u.project_id = s.project_id AND u.user_id = coalesce(s.user_id, a.user_id);
+COMMENT ON VIEW analytics.sessions IS 'One row per session (the SDK''s session id), with its user resolved like analytics.events.';
 
-CREATE VIEW analytics.users AS
+CREATE OR REPLACE VIEW analytics.users AS
 SELECT u.project_id, u.user_id, coalesce(u.merged_into, u.user_id) AS person_id, u.traits, u.created_at, u.updated_at
 FROM beacon.users u;
+COMMENT ON VIEW analytics.users IS 'Identified users with their own traits and the person they belong to.';
 
-CREATE VIEW analytics.people AS
+CREATE OR REPLACE VIEW analytics.people AS
 SELECT g.project_id, g.person_id, g.user_ids, coalesce(m.traits, '{}') AS traits, g.first_identified, g.last_updated
 FROM (
     SELECT u.project_id, coalesce(u.merged_into, u.user_id) AS person_id,
@@ -54,74 +56,67 @@ LEFT JOIN LATERAL (
     FROM beacon.users u, jsonb_each(u.traits) t
     WHERE u.project_id = g.project_id AND coalesce(u.merged_into, u.user_id) = g.person_id
 ) m ON true;
+COMMENT ON VIEW analytics.people IS 'People: users merged into one, with their traits merged (per key, the most recently updated user''s value).';
 
-CREATE VIEW analytics.aliases AS
+CREATE OR REPLACE VIEW analytics.aliases AS
 SELECT a.project_id, a.anon_id, a.user_id, coalesce(u.merged_into, a.user_id) AS person_id, a.created_at
 FROM beacon.aliases a
 LEFT JOIN beacon.users u ON u.project_id = a.project_id AND u.user_id = a.user_id;
+COMMENT ON VIEW analytics.aliases IS 'Which user each anonymous id identified as (the first one).';
 
-CREATE VIEW analytics.daily AS
+CREATE OR REPLACE VIEW analytics.daily AS
 SELECT d.project_id, d.day, d.events, d.pageviews, d.visitors, d.users, d.sessions
-FROM beacon.mv_daily d;
+FROM beacon.daily_stats d;
+COMMENT ON VIEW analytics.daily IS 'Per project and UTC day of the last view_days days (beacon.settings, default 90): events, pageviews and exact unique visitors, users and sessions. Stored; brought up to date by beacon.maintain() (about every minute while events arrive, at least hourly), which recounts only the days that changed, including past days whose people an identify, merge or unmerge changed.';
 
-CREATE VIEW analytics.hourly_events AS
+CREATE OR REPLACE VIEW analytics.hourly_events AS
 SELECT h.project_id, h.hour, h.name, h.events FROM beacon.rollup_hourly h;
+COMMENT ON VIEW analytics.hourly_events IS 'Events per project, UTC hour and event name, all history. Up to date as of the last beacon.maintain().';
 
-CREATE VIEW analytics.daily_pageviews AS
+CREATE OR REPLACE VIEW analytics.daily_pageviews AS
 SELECT d.project_id, d.day, d.dimension, d.value, d.pageviews FROM beacon.rollup_daily_dims d;
+COMMENT ON VIEW analytics.daily_pageviews IS '$pageview events per project, UTC day and value of a dimension (page, referrer, browser, device, os), all history. Up to date as of the last beacon.maintain().';
 
-CREATE VIEW analytics.top_events AS
+CREATE OR REPLACE VIEW analytics.top_events AS
 SELECT n.project_id, n.name, n.events_24h, n.events_7d, n.events_30d, n.last_hour
 FROM beacon.mv_event_names n;
+COMMENT ON VIEW analytics.top_events IS 'Event names of the last 30 days with 24-hour, 7- and 30-day counts. Materialized.';
 
-CREATE VIEW analytics.top_pages AS
+CREATE OR REPLACE VIEW analytics.top_pages AS
 SELECT v.project_id, v.value AS page, v.pageviews_7d, v.pageviews_30d, v.rank
 FROM beacon.mv_top_values v WHERE v.dimension = 'page';
+COMMENT ON VIEW analytics.top_pages IS 'The 1,000 most viewed pages per project over the last 30 UTC days. Materialized.';
 
-CREATE VIEW analytics.top_referrers AS
+CREATE OR REPLACE VIEW analytics.top_referrers AS
 SELECT v.project_id, v.value AS referrer, v.pageviews_7d, v.pageviews_30d, v.rank
 FROM beacon.mv_top_values v WHERE v.dimension = 'referrer';
+COMMENT ON VIEW analytics.top_referrers IS 'The 1,000 top external referrer hosts per project over the last 30 UTC days, ''(direct)'' for none. Materialized.';
 
-CREATE VIEW analytics.top_browsers AS
+CREATE OR REPLACE VIEW analytics.top_browsers AS
 SELECT v.project_id, v.value AS browser, v.pageviews_7d, v.pageviews_30d, v.rank
 FROM beacon.mv_top_values v WHERE v.dimension = 'browser';
+COMMENT ON VIEW analytics.top_browsers IS 'Pageviews by browser (the $browser or browser prop) over the last 30 UTC days. Materialized.';
 
-CREATE VIEW analytics.top_devices AS
+CREATE OR REPLACE VIEW analytics.top_devices AS
 SELECT v.project_id, v.value AS device, v.pageviews_7d, v.pageviews_30d, v.rank
 FROM beacon.mv_top_values v WHERE v.dimension = 'device';
+COMMENT ON VIEW analytics.top_devices IS 'Pageviews by device (the $device or device prop) over the last 30 UTC days. Materialized.';
 
-CREATE VIEW analytics.flags AS
+CREATE OR REPLACE VIEW analytics.flags AS
 SELECT f.project_id, f.key, f.enabled, f.rollout_percent, f.rules, f.description, f.created_at, f.updated_at
 FROM beacon.flags f;
+COMMENT ON VIEW analytics.flags IS 'Feature flags and their current state.';
 
-CREATE VIEW analytics.flag_audit AS
+CREATE OR REPLACE VIEW analytics.flag_audit AS
 SELECT a.audit_id, a.project_id, a.flag_key, a.action, a.old_row, a.new_row, a.changed_at,
        a.db_role, a.login_role, a.app_user, a.txid
 FROM beacon.flag_audit a;
+COMMENT ON VIEW analytics.flag_audit IS 'Every change to a feature flag: who, when, before and after.';
 
-CREATE VIEW analytics.identity_audit AS
+CREATE OR REPLACE VIEW analytics.identity_audit AS
 SELECT a.audit_id, a.project_id, a.action, a.anon_id, a.user_id, a.other_user, a.merge_id, a.detail,
        a.at, a.db_role, a.login_role, a.app_user
 FROM beacon.identity_audit a;
-
--- Comments ---------------------------------------------------------------------------------------
-
-COMMENT ON VIEW analytics.projects IS 'Projects (tracked products).';
-COMMENT ON VIEW analytics.events IS 'Every event with its user resolved: user_id is the user it was sent with or, for anonymous events, the user its anon id later identified as; person_id merges users that are one person. Filter on ts: events are partitioned by day on it.';
-COMMENT ON VIEW analytics.sessions IS 'One row per session (the SDK''s session id), with its user resolved like analytics.events.';
-COMMENT ON VIEW analytics.users IS 'Identified users with their own traits and the person they belong to.';
-COMMENT ON VIEW analytics.people IS 'People: users merged into one, with their traits merged (per key, the most recently updated user''s value).';
-COMMENT ON VIEW analytics.aliases IS 'Which user each anonymous id identified as (the first one).';
-COMMENT ON VIEW analytics.daily IS 'Per project and UTC day of the last view_days days (beacon.settings, default 90): events, pageviews and exact unique visitors, users and sessions. Materialized; refreshed by beacon.maintain() (about every minute while events arrive, at least hourly).';
-COMMENT ON VIEW analytics.hourly_events IS 'Events per project, UTC hour and event name, all history. Up to date as of the last beacon.maintain().';
-COMMENT ON VIEW analytics.daily_pageviews IS '$pageview events per project, UTC day and value of a dimension (page, referrer, browser, device, os), all history. Up to date as of the last beacon.maintain().';
-COMMENT ON VIEW analytics.top_events IS 'Event names of the last 30 days with 24-hour, 7- and 30-day counts. Materialized.';
-COMMENT ON VIEW analytics.top_pages IS 'The 1,000 most viewed pages per project over the last 30 UTC days. Materialized.';
-COMMENT ON VIEW analytics.top_referrers IS 'The 1,000 top external referrer hosts per project over the last 30 UTC days, ''(direct)'' for none. Materialized.';
-COMMENT ON VIEW analytics.top_browsers IS 'Pageviews by browser (the $browser or browser prop) over the last 30 UTC days. Materialized.';
-COMMENT ON VIEW analytics.top_devices IS 'Pageviews by device (the $device or device prop) over the last 30 UTC days. Materialized.';
-COMMENT ON VIEW analytics.flags IS 'Feature flags and their current state.';
-COMMENT ON VIEW analytics.flag_audit IS 'Every change to a feature flag: who, when, before and after.';
 COMMENT ON VIEW analytics.identity_audit IS 'Every identity link made or undone: aliases, unaliases, merges, unmerges.';
 
 -- Column comments from one table; '*' applies to that column in every analytics view (a specific
@@ -226,3 +221,25 @@ BEGIN
         END LOOP;
     END LOOP;
 END $$;
+
+CREATE OR REPLACE FUNCTION analytics.visitors(p_project uuid, p_from date, p_to date)
+RETURNS TABLE (visitors bigint, users bigint, sessions bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH people AS (
+        SELECT i.kind, i.id,
+               CASE i.kind WHEN 'u' THEN coalesce(u.merged_into, i.id)
+                           WHEN 'a' THEN coalesce(u.merged_into, a.user_id) END AS person
+        FROM beacon.rollup_daily_ids i
+        LEFT JOIN beacon.aliases a ON i.kind = 'a' AND a.project_id = i.project_id AND a.anon_id = i.id
+        LEFT JOIN beacon.users u ON u.project_id = i.project_id
+                                AND u.user_id = CASE i.kind WHEN 'u' THEN i.id WHEN 'a' THEN a.user_id END
+        WHERE i.project_id = p_project AND i.day BETWEEN p_from AND p_to
+    )
+    SELECT count(DISTINCT (p.person IS NULL, coalesce(p.person, p.id))) FILTER (WHERE p.kind <> 's'),
+           count(DISTINCT p.person),
+           count(DISTINCT p.id) FILTER (WHERE p.kind = 's')
+    FROM people p
+$$;
+COMMENT ON FUNCTION analytics.visitors(uuid, date, date) IS 'Distinct visitors, users and sessions of a project over the UTC days p_from to p_to (inclusive), counted like analytics.daily (aliases and merges resolved now) but once over the whole period: a person who came on several days counts once, which summing daily figures does not do. Reads the daily id sets: days older than the project''s retention have none and count nothing. Cost grows with the period''s distinct ids per day.';

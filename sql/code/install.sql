@@ -1,0 +1,19 @@
+-- Beacon's code package: every function, procedure, trigger and view, one live definition each,
+-- installed by `beacon migrate` after the numbered migrations, in the same transaction, every time
+-- (tern code package; docs/sql.md). Everything here is CREATE OR REPLACE: re-running it changes
+-- nothing that did not change. The analytics views are replaced in place, never dropped (BI
+-- users build on them). Order matters only where a SQL-language body names another function.
+--
+-- Objects that are no longer wanted are dropped by a numbered migration, not here.
+
+{{ template "common.sql" . }}
+{{ template "ingest.sql" . }}
+{{ template "sessions.sql" . }}
+{{ template "identity.sql" . }}
+{{ template "people.sql" . }}
+{{ template "flags.sql" . }}
+{{ template "rollups.sql" . }}
+{{ template "daily.sql" . }}
+{{ template "maintenance.sql" . }}
+{{ template "analytics.sql" . }}
+{{ template "roles.sql" . }}

@@ -1,0 +1,37 @@
+-- roles: EXECUTE on functions and procedures, SELECT on views, by name. The roles themselves, the
+-- schema usage and the table grants are state (001_baseline.sql). EXECUTE is revoked from PUBLIC
+-- by default privileges in beacon and analytics (baseline), so a function is callable only by its
+-- owner and the roles named here. GRANT is idempotent: re-running this changes nothing.
+--
+-- Functions that must reach tables their callers may not touch are SECURITY DEFINER (owned by the
+-- migration role, search_path pinned to pg_catalog, pg_temp): identify, connect,
+-- evaluate_flags(_many), merge/unmerge/unalias, the maintenance steps, and the trigger functions
+-- on beacon.events, beacon.flags, beacon.users and beacon.aliases.
+
+-- PUBLIC first: the default privileges in 001_baseline (IN SCHEMA …) cannot take away the global
+-- default EXECUTE to PUBLIC (per-schema default privileges only add), so every routine created
+-- by this package would otherwise be callable by anyone with USAGE on its schema.
+REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA beacon, analytics FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION
+    beacon.identify(uuid, text, text, jsonb),
+    beacon.connect(uuid, text),
+    beacon.evaluate_flags(uuid, text, text),
+    beacon.evaluate_flags_many(uuid, text[], text[]),
+    beacon.maintenance_plan(),
+    beacon.maintenance_step(text)
+TO beacon_relay;
+GRANT EXECUTE ON PROCEDURE beacon.maintain() TO beacon_relay;
+
+GRANT EXECUTE ON FUNCTION
+    beacon.evaluate_flags(uuid, text, text),
+    beacon.evaluate_flags_many(uuid, text[], text[]),
+    beacon.check_flag_rules(jsonb),
+    beacon.merge_users(uuid, text, text),
+    beacon.unmerge_users(uuid, bigint),
+    beacon.unalias(uuid, text),
+    beacon.delete_person(uuid, text)
+TO beacon_dashboard;
+
+GRANT EXECUTE ON FUNCTION analytics.visitors(uuid, date, date) TO beacon_dashboard, beacon_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO beacon_dashboard, beacon_reader;
