@@ -416,3 +416,46 @@ func TestMetricsAddrAndRejections(t *testing.T) {
 		t.Fatal("/metrics is still served on PORT with METRICS_ADDR set")
 	}
 }
+
+// TestServeRefusesAnotherSchema: a relay whose binary carries another code package or another set
+// of migrations than the database stops at start-up, naming the difference and the cure, and
+// starts once `beacon migrate` has run.
+func TestServeRefusesAnotherSchema(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, sql, want string
+	}{
+		{"another code package", `UPDATE beacon.schema_code SET sha256 = repeat('ab', 32)`, "code package abababababab; this binary carries"},
+		{"a migration it lacks", `DELETE FROM beacon.schema_migrations WHERE version = (SELECT max(version) FROM beacon.schema_migrations)`, "run `beacon migrate`"},
+	} {
+		if _, err := db.Pool.Exec(ctx, tc.sql); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		// A relay that wrongly starts is killed after 30 s, failing the test rather than hanging it.
+		runCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		cmd := exec.CommandContext(runCtx, binary)
+		cmd.Env = command("DATABASE_URL="+db.URL, "PORT="+strconv.Itoa(freePort(t)), "HOST=127.0.0.1").Env
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err == nil || runCtx.Err() != nil {
+			t.Fatalf("%s: serve started on a database with %s: %s", tc.name, tc.name, out)
+		}
+		if !strings.Contains(string(out), tc.want) || !strings.Contains(string(out), "database schema at migration") {
+			t.Fatalf("%s: serve said %q, want it to name the difference (%q)", tc.name, out, tc.want)
+		}
+		migrate := command("DATABASE_URL=" + db.URL)
+		migrate.Args = append(migrate.Args, "migrate")
+		if out, err := migrate.CombinedOutput(); err != nil {
+			t.Fatalf("%s: migrate: %v: %s", tc.name, err, out)
+		}
+	}
+	port := freePort(t)
+	srv := command("DATABASE_URL="+db.URL, "PORT="+strconv.Itoa(port), "HOST=127.0.0.1")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", port), http.StatusOK)
+}

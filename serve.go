@@ -21,6 +21,7 @@ import (
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/metrics"
 	"github.com/beacon-analytics/beacon/pgbatch"
+	beaconsql "github.com/beacon-analytics/beacon/sql"
 	"github.com/beacon-analytics/beacon/store"
 	"github.com/beacon-analytics/beacon/ws"
 )
@@ -124,6 +125,13 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
+	// A relay never runs against a schema it was not built for: a missed or newer migration, or
+	// another code package, would fail later and less clearly (a trigger's error on every COPY).
+	if err := beaconsql.CheckSchema(ctx, pool); err != nil {
+		pool.Close()
+		copyPool.Close()
+		return nil, err
+	}
 	listenURL := cfg.ListenDatabaseURL
 	if listenURL == "" {
 		listenURL = cfg.DatabaseURL
@@ -200,8 +208,7 @@ func (r *relay) ready(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// maintain runs the database's scheduled work on a ticker; its advisory lock makes one relay of
-// many do it.
+// maintain runs the database's scheduled work (store.Maintain) on a ticker.
 func (r *relay) maintain(ctx context.Context) {
 	t := time.NewTicker(r.cfg.MaintainInterval)
 	defer t.Stop()

@@ -59,10 +59,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Maintain runs the scheduled work (partitions ahead, retention, rollups); its advisory lock makes
-// one relay of many do it.
+// Maintain runs the scheduled work (partitions ahead, retention, rollups). beacon.maintain() is a
+// procedure that commits after each step, so it must run outside an explicit transaction; its
+// per-step advisory lock makes one relay of many do each step.
 func (s *Store) Maintain(ctx context.Context) error {
-	if _, err := s.pool.Exec(ctx, `SELECT beacon.maintain()`); err != nil {
+	if _, err := s.pool.Exec(ctx, `CALL beacon.maintain()`); err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
 	return nil
