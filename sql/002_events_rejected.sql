@@ -23,6 +23,8 @@ CREATE TABLE beacon.events_rejected (
 );
 
 CREATE INDEX events_rejected_project_rejected_at ON beacon.events_rejected (project_id, rejected_at);
+COMMENT ON INDEX beacon.events_rejected_project_rejected_at IS
+    'A project''s rejected events in the order they came, for the dashboard and a DBA''s replay.';
 
 COMMENT ON TABLE beacon.events_rejected IS
     'Events the relay could not store in beacon.events, kept with PostgreSQL''s error; the sender was acknowledged. Fix the cause, then replay them into beacon.events.';

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -243,18 +244,19 @@ func mustMigrations(t testing.TB) []string {
 	return names
 }
 
-// withLater is the binary's migrations plus a 002, as the next state change will be.
+// withLater is the binary's migrations plus the next one, as the next state change will be.
 func withLater(t testing.TB) fstest.MapFS {
 	t.Helper()
 	chain := fstest.MapFS{}
-	for _, n := range mustMigrations(t) {
+	names := mustMigrations(t)
+	for _, n := range names {
 		b, err := fs.ReadFile(beaconsql.Files(), n)
 		if err != nil {
 			t.Fatal(err)
 		}
 		chain[n] = &fstest.MapFile{Data: b}
 	}
-	chain["002_later.sql"] = &fstest.MapFile{Data: []byte(`-- 002_later: a state change after the baseline.
+	chain[laterName(t)] = &fstest.MapFile{Data: []byte(`-- later: a state change after the binary's migrations.
 CREATE TABLE beacon.later (id bigint PRIMARY KEY);
 COMMENT ON TABLE beacon.later IS 'A table of a later migration.';
 COMMENT ON COLUMN beacon.later.id IS 'Id.';
@@ -262,43 +264,56 @@ COMMENT ON COLUMN beacon.later.id IS 'Id.';
 	return chain
 }
 
-// A later numbered migration reaches every database: a fresh one, one at the baseline and one of the
-// old chain at 15 (baseline, then 002), all ending with the same schema; a binary without it
-// refuses a database that has it.
+// laterName is the file name of the migration after the binary's last.
+func laterName(t testing.TB) string {
+	return fmt.Sprintf("%03d_later.sql", len(mustMigrations(t))+1)
+}
+
+// A later numbered migration reaches every database: a fresh one, one at the binary's migrations
+// and one of the old chain at 15 (baseline, the binary's migrations, then the later one), all
+// ending with the same schema; a binary without it refuses a database that has it.
 func TestLaterMigrationAfterBaseline(t *testing.T) {
 	t.Parallel()
 	chain := withLater(t)
+	now := int32(len(mustMigrations(t)))
+	later := now + 1
 	migrateWith := func(db *testdb.DB) (int32, int32) {
 		from, to, err := beaconsql.MigrateFS(ctx(t), conn(t, db), chain)
 		if err != nil {
-			t.Fatalf("Migrate with 002: %v", err)
+			t.Fatalf("Migrate with %s: %v", laterName(t), err)
 		}
 		return from, to
 	}
-	fresh, atBaseline, old := testdb.NewEmpty(t), testdb.NewEmpty(t), buildLegacy(t, 15)
-	if from, to := migrateWith(fresh); from != 0 || to != 2 {
-		t.Errorf("fresh: from %d to %d, want 0 to 2", from, to)
+	fresh, atNow, old := testdb.NewEmpty(t), testdb.NewEmpty(t), buildLegacy(t, 15)
+	if from, to := migrateWith(fresh); from != 0 || to != later {
+		t.Errorf("fresh: from %d to %d, want 0 to %d", from, to, later)
 	}
-	migrateDB(t, atBaseline)
-	if from, to := migrateWith(atBaseline); from != 1 || to != 2 {
-		t.Errorf("at the baseline: from %d to %d, want 1 to 2", from, to)
+	migrateDB(t, atNow)
+	if from, to := migrateWith(atNow); from != now || to != later {
+		t.Errorf("at the binary's migrations: from %d to %d, want %d to %d", from, to, now, later)
 	}
-	if from, to := migrateWith(old); from != 15 || to != 2 {
-		t.Errorf("old chain: from %d to %d, want 15 to 2", from, to)
+	if from, to := migrateWith(old); from != 15 || to != later {
+		t.Errorf("old chain: from %d to %d, want 15 to %d", from, to, later)
 	}
 	want := schemaDump(t, fresh)
 	if !strings.Contains(want, "CREATE TABLE beacon.later") {
-		t.Fatal("002 not in the fresh schema")
+		t.Fatal("the later migration is not in the fresh schema")
 	}
-	sameSchema(t, "baseline + 002 vs fresh", schemaDump(t, atBaseline), want)
-	sameSchema(t, "old chain + baseline + 002 vs fresh", schemaDump(t, old), want)
-	for _, db := range []*testdb.DB{fresh, atBaseline, old} {
-		if got := scalar[string](t, db.Pool, `SELECT string_agg(version || ':' || name, ' ' ORDER BY version) FROM beacon.schema_migrations`); got != "1:001_baseline.sql 2:002_later.sql" {
-			t.Errorf("recorded migrations: %s", got)
+	sameSchema(t, "the binary's migrations + the later one vs fresh", schemaDump(t, atNow), want)
+	sameSchema(t, "old chain + baseline + the rest vs fresh", schemaDump(t, old), want)
+	var recorded []string
+	for i, n := range mustMigrations(t) {
+		recorded = append(recorded, fmt.Sprintf("%d:%s", i+1, n))
+	}
+	recorded = append(recorded, fmt.Sprintf("%d:%s", later, laterName(t)))
+	for _, db := range []*testdb.DB{fresh, atNow, old} {
+		if got := scalar[string](t, db.Pool, `SELECT string_agg(version || ':' || name, ' ' ORDER BY version) FROM beacon.schema_migrations`); got != strings.Join(recorded, " ") {
+			t.Errorf("recorded migrations: %s, want %s", got, strings.Join(recorded, " "))
 		}
 	}
 	_, _, err := beaconsql.Migrate(ctx(t), conn(t, fresh))
-	if err == nil || !strings.Contains(err.Error(), "database has migration 2 (002_later.sql), this binary carries only 1: use a newer binary") {
-		t.Errorf("Migrate without 002 on a database with it: %v", err)
+	wantErr := fmt.Sprintf("database has migration %d (%s), this binary carries only %d: use a newer binary", later, laterName(t), now)
+	if err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Errorf("Migrate without %s on a database with it: %v", laterName(t), err)
 	}
 }
