@@ -21,6 +21,7 @@ import (
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/metrics"
 	"github.com/beacon-analytics/beacon/pgbatch"
+	"github.com/beacon-analytics/beacon/protocol"
 	"github.com/beacon-analytics/beacon/ws"
 )
 
@@ -122,7 +123,7 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 	}
 	r.pusher = flags.New(pool, connect, reg, log, r.metrics)
 	r.edge = ws.New(ws.Config{
-		Limits:         ws.Limits{MaxPropsBytes: cfg.MaxPropsBytes, MaxEventAge: cfg.MaxEventAge},
+		Limits:         protocol.Limits{MaxPropsBytes: cfg.MaxPropsBytes, MaxEventAge: cfg.MaxEventAge},
 		AllowedOrigins: cfg.AllowedOrigins,
 		MaxFrameBytes:  cfg.MaxFrameBytes,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
@@ -133,7 +134,7 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 			Strikes: cfg.RateStrikes, MaxConns: cfg.MaxConns, MaxConnsProject: cfg.MaxConnsProject,
 		},
 		Observer: r.metrics,
-	}, pool, r.batcher, r.pusher, reg, log)
+	}, poolStore{pool}, r.batcher, r.pusher, reg, log)
 	return r, nil
 }
 
@@ -224,4 +225,27 @@ func tlsConfig() *tls.Config {
 		},
 		CurvePreferences: []tls.CurveID{tls.CurveP256, tls.CurveP384},
 	}
+}
+
+// poolStore is ws.Store over the relay's pool until the store package holds these statements.
+type poolStore struct{ pool *pgxpool.Pool }
+
+func (p poolStore) ProjectOrigins(ctx context.Context, projectID string) ([]string, bool, error) {
+	var origins []string
+	err := p.pool.QueryRow(ctx, `SELECT allowed_origins FROM beacon.projects WHERE project_id = $1`, projectID).Scan(&origins)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("select project: %w", err)
+	}
+	return origins, true, nil
+}
+
+func (p poolStore) Identify(ctx context.Context, projectID, anonID, userID string, traits []byte) error {
+	_, err := p.pool.Exec(ctx, `SELECT beacon.identify($1, $2, $3, $4::jsonb)`, projectID, anonID, userID, string(traits))
+	if err != nil {
+		return fmt.Errorf("identify: %w", err)
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ var fuzzSeeds = []string{
 	`{"type":"event","event":"e","props":{"a":"\\\u0000","b":"\\u0000"}}`,
 	`{"type":"event","Type":"x","props":{"a":1,"a":2}}`,
 	`{"seq":18446744073709551615,"type":5}`,
+	`{"SEQ":""}`,
 	`[{"type":"ping"}]`,
 	`{`,
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/beacon-analytics/beacon/protocol"
 	"github.com/beacon-analytics/beacon/ws"
 )
 
@@ -57,8 +58,8 @@ func TestHTTPIngest(t *testing.T) {
 	}
 	errs := out["errors"].([]any)
 	if out["accepted"] != float64(3) || len(errs) != 2 ||
-		errs[0].(map[string]any)["index"] != float64(3) || errs[0].(map[string]any)["code"] != ws.CodeBadEvent ||
-		errs[1].(map[string]any)["code"] != ws.CodeUnknownType {
+		errs[0].(map[string]any)["index"] != float64(3) || errs[0].(map[string]any)["code"] != protocol.CodeBadEvent ||
+		errs[1].(map[string]any)["code"] != protocol.CodeUnknownType {
 		t.Fatalf("result = %v", out)
 	}
 	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1 AND anon_id = 'beacon-anon'`, p); n != 2 {

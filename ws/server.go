@@ -14,21 +14,22 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/pgbatch"
+	"github.com/beacon-analytics/beacon/protocol"
 )
 
 // Config sets the edge's limits and timeouts. Zero values take the defaults in fill.
 type Config struct {
-	Limits         Limits
+	Limits         protocol.Limits
 	AllowedOrigins []string      // origins allowed for projects that list none
 	MaxFrameBytes  int64         // larger frames close the connection with 1009
 	MaxBodyBytes   int64         // POST /v1/events body limit
 	IdleTimeout    time.Duration // a connection silent this long is closed
 	PingInterval   time.Duration // server pings keep NATs open and find dead peers
 	WriteTimeout   time.Duration // a write blocked this long closes the connection
+	CommitTimeout  time.Duration // POST /v1/events answers 503 when its events are not committed by then
 	DrainIdle      time.Duration // on shutdown, read until the client is quiet this long …
 	DrainMax       time.Duration // … or this long at most
 	Rates          RateLimits
@@ -41,17 +42,7 @@ func (c *Config) fill() {
 			*d = v
 		}
 	}
-	if c.Limits.MaxNameBytes <= 0 {
-		c.Limits.MaxNameBytes = 200
-	}
-	if c.Limits.MaxPropsBytes <= 0 {
-		c.Limits.MaxPropsBytes = 32 << 10
-	}
-	if c.Limits.MaxIDBytes <= 0 {
-		c.Limits.MaxIDBytes = 200
-	}
-	def(&c.Limits.MaxEventAge, 5*365*24*time.Hour)
-	def(&c.Limits.MaxClockAhead, 24*time.Hour)
+	c.Limits = c.Limits.WithDefaults()
 	if c.MaxFrameBytes <= 0 {
 		c.MaxFrameBytes = 64 << 10
 	}
@@ -61,6 +52,7 @@ func (c *Config) fill() {
 	def(&c.IdleTimeout, 90*time.Second)
 	def(&c.PingInterval, 30*time.Second)
 	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.CommitTimeout, 10*time.Second)
 	def(&c.DrainIdle, 300*time.Millisecond)
 	def(&c.DrainMax, 2*time.Second)
 	if c.Rates.Strikes <= 0 {
@@ -80,7 +72,7 @@ func (c *Config) fill() {
 // Server serves /ws and /v1/events.
 type Server struct {
 	cfg      Config
-	pool     *pgxpool.Pool
+	store    Store
 	batcher  *pgbatch.Batcher
 	flags    *flags.Pusher
 	reg      *Registry
@@ -93,20 +85,14 @@ type Server struct {
 	draining bool           // guarded by mu: no conns.Add after it is set
 	gone     chan struct{}  // made when Shutdown begins, closed when every connection is gone
 	conns    sync.WaitGroup // live WebSocket connections
-
-	writers *writerPool
-
-	sweepMu   sync.Mutex
-	sweeping  bool          // guarded by sweepMu: the sweeper runs
-	sweepWake chan struct{} // the registry became empty
 }
 
-// New makes the edge. reg must be the registry pusher was made with.
-func New(cfg Config, pool *pgxpool.Pool, batcher *pgbatch.Batcher, pusher *flags.Pusher, reg *Registry, log *slog.Logger) *Server {
+// New makes the edge. reg must be the registry pusher was made with; store answers the edge's
+// own queries (admission, identify).
+func New(cfg Config, store Store, batcher *pgbatch.Batcher, pusher *flags.Pusher, reg *Registry, log *slog.Logger) *Server {
 	cfg.fill()
-	return &Server{cfg: cfg, pool: pool, batcher: batcher, flags: pusher, reg: reg,
-		projects: newProjects(pool), log: log, obs: cfg.Observer, sweepWake: make(chan struct{}, 1),
-		writers: newWriterPool(),
+	return &Server{cfg: cfg, store: store, batcher: batcher, flags: pusher, reg: reg,
+		projects: newProjects(store, maxCachedProjects), log: log, obs: cfg.Observer,
 		perProj: newProjectLimiters(cfg.Rates.PerProject, cfg.Rates.PerProjectBurst)}
 }
 
@@ -127,12 +113,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, &refusal{http.StatusServiceUnavailable, "too_many_connections", "the relay's connection limit is reached; retry later"})
 		return
 	}
-	s.startSweeper()
 	user, set, err := s.flags.Connect(r.Context(), from.project, from.anon)
 	if err != nil {
-		s.unregister(c)
+		s.reg.remove(c)
 		s.log.Warn("connect", "error", err)
-		s.refuse(w, &refusal{http.StatusServiceUnavailable, CodeUnavailable, "the database is unavailable; retry later"})
+		s.refuse(w, &refusal{http.StatusServiceUnavailable, protocol.CodeUnavailable, "the database is unavailable; retry later"})
 		return
 	}
 	c.mu.Lock()
@@ -140,17 +125,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Unlock()
 	c.initialFlags(s.reg.intern(from.project, set))
 	var ws *websocket.Conn
-	hj := &smallHijack{ResponseWriter: w}
 	// RFC 6455 §10.8: the handshake's SHA-1 (Sec-WebSocket-Accept) protects no secret and is no
 	// security function, so it may run outside FIPS 140-3 enforcement (fips140=only panics on it).
 	fips140.WithoutEnforcement(func() {
-		ws, err = websocket.Accept(hj, r, &websocket.AcceptOptions{
+		ws, err = websocket.Accept(w, r, &websocket.AcceptOptions{
 			InsecureSkipVerify: true, // admit has checked Origin against the project's list
 			CompressionMode:    websocket.CompressionDisabled,
 		})
 	})
 	if err != nil {
-		s.unregister(c)
+		s.reg.remove(c)
 		s.log.Debug("accept", "error", err)
 		return
 	}
@@ -158,14 +142,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.draining { // Shutdown began during the handshake
 		s.mu.Unlock()
-		s.unregister(c)
+		s.reg.remove(c)
 		_ = ws.Close(websocket.StatusGoingAway, "relay shutting down")
 		return
 	}
 	s.conns.Add(1)
 	s.mu.Unlock()
 	s.obs.Connected(1)
-	go c.serve(ws, hj.fw) // conn.done undoes the three above
+	go c.serve(ws) // conn.done undoes the three above
 }
 
 // refuse answers a request refused before any message, and counts it.
