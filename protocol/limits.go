@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -109,26 +110,7 @@ func (l Limits) CheckText(s string) bool {
 
 // printable reports whether s is UTF-8 text without control characters (NUL included).
 func printable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f {
-			return false
-		} else if c >= utf8.RuneSelf {
-			return printableUnicode(s[i:])
-		}
-	}
-	return true
-}
-
-func printableUnicode(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // EventID returns the client's id, or a new UUIDv7 when it sent none.

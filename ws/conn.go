@@ -156,7 +156,8 @@ func (c *conn) serve(ws *websocket.Conn) {
 	c.started = true
 	c.kickLocked()
 	c.mu.Unlock()
-	c.beat = time.AfterFunc(c.s.beatEvery(), c.heartbeat)
+	c.beat = time.AfterFunc(time.Hour, c.heartbeat)
+	c.beat.Reset(c.s.beatEvery()) // only now: heartbeat uses c.beat
 	c.read()
 	c.done()
 }

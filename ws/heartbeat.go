@@ -52,7 +52,6 @@ func (s *Server) drainLoop(gone <-chan struct{}) {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	start := time.Now()
-	var buf []*conn
 	for {
 		select {
 		case <-gone:
@@ -60,12 +59,10 @@ func (s *Server) drainLoop(gone <-chan struct{}) {
 		case <-t.C:
 		}
 		now := time.Now()
-		buf = s.reg.appendAll(buf[:0])
-		for i, c := range buf {
+		for _, c := range s.reg.all() {
 			if !c.closing() && c.drained(start, now) {
 				c.abort(websocket.StatusGoingAway, "relay shutting down")
 			}
-			buf[i] = nil
 		}
 	}
 }

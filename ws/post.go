@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -93,119 +92,87 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]jsontext.Va
 func (s *Server) ingest(ctx context.Context, from *sender, msgs []jsontext.Value) (*postResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommitTimeout)
 	defer cancel()
-	in := &ingestion{res: postResult{Errors: []postError{}}, pending: 1, settled: make(chan struct{})}
+	res := &postResult{Errors: []postError{}}
+	// Buffered for every message, so a batcher callback never blocks, even after a timeout.
+	committed := make(chan eventResult, len(msgs))
+	pending := 0
 	for i, raw := range msgs {
-		if err := s.ingestOne(ctx, in, i, raw, from); err != nil {
-			in.setLost(err)
+		queued, e, err := s.ingestOne(ctx, i, raw, from, committed)
+		if err != nil {
+			return nil, err
 		}
-		if in.failed() {
-			break
+		if queued {
+			pending++
+		}
+		s.reject(res, i, e)
+	}
+	for ; pending > 0; pending-- {
+		select {
+		case r := <-committed:
+			if r.err != nil {
+				return nil, fmt.Errorf("store event: %w", r.err)
+			}
+			s.reject(res, r.index, r.rejected)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", errNotCommitted, ctx.Err())
 		}
 	}
-	in.answered() // the handing out is over
-	select {
-	case <-in.settled:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %w", errNotCommitted, ctx.Err())
-	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.lost != nil {
-		return nil, in.lost
-	}
-	res := in.res
 	res.Accepted = len(msgs) - len(res.Errors)
-	return &res, nil
+	return res, nil
 }
 
-// ingestOne handles the message at index i; an error means it could not be stored now.
-func (s *Server) ingestOne(ctx context.Context, in *ingestion, i int, raw []byte, from *sender) error {
+// eventResult is the batcher's answer for the event at index: committed (both nil), refused by
+// PostgreSQL (rejected) or not stored (err).
+type eventResult struct {
+	index    int
+	rejected *protocol.Error
+	err      error
+}
+
+// ingestOne handles the message at index i. It reports whether an event was handed to the
+// batcher (its result comes on committed), the message's error, or why it could not be stored now.
+func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender, committed chan<- eventResult) (bool, *protocol.Error, error) {
 	m, e := protocol.Decode(raw)
 	if e == nil && m.Type == protocol.TypeEvent && !s.perProj.allow(from.project) {
 		e = protocol.NewError(protocol.CodeRateLimited, "the project's rate limit is exceeded; re-send this message later")
 	}
 	if e != nil {
 		s.obs.Message("invalid")
-		s.reject(in, i, e)
-		return nil
+		return false, e, nil
 	}
 	s.obs.Message(messageType(m.Type))
 	switch m.Type {
 	case protocol.TypeEvent:
 		ev, e := s.toEvent(&m, from, time.Now())
 		if e != nil {
-			s.reject(in, i, e)
-			return nil
+			return false, e, nil
 		}
-		in.mu.Lock()
-		in.pending++
-		in.mu.Unlock()
 		err := s.batcher.Add(ctx, ev, func(err error) {
-			if e := rowError(err); e != nil {
-				s.reject(in, i, e)
-			} else if err != nil {
-				in.setLost(err)
+			r := eventResult{index: i, rejected: rowError(err)}
+			if r.rejected == nil {
+				r.err = err
 			}
-			in.answered()
+			committed <- r
 		})
 		if err != nil {
-			in.answered()
-			return fmt.Errorf("buffer event: %w", err)
+			return false, nil, fmt.Errorf("buffer event: %w", err)
 		}
+		return true, nil, nil
 	case protocol.TypeIdentify:
 		e, err := s.identify(ctx, &m, from)
-		if err != nil {
-			return err
-		}
-		if e != nil {
-			s.reject(in, i, e)
-		}
+		return false, e, err
 	case protocol.TypePing:
-	default:
-		s.reject(in, i, protocol.NewError(protocol.CodeUnknownType, "type must be event, identify or ping"))
+		return false, nil, nil
 	}
-	return nil
+	return false, protocol.NewError(protocol.CodeUnknownType, "type must be event, identify or ping"), nil
 }
 
-// reject answers message i with e.
-func (s *Server) reject(in *ingestion, i int, e *protocol.Error) {
-	s.obs.MessageRejected(e.Code)
-	in.mu.Lock()
-	in.res.Errors = append(in.res.Errors, postError{Index: i, Error: *e})
-	in.mu.Unlock()
-}
-
-// ingestion is one POST's state while its events commit.
-type ingestion struct {
-	mu      sync.Mutex
-	res     postResult
-	lost    error         // the first reason not everything was stored
-	pending int           // events handed to the batcher and not yet answered
-	settled chan struct{} // closed when pending is back to 0 after the handing out
-}
-
-func (in *ingestion) failed() bool {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return in.lost != nil
-}
-
-func (in *ingestion) setLost(err error) {
-	in.mu.Lock()
-	if in.lost == nil {
-		in.lost = err
+// reject records message i's error e, if any, in res.
+func (s *Server) reject(res *postResult, i int, e *protocol.Error) {
+	if e != nil {
+		s.obs.MessageRejected(e.Code)
+		res.Errors = append(res.Errors, postError{Index: i, Error: *e})
 	}
-	in.mu.Unlock()
-}
-
-// answered counts one event answered by the batcher (or never handed to it).
-func (in *ingestion) answered() {
-	in.mu.Lock()
-	in.pending--
-	if in.pending == 0 {
-		close(in.settled)
-	}
-	in.mu.Unlock()
 }
 
 // cors lets pages on an admitted origin read the answer (sendBeacon needs none of this).

@@ -57,22 +57,16 @@ func (p *projects) get(ctx context.Context, id uuid.UUID) (projectEntry, error) 
 	return e, nil
 }
 
-// put stores e, first evicting an entry when the cache is full: an expired one when the first
-// few looked at hold one, else whichever came first (map order is random, so this is random
-// eviction — cheap, and a hot project evicted costs one query).
+// put stores e, first evicting an entry when the cache is full. The one evicted is whichever the
+// map yields first: random, which costs nothing to track, and a hot project evicted costs one query.
 func (p *projects) put(id uuid.UUID, e projectEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.m[id]; !ok && len(p.m) >= p.max {
-		var victim uuid.UUID
-		looked := 0
-		for k, v := range p.m {
-			victim = k
-			if looked++; looked == 8 || time.Since(v.at) >= projectTTL {
-				break
-			}
+		for k := range p.m {
+			delete(p.m, k)
+			break
 		}
-		delete(p.m, victim)
 	}
 	p.m[id] = e
 }

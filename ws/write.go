@@ -62,16 +62,14 @@ func (c *conn) send(msg []byte) error {
 }
 
 // writeFailed closes the connection after a failed write, telling a client that did not read
-// from a socket that failed.
+// from a socket that failed. The client seldom gets the close frame, so the log says which.
 func (c *conn) writeFailed(err error) {
+	code, why := closeWriteFailed, "write failed"
 	if errors.Is(err, context.DeadlineExceeded) {
-		c.abort(closeWriteTimeout, "write timeout")
-		return
+		code, why = closeWriteTimeout, "write timeout"
 	}
-	if !c.closing() {
-		c.s.log.Debug("write", "error", err)
-	}
-	c.abort(closeWriteFailed, "write failed")
+	c.s.log.Debug("write", "code", int(code), "reason", why, "error", err)
+	c.abort(code, why)
 }
 
 // takeLocked appends everything to write to batch; c.mu must be held. Taking the ack under c.mu
