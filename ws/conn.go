@@ -18,7 +18,7 @@ import (
 const maxReplies = 1024
 
 // conn is one WebSocket client on coder/websocket. One goroutine lives as long as the connection:
-// the reader (read.go), which reads frames with the library's Read and handles each before the
+// the reader (read.go), which reads messages with the library's Reader and handles each before the
 // next. A writer goroutine (write.go) runs only while something is queued — a reply, an ack, a flag
 // set, the close — and writes it with the library's Write under WriteTimeout; it exits when the
 // queue is empty, so an idle connection has no goroutine but its reader, and a slow client holds

@@ -39,9 +39,6 @@ func (s *Server) SentFlagFrames(project uuid.UUID) [][]byte {
 	return out
 }
 
-// CachedProjects is the number of entries in the project cache.
-func (s *Server) CachedProjects() int { return s.projects.len() }
-
 // Goroutines counts the goroutines running the named functions of this package (for example
 // "(*conn).write"), from a dump of every goroutine's stack.
 func Goroutines(fn string) int {

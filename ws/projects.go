@@ -71,13 +71,6 @@ func (p *projects) put(id uuid.UUID, e projectEntry) {
 	p.m[id] = e
 }
 
-// len is the number of cached entries.
-func (p *projects) len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.m)
-}
-
 // refusal is an HTTP answer given before any message is read.
 type refusal struct {
 	status int

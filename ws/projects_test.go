@@ -48,7 +48,7 @@ func TestProjectCacheIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := p.len(); n > 100 {
+	if n := len(p.m); n > 100 {
 		t.Fatalf("cache holds %d entries, bound is 100", n)
 	}
 }
