@@ -157,7 +157,7 @@ func (c *conn) serve(ws *websocket.Conn) {
 	c.kickLocked()
 	c.mu.Unlock()
 	c.beat = time.AfterFunc(time.Hour, c.heartbeat)
-	c.beat.Reset(c.s.beatEvery()) // only now: heartbeat uses c.beat
+	c.beat.Reset(c.nextBeat()) // only now: heartbeat uses c.beat
 	c.read()
 	c.done()
 }

@@ -7,12 +7,6 @@ import (
 	"github.com/coder/websocket"
 )
 
-// beatEvery is how often a connection's heartbeat runs: often enough to ping every PingInterval
-// and to close an idle client within a quarter of IdleTimeout past it.
-func (s *Server) beatEvery() time.Duration {
-	return max(min(s.cfg.PingInterval, s.cfg.IdleTimeout/4), 5*time.Millisecond)
-}
-
 // heartbeat runs on the connection's timer (a timer, not a goroutine, while nothing is due): it
 // closes a client silent for IdleTimeout (1008) and pings one due a ping, waiting for the pong
 // within WriteTimeout; a client that does not answer is closed (1008). Only the reader reads the
@@ -27,7 +21,7 @@ func (c *conn) heartbeat() {
 	cfg := &c.s.cfg
 	now := time.Now().UnixNano()
 	free := !c.busy.Load() // a full buffer holds the reader, not the client
-	if free && now-c.lastRead.Load() > int64(cfg.IdleTimeout) {
+	if free && now-c.lastRead.Load() >= int64(cfg.IdleTimeout) {
 		c.abort(websocket.StatusPolicyViolation, "idle timeout")
 		return
 	}
@@ -43,7 +37,19 @@ func (c *conn) heartbeat() {
 			return
 		}
 	}
-	c.beat.Reset(c.s.beatEvery())
+	c.beat.Reset(c.nextBeat())
+}
+
+// nextBeat is how long until a ping or the idle timeout is due. While the reader is held (both
+// overdue, skipped) it is a quarter of the shorter period: a held connection costs a few wakeups,
+// not a spin.
+func (c *conn) nextBeat() time.Duration {
+	cfg := &c.s.cfg
+	due := min(c.lastPing.Load()+int64(cfg.PingInterval), c.lastRead.Load()+int64(cfg.IdleTimeout))
+	if wait := time.Duration(due - time.Now().UnixNano()); wait > 0 {
+		return wait
+	}
+	return max(min(cfg.PingInterval, cfg.IdleTimeout)/4, 5*time.Millisecond)
 }
 
 // drainLoop runs the shutdown drain of every connection (conn.drained) every 5 ms until all are
