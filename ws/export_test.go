@@ -53,3 +53,14 @@ func Goroutines(fn string) int {
 	}
 	return bytes.Count(buf, []byte("beacon/ws."+fn+"("))
 }
+
+// Closing counts the connections being closed but not gone yet (a writer still writing).
+func (s *Server) Closing() int {
+	n := 0
+	for _, c := range s.reg.all() {
+		if c.closing() {
+			n++
+		}
+	}
+	return n
+}

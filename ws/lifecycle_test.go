@@ -212,6 +212,45 @@ func TestDeafClientDoesNotHoldBackTheFanOut(t *testing.T) {
 	waitFor(t, "only the reading client left", func() bool { return s.edge.Connections() == 1 })
 }
 
+// A client that does not read holds up only its own writer: while its write is blocked on a full
+// socket (for up to WriteTimeout), a neighbour's acks and pongs arrive at once.
+func TestDeafClientDoesNotHoldBackAcks(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{WriteTimeout: 30 * time.Second, PingInterval: time.Hour})
+	p := s.project(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	deaf, _, err := wsclient.Dial(ctx, s.url("/ws", p, "deaf"), &websocket.DialOptions{HTTPClient: newHTTPClient(smallReceiveBuffer())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deaf.CloseNow()
+	c := s.dial(t, p, "hears")
+	c.next("flags")
+	// Error replies pile up until the relay gives up on the deaf client (maxReplies); its writer
+	// is then blocked on the full socket, and the connection waits on it.
+	bad := []byte(`{"type":"event","event":""}`)
+	go func() {
+		for deaf.Write(ctx, websocket.MessageText, bad) == nil {
+		}
+	}()
+	waitFor(t, "the deaf client's writer blocked", func() bool { return s.edge.Closing() == 1 })
+	for seq := 1; seq <= 20; seq++ {
+		start := time.Now()
+		c.send(map[string]any{"type": "event", "event": "e", "seq": seq})
+		c.waitAck(float64(seq))
+		c.send(map[string]any{"type": "ping"})
+		c.next("pong")
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("ack %d took %v behind a deaf neighbour", seq, d)
+		}
+	}
+	if s.edge.Closing() != 1 {
+		t.Fatal("the deaf client's write ended before the neighbour was checked: the test proves nothing")
+	}
+	_ = deaf.CloseNow()
+}
+
 // An idle connection keeps one goroutine, its reader: no writer, and no pinger once a ping's round
 // trip is over. Not parallel: it counts goroutines of the process.
 func TestIdleConnectionKeepsOnlyItsReader(t *testing.T) {

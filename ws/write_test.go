@@ -1,8 +1,14 @@
 package ws
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+	"syscall"
 	"testing"
+
+	"github.com/coder/websocket"
 
 	"github.com/beacon-analytics/beacon/protocol"
 )
@@ -42,4 +48,22 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A write that timed out and one that failed close with different codes (docs/protocol.md).
+func TestWriteFailureCloseCodes(t *testing.T) {
+	cases := []struct {
+		err  error
+		code websocket.StatusCode
+	}{
+		{fmt.Errorf("failed to write msg: %w", context.DeadlineExceeded), websocket.StatusPolicyViolation},
+		{fmt.Errorf("failed to write msg: %w", syscall.ECONNRESET), websocket.StatusInternalError},
+	}
+	for _, tc := range cases {
+		c := newConn(&Server{log: slog.New(slog.DiscardHandler)}, &sender{})
+		c.writeFailed(tc.err)
+		if c.closeCode != tc.code || !c.closing() {
+			t.Errorf("%v: close code %d (closing %v), want %d", tc.err, c.closeCode, c.closing(), tc.code)
+		}
+	}
 }
