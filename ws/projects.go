@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/beacon-analytics/beacon/protocol"
 )
@@ -22,12 +23,13 @@ const projectTTL = 10 * time.Second
 const maxCachedProjects = 10_000
 
 // projects caches Store.ProjectOrigins, misses included, so a connection storm costs one query per
-// project per TTL, not one per connection.
+// project per TTL, not one per connection: concurrent misses of one project share a lookup.
 type projects struct {
-	store Store
-	max   int
-	mu    sync.Mutex
-	m     map[uuid.UUID]projectEntry
+	store  Store
+	max    int
+	flight singleflight.Group
+	mu     sync.Mutex
+	m      map[uuid.UUID]projectEntry
 }
 
 type projectEntry struct {
@@ -47,14 +49,17 @@ func (p *projects) get(ctx context.Context, id uuid.UUID) (projectEntry, error) 
 	if ok && time.Since(e.at) < projectTTL {
 		return e, nil
 	}
-	e = projectEntry{at: time.Now()}
-	var err error
-	e.origins, e.exists, err = p.store.ProjectOrigins(ctx, id.String())
-	if err != nil {
-		return e, fmt.Errorf("look up project %s: %w", id, err)
-	}
-	p.put(id, e)
-	return e, nil
+	v, err, _ := p.flight.Do(id.String(), func() (any, error) {
+		e := projectEntry{at: time.Now()}
+		var err error
+		e.origins, e.exists, err = p.store.ProjectOrigins(ctx, id.String())
+		if err != nil {
+			return e, fmt.Errorf("look up project %s: %w", id, err)
+		}
+		p.put(id, e)
+		return e, nil
+	})
+	return v.(projectEntry), err
 }
 
 // put stores e, first evicting an entry when the cache is full. The one evicted is whichever the
