@@ -37,35 +37,27 @@ type Config struct {
 }
 
 func (c *Config) fill() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
 	c.Limits = c.Limits.WithDefaults()
-	if c.MaxFrameBytes <= 0 {
-		c.MaxFrameBytes = 64 << 10
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1 << 20
-	}
-	def(&c.IdleTimeout, 90*time.Second)
-	def(&c.PingInterval, 30*time.Second)
-	def(&c.WriteTimeout, 10*time.Second)
-	def(&c.CommitTimeout, 10*time.Second)
-	def(&c.DrainIdle, 300*time.Millisecond)
-	def(&c.DrainMax, 2*time.Second)
-	if c.Rates.Strikes <= 0 {
-		c.Rates.Strikes = 100
-	}
-	if c.Rates.PerConnBurst <= 0 {
-		c.Rates.PerConnBurst = max(1, int(2*c.Rates.PerConn))
-	}
-	if c.Rates.PerProjectBurst <= 0 {
-		c.Rates.PerProjectBurst = max(1, int(2*c.Rates.PerProject))
-	}
+	orDefault(&c.MaxFrameBytes, 64<<10)
+	orDefault(&c.MaxBodyBytes, 1<<20)
+	orDefault(&c.IdleTimeout, 90*time.Second)
+	orDefault(&c.PingInterval, 30*time.Second)
+	orDefault(&c.WriteTimeout, 10*time.Second)
+	orDefault(&c.CommitTimeout, 10*time.Second)
+	orDefault(&c.DrainIdle, 300*time.Millisecond)
+	orDefault(&c.DrainMax, 2*time.Second)
+	orDefault(&c.Rates.Strikes, 100)
+	orDefault(&c.Rates.PerConnBurst, max(1, int(2*c.Rates.PerConn)))
+	orDefault(&c.Rates.PerProjectBurst, max(1, int(2*c.Rates.PerProject)))
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
+	}
+}
+
+// orDefault sets *v to def unless it is positive.
+func orDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
 	}
 }
 
