@@ -19,6 +19,8 @@ const (
 	CodeBinaryFrame   = "binary_frame"    // only text frames carry messages
 	CodeUnavailable   = "unavailable"     // the database could not take the message now; re-send later
 	CodeRateLimited   = "rate_limited"    // over the connection's or project's rate; re-send later
+
+	CodeTooManyMessages = "too_many_messages" // an HTTP body with more than MaxBodyMessages
 )
 
 // Error is a message's rejection, answered to its sender (with the message's seq on a WebSocket,

@@ -1,7 +1,8 @@
-// Package ws is the relay's client edge: the WebSocket endpoint (coder/websocket) and the HTTP
-// ingest endpoint that takes the same messages. It admits connections (project, Origin), decodes
-// and validates messages, hands events to the batcher, answers with acks and errors, and delivers
-// flag pushes. It holds no business rule: those are SQL.
+// Package ws is the relay's client edge: the WebSocket endpoint (coder/websocket, used through
+// its documented API only) and the HTTP ingest endpoint that takes the same messages. It admits
+// connections (project, Origin), hands each message to package protocol to decode and validate,
+// gives events to the batcher, answers with acks and errors, and delivers flag pushes. It holds
+// no business rule (those are SQL) and no SQL (that is behind Store).
 package ws
 
 import (
