@@ -117,7 +117,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.userID = user // identified before: events after a reconnect carry the user
 	c.mu.Unlock()
 	c.initialFlags(s.reg.intern(from.project, set))
+	s.upgrade(w, r, c)
+}
+
+// upgrade completes the handshake for the admitted, registered c and starts serving it.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) {
 	var ws *websocket.Conn
+	var err error
 	// RFC 6455 §10.8: the handshake's SHA-1 (Sec-WebSocket-Accept) protects no secret and is no
 	// security function, so it may run outside FIPS 140-3 enforcement (fips140=only panics on it).
 	fips140.WithoutEnforcement(func() {
