@@ -29,6 +29,7 @@ type Config struct {
 	MaxPropsBytes     int           `envconfig:"MAX_PROPS_BYTES" default:"32768"`
 	MaxBodyBytes      int64         `envconfig:"MAX_BODY_BYTES" default:"1048576"`
 	MaxEventAge       time.Duration `envconfig:"MAX_EVENT_AGE" default:"43800h"`
+	CommitTimeout     time.Duration `envconfig:"COMMIT_TIMEOUT" default:"10s"` // POST /v1/events waits this long for its commit
 	AllowedOrigins    []string      `envconfig:"ALLOWED_ORIGINS"`
 	IdleTimeout       time.Duration `envconfig:"IDLE_TIMEOUT" default:"90s"`
 	RateConn          float64       `envconfig:"RATE_LIMIT_CONN" default:"1000"` // messages/s per WebSocket; 0: none
@@ -91,6 +92,7 @@ func (c *Config) validate() error {
 		{c.MaxPropsBytes < 2 || int64(c.MaxPropsBytes) > c.MaxFrameBytes, "MAX_PROPS_BYTES", "between 2 and MAX_FRAME_BYTES"},
 		{c.MaxBodyBytes < 1024, "MAX_BODY_BYTES", "at least 1024"},
 		{c.MaxEventAge < time.Hour, "MAX_EVENT_AGE", "at least 1h"},
+		{c.CommitTimeout < 100*time.Millisecond, "COMMIT_TIMEOUT", "at least 100ms"},
 		{c.IdleTimeout < time.Second, "IDLE_TIMEOUT", "at least 1s"},
 		{c.RateConn < 0, "RATE_LIMIT_CONN", "0 (no limit) or positive"},
 		{c.RateConnBurst < 1, "RATE_LIMIT_CONN_BURST", "at least 1"},

@@ -68,11 +68,9 @@ test-go:
     go test -count=1 -race -timeout 15m {{go_test_flags}} ./...
     echo "--- again in FIPS 140-3 only mode (GODEBUG=fips140=only)"
     GODEBUG=fips140=only go test -count=1 -timeout 15m {{go_test_flags}} ./...
-    echo "--- fuzzing, bounded (found crashers land in ws/testdata/fuzz as regression seeds)"
-    go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime ${FUZZ_TIME:-10s} ./ws
-    go test -run '^$' -fuzz '^FuzzIngestBody$' -fuzztime ${FUZZ_TIME:-10s} ./ws
-    go test -run '^$' -fuzz '^FuzzDecodeDiff$' -fuzztime ${FUZZ_TIME:-10s} ./ws
-    go test -run '^$' -fuzz '^FuzzIngestBodyDiff$' -fuzztime ${FUZZ_TIME:-10s} ./ws
+    echo "--- fuzzing, bounded (found crashers land in protocol/testdata/fuzz as regression seeds)"
+    go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime ${FUZZ_TIME:-10s} ./protocol
+    go test -run '^$' -fuzz '^FuzzIngestBody$' -fuzztime ${FUZZ_TIME:-10s} ./protocol
 
 # SDK: unit tests, size budget, and the real-browser test against a real relay and PostgreSQL.
 test-sdk:

@@ -21,6 +21,7 @@ import (
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/metrics"
 	"github.com/beacon-analytics/beacon/pgbatch"
+	"github.com/beacon-analytics/beacon/protocol"
 	beaconsql "github.com/beacon-analytics/beacon/sql"
 	"github.com/beacon-analytics/beacon/store"
 	"github.com/beacon-analytics/beacon/ws"
@@ -155,10 +156,11 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 	}
 	r.pusher = flags.New(pool, connect, reg, log, r.metrics)
 	r.edge = ws.New(ws.Config{
-		Limits:         ws.Limits{MaxPropsBytes: cfg.MaxPropsBytes, MaxEventAge: cfg.MaxEventAge},
+		Limits:         protocol.Limits{MaxPropsBytes: cfg.MaxPropsBytes, MaxEventAge: cfg.MaxEventAge},
 		AllowedOrigins: cfg.AllowedOrigins,
 		MaxFrameBytes:  cfg.MaxFrameBytes,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
+		CommitTimeout:  cfg.CommitTimeout,
 		IdleTimeout:    cfg.IdleTimeout,
 		Rates: ws.RateLimits{
 			PerConn: cfg.RateConn, PerConnBurst: cfg.RateConnBurst,
@@ -166,7 +168,7 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 			Strikes: cfg.RateStrikes, MaxConns: cfg.MaxConns, MaxConnsProject: cfg.MaxConnsProject,
 		},
 		Observer: r.metrics,
-	}, pool, r.batcher, r.pusher, reg, log)
+	}, r.store, r.batcher, r.pusher, reg, log)
 	return r, nil
 }
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/beacon-analytics/beacon/ws"
+	"github.com/beacon-analytics/beacon/protocol"
 )
 
 // TestFrames checks that the pre-encoded, masked frames carry exactly the SDK's event message.
@@ -47,7 +47,7 @@ func TestFrames(t *testing.T) {
 		if !bytes.Equal(payload, want) {
 			t.Fatalf("frame carries\n%s\nwant\n%s", payload, want)
 		}
-		m, pe := ws.Decode(payload)
+		m, pe := protocol.Decode(payload)
 		if pe != nil || m.Type != "event" || m.Seq != seq || len(m.Props) < 100 || len(m.Props) > 200 {
 			t.Fatalf("relay reads %+v, %v", m, pe)
 		}
@@ -78,7 +78,7 @@ func TestRawClient(t *testing.T) {
 			if err != nil {
 				return
 			}
-			m, pe := ws.Decode(data)
+			m, pe := protocol.Decode(data)
 			if pe != nil || m.Type != "event" {
 				got <- fmt.Errorf("bad message %q: %v", data, pe)
 				return

@@ -1,28 +1,43 @@
 package ws
 
-import "sync"
+import (
+	"sort"
+	"sync"
+)
 
 // acks tracks which seqs of one connection are still in flight and yields the cumulative ack:
-// the highest N such that every message up to N that carried a seq is committed or answered with
-// an error. A frame too broken to read its seq was answered at once, so it holds nothing up.
-// The zero value is ready to use (a connection embeds one; an idle connection has no map).
+// the highest N such that every message up to N that carried a seq is committed or answered.
+//
+// Seqs must rise strictly on a connection (start refuses any other): then the messages in flight
+// are in seq order, and the ack is just below the oldest one. Without the rule, 10 then 3 would
+// ack 9 while 3 is in flight. A frame too broken to read its seq was answered at once, so it
+// holds nothing up. The zero value is ready to use.
 type acks struct {
 	mu      sync.Mutex
-	queue   []uint64        // seqs started, in arrival order
-	done    map[uint64]bool // finished seqs still in queue; made at the first finish
-	maxSeen uint64
-	sent    uint64 // last ack handed to the writer
+	flight  []inFlight // seqs started and not yet popped, rising
+	maxSeen uint64     // highest seq started
+	sent    uint64     // last ack handed to the writer
 }
 
-// start records seq as in flight. Seq 0 (none sent) is not tracked.
-func (a *acks) start(seq uint64) {
+type inFlight struct {
+	seq  uint64
+	done bool
+}
+
+// start records seq as in flight and reports false when it does not rise above every seq before
+// it (the message must then be refused, not handled). Seq 0 (none sent) is not tracked.
+func (a *acks) start(seq uint64) bool {
 	if seq == 0 {
-		return
+		return true
 	}
 	a.mu.Lock()
-	a.queue = append(a.queue, seq)
-	a.maxSeen = max(a.maxSeen, seq)
-	a.mu.Unlock()
+	defer a.mu.Unlock()
+	if seq <= a.maxSeen {
+		return false
+	}
+	a.flight = append(a.flight, inFlight{seq: seq})
+	a.maxSeen = seq
+	return true
 }
 
 // finish marks seq done and reports whether the ack may now be higher than the last one sent.
@@ -32,10 +47,10 @@ func (a *acks) finish(seq uint64) bool {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.done == nil {
-		a.done = map[uint64]bool{}
+	i := sort.Search(len(a.flight), func(i int) bool { return a.flight[i].seq >= seq })
+	if i < len(a.flight) && a.flight[i].seq == seq {
+		a.flight[i].done = true
 	}
-	a.done[seq] = true
 	return a.valueLocked() > a.sent
 }
 
@@ -56,16 +71,25 @@ func (a *acks) idle() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.valueLocked()
-	return len(a.queue) == 0
+	return len(a.flight) == 0
 }
 
+// valueLocked pops the finished front of flight and returns the ack.
 func (a *acks) valueLocked() uint64 {
-	for len(a.queue) > 0 && a.done[a.queue[0]] {
-		delete(a.done, a.queue[0])
-		a.queue = a.queue[1:]
+	n := 0
+	for n < len(a.flight) && a.flight[n].done {
+		n++
 	}
-	if len(a.queue) == 0 {
+	switch {
+	case n < len(a.flight):
+		a.flight = a.flight[n:]
+	case cap(a.flight) > 64:
+		a.flight = nil // a burst's backing array is not kept by an idle connection
+	default:
+		a.flight = a.flight[:0]
+	}
+	if len(a.flight) == 0 {
 		return a.maxSeen
 	}
-	return min(a.queue[0]-1, a.maxSeen)
+	return a.flight[0].seq - 1
 }

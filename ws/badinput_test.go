@@ -12,12 +12,13 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/beacon-analytics/beacon/internal/wsclient"
+	"github.com/beacon-analytics/beacon/protocol"
 	"github.com/beacon-analytics/beacon/ws"
 )
 
 func TestBadMessagesAreAnsweredAndConnectionLives(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, ws.Config{Limits: ws.Limits{MaxPropsBytes: 1024}})
+	s := newStack(t, ws.Config{Limits: protocol.Limits{MaxPropsBytes: 1024}})
 	p := s.project(t)
 	c := s.dial(t, p, "bad")
 	c.next("flags")
@@ -25,20 +26,24 @@ func TestBadMessagesAreAnsweredAndConnectionLives(t *testing.T) {
 		name, frame, code string
 		seq               float64
 	}{
-		{"malformed JSON", `{"type":"event",`, ws.CodeBadJSON, 0},
-		{"not an object", `[1,2]`, ws.CodeBadJSON, 0},
-		{"unknown type", `{"type":"launch","seq":1}`, ws.CodeUnknownType, 1},
-		{"wrong field type", `{"type":"event","event":5,"seq":2}`, ws.CodeBadMessage, 2},
-		{"empty event name", `{"type":"event","event":"","seq":3}`, ws.CodeBadEvent, 3},
-		{"long event name", `{"type":"event","event":"` + strings.Repeat("x", 201) + `","seq":4}`, ws.CodeBadEvent, 4},
-		{"props not an object", `{"type":"event","event":"e","props":[1],"seq":5}`, ws.CodeBadProps, 5},
-		{"oversized props", `{"type":"event","event":"e","props":{"x":"` + strings.Repeat("y", 1100) + `"},"seq":6}`, ws.CodePropsTooLarge, 6},
-		{"ts a string", `{"type":"event","event":"e","ts":"yesterday","seq":7}`, ws.CodeBadTS, 7},
-		{"ts negative", `{"type":"event","event":"e","ts":-5,"seq":8}`, ws.CodeBadTS, 8},
-		{"id not a UUID", `{"type":"event","event":"e","id":"abc","seq":9}`, ws.CodeBadID, 9},
-		{"identify without userId", `{"type":"identify","seq":10}`, ws.CodeBadUserID, 10},
-		{"traits not an object", `{"type":"identify","userId":"u","traits":"x","seq":11}`, ws.CodeBadTraits, 11},
-		{"row PostgreSQL rejects", `{"type":"event","event":"e","props":{"nul":"\u0000"},"seq":12}`, ws.CodeRejected, 12},
+		{"malformed JSON", `{"type":"event",`, protocol.CodeBadJSON, 0},
+		{"not an object", `[1,2]`, protocol.CodeBadJSON, 0},
+		{"unknown type", `{"type":"launch","seq":1}`, protocol.CodeUnknownType, 1},
+		{"wrong field type", `{"type":"event","event":5,"seq":2}`, protocol.CodeBadMessage, 2},
+		{"empty event name", `{"type":"event","event":"","seq":3}`, protocol.CodeBadEvent, 3},
+		{"long event name", `{"type":"event","event":"` + strings.Repeat("x", 201) + `","seq":4}`, protocol.CodeBadEvent, 4},
+		{"props not an object", `{"type":"event","event":"e","props":[1],"seq":5}`, protocol.CodeBadProps, 5},
+		{"oversized props", `{"type":"event","event":"e","props":{"x":"` + strings.Repeat("y", 1100) + `"},"seq":6}`, protocol.CodePropsTooLarge, 6},
+		{"ts a string", `{"type":"event","event":"e","ts":"yesterday","seq":7}`, protocol.CodeBadTS, 7},
+		{"ts negative", `{"type":"event","event":"e","ts":-5,"seq":8}`, protocol.CodeBadTS, 8},
+		{"id not a UUID", `{"type":"event","event":"e","id":"abc","seq":9}`, protocol.CodeBadID, 9},
+		{"identify without userId", `{"type":"identify","seq":10}`, protocol.CodeBadUserID, 10},
+		{"traits not an object", `{"type":"identify","userId":"u","traits":"x","seq":11}`, protocol.CodeBadTraits, 11},
+		{"NUL in props", `{"type":"event","event":"e","props":{"nul":"\u0000"},"seq":12}`, protocol.CodeBadProps, 12},
+		{"row PostgreSQL rejects", `{"type":"event","event":"e","props":{"n":1e200000},"seq":13}`, protocol.CodeRejected, 13},
+		{"duplicate key", `{"type":"event","type":"ping"}`, protocol.CodeDuplicateKey, 0},
+		{"invalid UTF-8", "{\"type\":\"ping\",\"x\":\"\xff\"}", protocol.CodeBadJSON, 0},
+		{"seq not rising", `{"type":"ping","seq":3}`, protocol.CodeBadSeq, 3},
 	}
 	for _, tc := range cases {
 		c.sendRaw(tc.frame)
@@ -50,15 +55,15 @@ func TestBadMessagesAreAnsweredAndConnectionLives(t *testing.T) {
 	}
 	// The connection lives: a good event lands and the ack covers every message before it.
 	id := uuid.Must(uuid.NewV7())
-	c.send(map[string]any{"type": "event", "event": "ok", "id": id, "seq": 13})
-	c.waitAck(13)
+	c.send(map[string]any{"type": "event", "event": "ok", "id": id, "seq": 16})
+	c.waitAck(16)
 	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1`, p); n != 1 {
 		t.Fatalf("rows = %d, want only the good event", n)
 	}
 	// Absurd clock: ts far in the future is replaced by the time inside the UUIDv7 id.
 	id2 := uuid.Must(uuid.NewV7())
-	c.send(map[string]any{"type": "event", "event": "future", "id": id2, "ts": 4102444800000, "seq": 14})
-	c.waitAck(14)
+	c.send(map[string]any{"type": "event", "event": "future", "id": id2, "ts": 4102444800000, "seq": 17})
+	c.waitAck(17)
 	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE event_id = $1 AND ts < now() + interval '1 minute'`, id2); n != 1 {
 		t.Fatal("a ts in 2100 was not replaced by the id's time")
 	}
@@ -123,7 +128,7 @@ func TestBinaryFrameIsAnswered(t *testing.T) {
 	if err := c.c.Write(ctx, websocket.MessageBinary, []byte(`{"type":"ping"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if m := c.next("error"); m["code"] != ws.CodeBinaryFrame {
+	if m := c.next("error"); m["code"] != protocol.CodeBinaryFrame {
 		t.Fatalf("got %v", m)
 	}
 	c.send(map[string]any{"type": "ping"})

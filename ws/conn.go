@@ -1,9 +1,7 @@
 package ws
 
 import (
-	"bytes"
 	"context"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,50 +10,46 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/beacon-analytics/beacon/flags"
+	"github.com/beacon-analytics/beacon/protocol"
 )
 
 // maxReplies bounds the answers queued for a client that does not read them; past it the client
 // is closed as too slow rather than letting the queue grow.
 const maxReplies = 1024
 
-// conn is one WebSocket client. One goroutine lives as long as the connection: read (frames off
-// the socket, decoded, validated and handed on before the next is read). Writing happens only
-// while something is queued — a reply, an ack, a flag set, the close: the server's writer pool
-// (pool.go) writes what the socket takes at once, and a goroutine of the connection's own
-// (write.go) is started only to wait for a full socket or to close. An idle connection has no
-// goroutine but its reader. Pings and the idle and write-timeout checks come from the server's
-// one sweeper (sweep.go), the shutdown drain from its drain loop.
+// conn is one WebSocket client on coder/websocket. One goroutine lives as long as the connection:
+// the reader (read.go), which reads messages with the library's Reader and handles each before the
+// next. A writer goroutine (write.go) runs only while something is queued — a reply, an ack, a flag
+// set, the close — and writes it with the library's Write under WriteTimeout; it exits when the
+// queue is empty, so an idle connection has no goroutine but its reader, and a slow client holds
+// up only its own writer. A timer (heartbeat.go) pings and enforces IdleTimeout.
 type conn struct {
-	s    *Server
-	from *sender
-	acks acks
-	ws   *websocket.Conn
-	fw   *frameWriter // the socket's writes: the writer's frames go straight to it
+	s      *Server
+	from   *sender
+	acks   acks
+	ws     *websocket.Conn
+	ctx    context.Context // ends when the connection is being closed
+	cancel context.CancelFunc
+	beat   *time.Timer // heartbeat; made by serve
 
 	limiter  *rate.Limiter // messages per second; used by the reader only
-	strikes  int           // consecutive rate-limited messages
+	strikes  int           // consecutive rate-limited messages; reader only
 	lastRead atomic.Int64  // unix nanoseconds when the last frame was handled (or connect)
 	lastPing atomic.Int64  // unix nanoseconds of the last ping sent (or connect)
-	writing  atomic.Int64  // unix nanoseconds a write began, 0 while none is under way
 	busy     atomic.Bool   // a frame is being handled
 	stopped  atomic.Bool   // a drain has stopped reading
-	pinging  atomic.Bool   // a ping waits for its pong
-	cutOnce  atomic.Bool   // the sweeper has closed the socket under a blocked write
-	parts    atomic.Int32  // of reader and closer, those not finished; the last one cleans up
-	live     atomic.Bool   // serve has begun and no abort yet (the sweeper's test, without c.mu)
-	ctx      context.Context
-	cancel   context.CancelFunc
+	parts    atomic.Int32  // of reader and writer's close, those not finished; the last cleans up
 
 	mu        sync.Mutex
-	userID    string     // guarded: the pusher reads it
-	replies   [][]byte   // queued pongs and errors, as frames
+	userID    string     // the pusher reads it
+	replies   [][]byte   // queued pongs and errors, as messages
 	flags     *flags.Set // newest set, not yet written
 	pushed    bool       // the pusher has set flags at least once
 	sent      *flags.Set // last set written
 	closeCode websocket.StatusCode
 	closeWhy  string
 	started   bool // serve has begun: the writer may run
-	running   bool // queued in or served by the writer pool, or a writer goroutine runs (or closed)
+	running   bool // a writer goroutine runs (or has closed the connection)
 }
 
 func newConn(s *Server, from *sender) *conn {
@@ -91,13 +85,12 @@ func (c *conn) initialFlags(set *flags.Set) {
 	c.mu.Unlock()
 }
 
-// kickLocked gets the writing going unless it is (or serve has not begun: it kicks then): the
-// server's writer pool takes the connection. c.mu must be held: whoever writes decides to stop
-// under it, so nothing queued is left without a writer.
+// kickLocked starts the writer unless it runs (or serve has not begun: it kicks then). c.mu must
+// be held: the writer decides to exit under it, so nothing queued is left without a writer.
 func (c *conn) kickLocked() {
 	if c.started && !c.running {
 		c.running = true
-		c.s.writers.submit(c)
+		go c.write()
 	}
 }
 
@@ -107,7 +100,7 @@ func (c *conn) kick() {
 	c.mu.Unlock()
 }
 
-// reply queues a frame for the client; a client that lets maxReplies pile up is closed.
+// reply queues a message for the client; a client that lets maxReplies pile up is closed.
 func (c *conn) reply(msg []byte) {
 	c.mu.Lock()
 	over := len(c.replies) >= maxReplies
@@ -121,19 +114,9 @@ func (c *conn) reply(msg []byte) {
 	}
 }
 
-func (c *conn) replyError(seq uint64, e *ProtocolError) {
+func (c *conn) replyError(seq uint64, e *protocol.Error) {
 	c.s.obs.MessageRejected(e.Code)
-	var b bytes.Buffer
-	b.WriteString(`{"type":"error","code":`)
-	b.WriteString(strconv.Quote(e.Code))
-	b.WriteString(`,"message":`)
-	b.WriteString(strconv.Quote(e.Message))
-	if seq > 0 {
-		b.WriteString(`,"seq":`)
-		b.WriteString(strconv.FormatUint(seq, 10))
-	}
-	b.WriteString("}")
-	c.reply(textFrame(b.Bytes()))
+	c.reply(errorMessage(seq, e))
 }
 
 // finish marks seq answered and wakes the writer if the ack moved.
@@ -150,7 +133,6 @@ func (c *conn) abort(code websocket.StatusCode, why string) {
 	first := c.closeCode == 0
 	if first {
 		c.closeCode, c.closeWhy = code, why
-		c.live.Store(false)
 		c.kickLocked()
 	}
 	c.mu.Unlock()
@@ -164,17 +146,18 @@ func (c *conn) closing() bool { return c.ctx.Err() != nil }
 
 // serve runs the connection (in the goroutine ServeHTTP started) until the client leaves, it is
 // aborted, or the relay drains: it starts the writer for what was queued before (the initial
-// flags) and then reads.
-func (c *conn) serve(ws *websocket.Conn, fw *frameWriter) {
-	c.ws, c.fw = ws, fw
+// flags) and the heartbeat, then reads.
+func (c *conn) serve(ws *websocket.Conn) {
+	c.ws = ws
 	now := time.Now().UnixNano()
 	c.lastRead.Store(now)
 	c.lastPing.Store(now)
 	c.mu.Lock()
 	c.started = true
-	c.live.Store(c.closeCode == 0)
 	c.kickLocked()
 	c.mu.Unlock()
+	c.beat = time.AfterFunc(time.Hour, c.heartbeat)
+	c.beat.Reset(c.nextBeat()) // only now: heartbeat uses c.beat
 	c.read()
 	c.done()
 }
@@ -183,146 +166,9 @@ func (c *conn) serve(ws *websocket.Conn, fw *frameWriter) {
 // socket; the second call removes the connection.
 func (c *conn) done() {
 	if c.parts.Add(-1) == 0 {
+		c.beat.Stop()
 		c.s.obs.Connected(-1)
-		c.s.unregister(c)
+		c.s.reg.remove(c)
 		c.s.conns.Done()
 	}
-}
-
-// read takes frames off the socket and handles each before reading the next, so while handling
-// blocks (the batcher is full) nothing is read: that is the backpressure. Once a drain has
-// stopped reading, later frames are left unhandled and unacknowledged for the client to re-send.
-func (c *conn) read() {
-	for {
-		// No context deadline: coder/websocket drops the socket without a close frame when a
-		// Read's context ends, and an ending connection must still say goodbye (1001, 1008).
-		// The writer's Close unblocks this Read; the sweeper enforces IdleTimeout.
-		msg, err := readMessage(context.Background(), c.ws)
-		if err != nil {
-			c.readFailed(err)
-			return
-		}
-		if c.stopped.Load() || c.closing() {
-			// Returning leaves the socket to the writer's Close, which reads the client's close.
-			msg.release()
-			return
-		}
-		c.busy.Store(true)
-		if msg.typ != websocket.MessageText {
-			c.replyError(0, perr(CodeBinaryFrame, "send messages as text frames"))
-		} else {
-			c.handle(msg.data) // handle keeps nothing of the frame: events copy what they keep
-		}
-		msg.release()
-		c.lastRead.Store(time.Now().UnixNano())
-		c.busy.Store(false)
-	}
-}
-
-// readFailed ends the connection after the client closed it, vanished, or sent a frame over the
-// read limit (coder/websocket has then already closed with 1009).
-func (c *conn) readFailed(err error) {
-	if websocket.CloseStatus(err) == -1 && !c.closing() {
-		c.s.log.Debug("read", "error", err)
-	}
-	c.abort(websocket.StatusNormalClosure, "")
-}
-
-// handle decodes and routes one message.
-func (c *conn) handle(data []byte) {
-	m, pe := Decode(data)
-	c.acks.start(m.Seq)
-	if pe == nil {
-		pe = c.rateLimit(&m)
-	}
-	if pe != nil {
-		c.s.obs.Message("invalid")
-		c.replyError(m.Seq, pe)
-		c.finish(m.Seq)
-		return
-	}
-	c.s.obs.Message(messageType(m.Type))
-	switch m.Type {
-	case "event":
-		c.event(&m)
-	case "identify":
-		c.identify(&m)
-	case "ping":
-		c.reply(pongFrame)
-		c.finish(m.Seq)
-	default:
-		c.replyError(m.Seq, perr(CodeUnknownType, "type must be event, identify or ping"))
-		c.finish(m.Seq)
-	}
-}
-
-// rateLimit answers a message over the connection's or the project's rate; a client that goes
-// on sending through Strikes answers in a row is closed with 1008.
-func (c *conn) rateLimit(m *Message) *ProtocolError {
-	if c.limiter.Allow() && (m.Type != "event" || c.s.perProj.allow(c.from.project)) {
-		c.strikes = 0
-		return nil
-	}
-	c.strikes++
-	if c.strikes >= c.s.cfg.Rates.Strikes {
-		c.abort(websocket.StatusPolicyViolation, "rate limit exceeded")
-	}
-	return perr(CodeRateLimited, "rate limit exceeded; slow down and re-send this message")
-}
-
-func (c *conn) event(m *Message) {
-	c.mu.Lock()
-	from := *c.from
-	from.user = c.userID
-	c.mu.Unlock()
-	ev, pe := c.s.toEvent(m, &from, time.Now())
-	if pe != nil {
-		c.replyError(m.Seq, pe)
-		c.finish(m.Seq)
-		return
-	}
-	seq := m.Seq
-	err := c.s.batcher.Add(c.ctx, ev, func(err error) {
-		if err == nil {
-			c.finish(seq)
-		} else if pe := rowError(err); pe != nil {
-			c.replyError(seq, pe)
-			c.finish(seq)
-		}
-		// Otherwise the batcher gave up at shutdown: no ack, the client re-sends.
-	})
-	if err != nil && c.ctx.Err() == nil {
-		c.s.log.Warn("buffer event", "error", err)
-		c.abort(websocket.StatusTryAgainLater, "relay cannot buffer events now")
-	}
-}
-
-func (c *conn) identify(m *Message) {
-	c.mu.Lock()
-	from := *c.from
-	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-	defer cancel()
-	pe, err := c.s.identify(ctx, m, &from)
-	if err != nil {
-		// Not acked: the client re-sends after reconnecting.
-		c.s.log.Warn("identify", "error", err)
-		c.abort(websocket.StatusTryAgainLater, "database unavailable")
-		return
-	}
-	if pe != nil {
-		c.replyError(m.Seq, pe)
-		c.finish(m.Seq)
-		return
-	}
-	c.mu.Lock()
-	c.userID = from.user
-	c.mu.Unlock()
-	c.finish(m.Seq)
-	set, err := c.s.flags.Evaluate(ctx, from.project, from.anon, from.user)
-	if err != nil {
-		c.s.log.Warn("evaluate flags after identify", "error", err)
-		return
-	}
-	c.PushFlags(c.s.reg.intern(from.project, set))
 }

@@ -7,8 +7,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// WritersRunning counts the connections being written for — queued in the writer pool, in a
-// worker's turn or in a writer goroutine of their own — closed ones excluded.
+// WritersRunning counts the connections with a writer goroutine, closed ones excluded.
 func (s *Server) WritersRunning() int {
 	n := 0
 	for _, c := range s.reg.all() {
@@ -21,8 +20,8 @@ func (s *Server) WritersRunning() int {
 	return n
 }
 
-// SentFlagFrames returns, for every connection of project, the frame of the flag set it was last
-// written (nil before the first).
+// SentFlagFrames returns, for every connection of project, the message of the flag set it was
+// last written (nil before the first).
 func (s *Server) SentFlagFrames(project uuid.UUID) [][]byte {
 	var out [][]byte
 	for _, c := range s.reg.all() {
@@ -31,7 +30,7 @@ func (s *Server) SentFlagFrames(project uuid.UUID) [][]byte {
 		}
 		c.mu.Lock()
 		if c.sent != nil {
-			out = append(out, c.sent.Frame(flagsFrame))
+			out = append(out, c.sent.Frame(flagsMessage))
 		} else {
 			out = append(out, nil)
 		}
@@ -40,15 +39,9 @@ func (s *Server) SentFlagFrames(project uuid.UUID) [][]byte {
 	return out
 }
 
-// Sweeping reports whether the sweeper goroutine runs.
-func (s *Server) Sweeping() bool {
-	s.sweepMu.Lock()
-	defer s.sweepMu.Unlock()
-	return s.sweeping
-}
-
-// WriterGoroutines counts the goroutines running the writer pool or a connection's own writer.
-func WriterGoroutines() int {
+// Goroutines counts the goroutines running the named functions of this package (for example
+// "(*conn).write"), from a dump of every goroutine's stack.
+func Goroutines(fn string) int {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -58,5 +51,16 @@ func WriterGoroutines() int {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	return bytes.Count(buf, []byte("ws.(*writerPool).work(")) + bytes.Count(buf, []byte("ws.(*conn).write("))
+	return bytes.Count(buf, []byte("beacon/ws."+fn+"("))
+}
+
+// Closing counts the connections being closed but not gone yet (a writer still writing).
+func (s *Server) Closing() int {
+	n := 0
+	for _, c := range s.reg.all() {
+		if c.closing() {
+			n++
+		}
+	}
+	return n
 }

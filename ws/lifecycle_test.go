@@ -17,9 +17,9 @@ import (
 	"github.com/beacon-analytics/beacon/ws"
 )
 
-// Writing happens only while something is queued: no writer goroutine (pool worker or the
-// connection's own) is left once the initial flags are written, and a flag push, a reply and an
-// ack each get writing going again. Not parallel: it counts every writer goroutine of the process.
+// Writing happens only while something is queued: no writer goroutine is left once the initial
+// flags are written, and a flag push, a reply and an ack each get writing going again. Not
+// parallel: it counts every writer goroutine of the process.
 func TestWriterRunsOnlyWhileSomethingIsQueued(t *testing.T) {
 	s := newStack(t, ws.Config{})
 	p := s.project(t)
@@ -28,7 +28,7 @@ func TestWriterRunsOnlyWhileSomethingIsQueued(t *testing.T) {
 	idle := func(after string) {
 		t.Helper()
 		waitFor(t, "no writer after "+after, func() bool {
-			return s.edge.WritersRunning() == 0 && ws.WriterGoroutines() == 0
+			return s.edge.WritersRunning() == 0 && ws.Goroutines("(*conn).write") == 0
 		})
 	}
 	c.next("flags")
@@ -87,7 +87,7 @@ func TestEqualFlagSetsShareOneFrame(t *testing.T) {
 	same("after a push")
 }
 
-// Pings come from the shared sweeper: a client that reads (and so answers) gets them and stays;
+// Pings come from each connection's heartbeat: a client that reads (and so answers) gets them and stays;
 // one that does not answer is closed with 1008.
 func TestPingsKeepReadersAndCloseTheSilent(t *testing.T) {
 	t.Parallel()
@@ -141,7 +141,7 @@ func TestPingsKeepReadersAndCloseTheSilent(t *testing.T) {
 }
 
 // A client that sends but never reads fills the socket; the blocked write is ended after
-// WriteTimeout and the connection goes (without the sweeper's watchdog it would hang forever).
+// WriteTimeout (the write's context) and the connection goes.
 func TestBlockedWriteIsEnded(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, ws.Config{WriteTimeout: 300 * time.Millisecond, PingInterval: time.Hour})
@@ -212,23 +212,57 @@ func TestDeafClientDoesNotHoldBackTheFanOut(t *testing.T) {
 	waitFor(t, "only the reading client left", func() bool { return s.edge.Connections() == 1 })
 }
 
-// The sweeper runs only while there are connections.
-func TestSweeperStopsWithoutConnections(t *testing.T) {
+// A client that does not read holds up only its own writer: while its write is blocked on a full
+// socket (for up to WriteTimeout), a neighbour's acks and pongs arrive at once.
+func TestDeafClientDoesNotHoldBackAcks(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, ws.Config{})
+	s := newStack(t, ws.Config{WriteTimeout: 30 * time.Second, PingInterval: time.Hour})
 	p := s.project(t)
-	if s.edge.Sweeping() {
-		t.Fatal("sweeper runs before any connection")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	deaf, _, err := wsclient.Dial(ctx, s.url("/ws", p, "deaf"), &websocket.DialOptions{HTTPClient: newHTTPClient(smallReceiveBuffer())})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for range 2 {
-		c := s.dial(t, p, "sw")
-		c.next("flags")
-		if !s.edge.Sweeping() {
-			t.Fatal("no sweeper while connected")
+	defer deaf.CloseNow()
+	c := s.dial(t, p, "hears")
+	c.next("flags")
+	// Error replies pile up until the relay gives up on the deaf client (maxReplies); its writer
+	// is then blocked on the full socket, and the connection waits on it.
+	bad := []byte(`{"type":"event","event":""}`)
+	go func() {
+		for deaf.Write(ctx, websocket.MessageText, bad) == nil {
 		}
-		_ = c.c.Close(websocket.StatusNormalClosure, "")
-		waitFor(t, "sweeper gone", func() bool { return !s.edge.Sweeping() && s.edge.Connections() == 0 })
+	}()
+	waitFor(t, "the deaf client's writer blocked", func() bool { return s.edge.Closing() == 1 })
+	for seq := 1; seq <= 20; seq++ {
+		start := time.Now()
+		c.send(map[string]any{"type": "event", "event": "e", "seq": seq})
+		c.waitAck(float64(seq))
+		c.send(map[string]any{"type": "ping"})
+		c.next("pong")
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("ack %d took %v behind a deaf neighbour", seq, d)
+		}
 	}
+	if s.edge.Closing() != 1 {
+		t.Fatal("the deaf client's write ended before the neighbour was checked: the test proves nothing")
+	}
+	_ = deaf.CloseNow()
+}
+
+// An idle connection keeps one goroutine, its reader: no writer, and no pinger once a ping's round
+// trip is over. Not parallel: it counts goroutines of the process.
+func TestIdleConnectionKeepsOnlyItsReader(t *testing.T) {
+	s := newStack(t, ws.Config{PingInterval: 20 * time.Millisecond})
+	p := s.project(t)
+	for _, anon := range []string{"i1", "i2"} {
+		s.dial(t, p, anon).next("flags")
+	}
+	waitFor(t, "only the readers", func() bool {
+		return ws.Goroutines("(*conn).serve") == 2 && ws.Goroutines("(*conn).write") == 0 &&
+			ws.Goroutines("(*conn).heartbeat") == 0 && s.edge.Connections() == 2
+	})
 }
 
 // newHTTPClient dials with d (for the WebSocket handshake).

@@ -4,17 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"sync"
+	"strconv"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/beacon-analytics/beacon/protocol"
 )
-
-// maxPostMessages bounds the messages of one POST /v1/events.
-const maxPostMessages = 1000
-
-// postTimeout bounds how long a POST waits for its events to commit.
-const postTimeout = 30 * time.Second
 
 // postResult answers a POST /v1/events: how many messages were taken, and why each other one was
 // not (index into the posted array).
@@ -25,12 +24,16 @@ type postResult struct {
 
 type postError struct {
 	Index int `json:"index"`
-	ProtocolError
+	protocol.Error
 }
+
+// errNotCommitted is a POST whose events were not all committed within CommitTimeout.
+var errNotCommitted = errors.New("events not committed within the commit timeout")
 
 // Ingest serves POST /v1/events?project=…&session=…&anon=…: a JSON array of the WebSocket's
 // messages (Content-Type application/json or text/plain, as navigator.sendBeacon sends). It
-// answers after every event is committed.
+// answers after every event is committed, or 503 with Retry-After when that takes longer than
+// CommitTimeout (a database outage), so a sender is never held without limit.
 func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
 		s.cors(w, r)
@@ -56,14 +59,15 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
 	res, err := s.ingest(r.Context(), from, msgs)
 	if err != nil {
 		s.log.Warn("ingest", "error", err)
-		s.refuse(w, &refusal{http.StatusServiceUnavailable, CodeUnavailable, "not all messages could be stored; re-send them"})
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.CommitTimeout.Seconds()+0.5)))
+		s.refuse(w, &refusal{http.StatusServiceUnavailable, protocol.CodeUnavailable, "not all messages could be stored; re-send them later"})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(res)
 }
 
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]json.RawMessage, *refusal) {
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]jsontext.Value, *refusal) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -72,139 +76,103 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]json.RawMes
 	if err != nil {
 		return nil, &refusal{http.StatusBadRequest, "bad_body", "the body could not be read"}
 	}
-	return parseBody(body)
-}
-
-// parseBody splits a body into its messages (sharing the body's memory). It accepts what
-// json.Unmarshal into []json.RawMessage did: a JSON array, or null for none.
-func parseBody(body []byte) ([]json.RawMessage, *refusal) {
-	bad := &refusal{http.StatusBadRequest, CodeBadJSON, "the body must be a JSON array of messages"}
-	i := skipSpace(body, 0)
-	if i >= len(body) {
-		return nil, bad
-	}
-	var msgs []json.RawMessage
-	switch body[i] {
-	case '[':
-		msgs = []json.RawMessage{}
-		i = skipSpace(body, i+1)
-		if i < len(body) && body[i] == ']' {
-			i++
-			break
-		}
-		for {
-			end := -1
-			if i < len(body) {
-				end = scanValue(body, i, 1)
-			}
-			if end < 0 {
-				return nil, bad
-			}
-			msgs = append(msgs, body[i:end:end])
-			if i = skipSpace(body, end); i >= len(body) {
-				return nil, bad
-			}
-			if body[i] == ']' {
-				i++
-				break
-			}
-			if body[i] != ',' {
-				return nil, bad
-			}
-			i = skipSpace(body, i+1)
-		}
-	case 'n':
-		i = scanLiteral(body, i, "null")
+	msgs, e := protocol.SplitBody(body)
+	switch e {
+	case nil:
+		return msgs, nil
+	case protocol.ErrTooManyMessages:
+		return nil, &refusal{http.StatusRequestEntityTooLarge, e.Code, e.Message}
 	default:
-		i = -1 // another JSON value, or none: either way not messages
+		return nil, &refusal{http.StatusBadRequest, e.Code, e.Message}
 	}
-	if i < 0 || skipSpace(body, i) != len(body) {
-		return nil, bad
-	}
-	if len(msgs) > maxPostMessages {
-		return nil, &refusal{http.StatusRequestEntityTooLarge, "too_many_messages", "too many messages in one request"}
-	}
-	return msgs, nil
 }
 
-// ingest handles msgs in order (an identify names the user of the events after it) and waits for
-// every event to commit.
-func (s *Server) ingest(ctx context.Context, from *sender, msgs []json.RawMessage) (*postResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, postTimeout)
+// ingest handles msgs in order (an identify names the user of the events after it) and waits,
+// at most CommitTimeout, for every event to commit.
+func (s *Server) ingest(ctx context.Context, from *sender, msgs []jsontext.Value) (*postResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommitTimeout)
 	defer cancel()
 	res := &postResult{Errors: []postError{}}
-	var mu sync.Mutex
-	fail := func(i int, pe *ProtocolError) {
-		s.obs.MessageRejected(pe.Code)
-		mu.Lock()
-		res.Errors = append(res.Errors, postError{Index: i, ProtocolError: *pe})
-		mu.Unlock()
-	}
-	var wg sync.WaitGroup
-	var lost error // guarded by mu
-	setLost := func(err error) {
-		mu.Lock()
-		lost = err
-		mu.Unlock()
-	}
-	failed := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return lost != nil
-	}
+	// Buffered for every message, so a batcher callback never blocks, even after a timeout.
+	committed := make(chan eventResult, len(msgs))
+	pending := 0
 	for i, raw := range msgs {
-		m, pe := Decode(raw)
-		if pe == nil && m.Type == "event" && !s.perProj.allow(from.project) {
-			pe = perr(CodeRateLimited, "the project's rate limit is exceeded; re-send this message later")
+		queued, e, err := s.ingestOne(ctx, i, raw, from, committed)
+		if err != nil {
+			return nil, err
 		}
-		if pe == nil {
-			s.obs.Message(messageType(m.Type))
-		} else {
-			s.obs.Message("invalid")
+		if queued {
+			pending++
 		}
-		switch {
-		case pe != nil:
-			fail(i, pe)
-		case m.Type == "event":
-			ev, pe := s.toEvent(&m, from, time.Now())
-			if pe != nil {
-				fail(i, pe)
-				continue
-			}
-			wg.Add(1)
-			err := s.batcher.Add(ctx, ev, func(err error) {
-				defer wg.Done()
-				if pe := rowError(err); pe != nil {
-					fail(i, pe)
-				} else if err != nil {
-					setLost(err)
-				}
-			})
-			if err != nil {
-				wg.Done()
-				setLost(err)
-			}
-		case m.Type == "identify":
-			pe, err := s.identify(ctx, &m, from)
-			if err != nil {
-				setLost(err)
-			} else if pe != nil {
-				fail(i, pe)
-			}
-		case m.Type == "ping":
-		default:
-			fail(i, perr(CodeUnknownType, "type must be event, identify or ping"))
-		}
-		if failed() {
-			break
-		}
+		s.reject(res, i, e)
 	}
-	wg.Wait()
-	if failed() {
-		return nil, lost
+	for ; pending > 0; pending-- {
+		select {
+		case r := <-committed:
+			if r.err != nil {
+				return nil, fmt.Errorf("store event: %w", r.err)
+			}
+			s.reject(res, r.index, r.rejected)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", errNotCommitted, ctx.Err())
+		}
 	}
 	res.Accepted = len(msgs) - len(res.Errors)
 	return res, nil
+}
+
+// eventResult is the batcher's answer for the event at index: committed (both nil), refused by
+// PostgreSQL (rejected) or not stored (err).
+type eventResult struct {
+	index    int
+	rejected *protocol.Error
+	err      error
+}
+
+// ingestOne handles the message at index i. It reports whether an event was handed to the
+// batcher (its result comes on committed), the message's error, or why it could not be stored now.
+func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender, committed chan<- eventResult) (bool, *protocol.Error, error) {
+	m, e := protocol.Decode(raw)
+	if e == nil && m.Type == protocol.TypeEvent && !s.perProj.allow(from.project) {
+		e = protocol.NewError(protocol.CodeRateLimited, "the project's rate limit is exceeded; re-send this message later")
+	}
+	if e != nil {
+		s.obs.Message("invalid")
+		return false, e, nil
+	}
+	s.obs.Message(messageType(m.Type))
+	switch m.Type {
+	case protocol.TypeEvent:
+		ev, e := s.toEvent(&m, from, time.Now())
+		if e != nil {
+			return false, e, nil
+		}
+		err := s.batcher.Add(ctx, ev, func(err error) {
+			r := eventResult{index: i, rejected: rowError(err)}
+			if r.rejected == nil {
+				r.err = err
+			}
+			committed <- r
+		})
+		if err != nil {
+			return false, nil, fmt.Errorf("buffer event: %w", err)
+		}
+		return true, nil, nil
+	case protocol.TypeIdentify:
+		e, err := s.identify(ctx, &m, from)
+		return false, e, err
+	case protocol.TypePing:
+		return false, nil, nil
+	}
+	return false, protocol.NewError(protocol.CodeUnknownType, "type must be event, identify or ping"), nil
+}
+
+// reject records message i's error e, if any, in res.
+func (s *Server) reject(res *postResult, i int, e *protocol.Error) {
+	if e != nil {
+		s.obs.MessageRejected(e.Code)
+		res.Errors = append(res.Errors, postError{Index: i, Error: *e})
+	}
 }
 
 // cors lets pages on an admitted origin read the answer (sendBeacon needs none of this).

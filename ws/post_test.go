@@ -1,13 +1,16 @@
 package ws_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/beacon-analytics/beacon/protocol"
 	"github.com/beacon-analytics/beacon/ws"
 )
 
@@ -57,8 +60,8 @@ func TestHTTPIngest(t *testing.T) {
 	}
 	errs := out["errors"].([]any)
 	if out["accepted"] != float64(3) || len(errs) != 2 ||
-		errs[0].(map[string]any)["index"] != float64(3) || errs[0].(map[string]any)["code"] != ws.CodeBadEvent ||
-		errs[1].(map[string]any)["code"] != ws.CodeUnknownType {
+		errs[0].(map[string]any)["index"] != float64(3) || errs[0].(map[string]any)["code"] != protocol.CodeBadEvent ||
+		errs[1].(map[string]any)["code"] != protocol.CodeUnknownType {
 		t.Fatalf("result = %v", out)
 	}
 	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1 AND anon_id = 'beacon-anon'`, p); n != 2 {
@@ -88,5 +91,46 @@ func TestHTTPIngest(t *testing.T) {
 		if resp.StatusCode != tc.status || out["error"] == "" {
 			t.Errorf("%s: %d %v, want %d", tc.name, resp.StatusCode, out, tc.status)
 		}
+	}
+}
+
+// During a database outage a POST is answered 503 with Retry-After within CommitTimeout, not held
+// until the database is back; its events are stored once it is (the sender re-sends; ids dedup).
+func TestHTTPIngestAnswersWithinCommitTimeoutDuringAnOutage(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{CommitTimeout: 300 * time.Millisecond})
+	p := s.project(t)
+	url := strings.Replace(s.url("/v1/events", p, "outage"), "ws://", "http://", 1)
+	ctx := context.Background()
+	tx, err := s.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	// Hold every COPY, as a database that is down would.
+	if _, err := tx.Exec(ctx, `LOCK TABLE beacon.events IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.Must(uuid.NewV7()).String()
+	body := `[{"type":"event","event":"held","id":"` + id + `"}]`
+	start := time.Now()
+	resp, out := post(t, url, "application/json", body, nil)
+	took := time.Since(start)
+	if resp.StatusCode != http.StatusServiceUnavailable || out["error"] != protocol.CodeUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("during the outage: %d %v (Retry-After %q), want 503 unavailable with Retry-After",
+			resp.StatusCode, out, resp.Header.Get("Retry-After"))
+	}
+	if took > 5*time.Second {
+		t.Fatalf("answered after %v, want about the 300ms commit timeout", took)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resp, out = post(t, url, "application/json", body, nil)
+	if resp.StatusCode != http.StatusOK || out["accepted"] != float64(1) {
+		t.Fatalf("after the outage: %d %v", resp.StatusCode, out)
+	}
+	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE event_id = $1`, id); n != 1 {
+		t.Fatalf("event stored %d times, want once", n)
 	}
 }

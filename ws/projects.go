@@ -2,7 +2,6 @@ package ws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,19 +9,27 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/beacon-analytics/beacon/protocol"
 )
 
-// projectTTL is how long a project's allowed origins are trusted before they are read again.
+// projectTTL is how long a project's allowed origins (or its absence) are trusted before they
+// are read again.
 const projectTTL = 10 * time.Second
 
-// projects caches beacon.projects' allowed origins, so a connection storm costs one query per
-// project, not one per connection.
+// maxCachedProjects bounds the cache: a client cycling through random project ids evicts entries
+// rather than growing the relay's memory.
+const maxCachedProjects = 10_000
+
+// projects caches Store.ProjectOrigins, misses included, so a connection storm costs one query per
+// project per TTL, not one per connection: concurrent misses of one project share a lookup.
 type projects struct {
-	pool *pgxpool.Pool
-	mu   sync.Mutex
-	m    map[uuid.UUID]projectEntry
+	store  Store
+	max    int
+	flight singleflight.Group
+	mu     sync.Mutex
+	m      map[uuid.UUID]projectEntry
 }
 
 type projectEntry struct {
@@ -31,8 +38,8 @@ type projectEntry struct {
 	at      time.Time
 }
 
-func newProjects(pool *pgxpool.Pool) *projects {
-	return &projects{pool: pool, m: map[uuid.UUID]projectEntry{}}
+func newProjects(store Store, max int) *projects {
+	return &projects{store: store, max: max, m: make(map[uuid.UUID]projectEntry)}
 }
 
 func (p *projects) get(ctx context.Context, id uuid.UUID) (projectEntry, error) {
@@ -42,19 +49,31 @@ func (p *projects) get(ctx context.Context, id uuid.UUID) (projectEntry, error) 
 	if ok && time.Since(e.at) < projectTTL {
 		return e, nil
 	}
-	e = projectEntry{at: time.Now()}
-	err := p.pool.QueryRow(ctx, `SELECT allowed_origins FROM beacon.projects WHERE project_id = $1`, id).Scan(&e.origins)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return e, fmt.Errorf("look up project: %w", err)
-	default:
-		e.exists = true
-	}
+	v, err, _ := p.flight.Do(id.String(), func() (any, error) {
+		e := projectEntry{at: time.Now()}
+		var err error
+		e.origins, e.exists, err = p.store.ProjectOrigins(ctx, id.String())
+		if err != nil {
+			return e, fmt.Errorf("look up project %s: %w", id, err)
+		}
+		p.put(id, e)
+		return e, nil
+	})
+	return v.(projectEntry), err
+}
+
+// put stores e, first evicting an entry when the cache is full. The one evicted is whichever the
+// map yields first: random, which costs nothing to track, and a hot project evicted costs one query.
+func (p *projects) put(id uuid.UUID, e projectEntry) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.m[id]; !ok && len(p.m) >= p.max {
+		for k := range p.m {
+			delete(p.m, k)
+			break
+		}
+	}
 	p.m[id] = e
-	p.mu.Unlock()
-	return e, nil
 }
 
 // refusal is an HTTP answer given before any message is read.
@@ -83,7 +102,7 @@ func (s *Server) admit(r *http.Request) (*sender, *refusal) {
 	e, err := s.projects.get(r.Context(), id)
 	if err != nil {
 		s.log.Warn("admit", "error", err)
-		return nil, &refusal{http.StatusServiceUnavailable, CodeUnavailable, "the database is unavailable; retry later"}
+		return nil, &refusal{http.StatusServiceUnavailable, protocol.CodeUnavailable, "the database is unavailable; retry later"}
 	}
 	if !e.exists {
 		return nil, &refusal{http.StatusNotFound, "unknown_project", "no project has this id"}

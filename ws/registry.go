@@ -9,8 +9,8 @@ import (
 	"github.com/beacon-analytics/beacon/flags"
 )
 
-// Registry is the set of live connections by project; the flag pusher reads it, the server's
-// sweeper (pings, idle and write timeouts) and drain walk it.
+// Registry is the set of live connections by project; the flag pusher reads it, the shutdown
+// drain walks it.
 type Registry struct {
 	mu sync.RWMutex
 	m  map[uuid.UUID]*projectConns
@@ -44,23 +44,21 @@ func (r *Registry) add(c *conn, maxAll, maxProject int) bool {
 	return true
 }
 
-// remove unregisters c and reports whether the registry is now empty.
-func (r *Registry) remove(c *conn) (empty bool) {
+// remove unregisters c.
+func (r *Registry) remove(c *conn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pc := r.m[c.from.project]
 	if pc == nil {
-		return r.n == 0
+		return
 	}
-	if _, ok := pc.conns[c]; !ok {
-		return r.n == 0
+	if _, ok := pc.conns[c]; ok {
+		delete(pc.conns, c)
+		r.n--
 	}
-	delete(pc.conns, c)
-	r.n--
 	if len(pc.conns) == 0 {
 		delete(r.m, c.from.project)
 	}
-	return r.n == 0
 }
 
 // intern returns a Set for json: the project's last one when equal, else a new one that becomes
@@ -113,16 +111,15 @@ func (r *Registry) Projects() []uuid.UUID {
 	return out
 }
 
-// appendAll appends every connection to buf.
-func (r *Registry) appendAll(buf []*conn) []*conn {
+// all returns every connection.
+func (r *Registry) all() []*conn {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	out := make([]*conn, 0, r.n)
 	for _, pc := range r.m {
 		for c := range pc.conns {
-			buf = append(buf, c)
+			out = append(out, c)
 		}
 	}
-	return buf
+	return out
 }
-
-func (r *Registry) all() []*conn { return r.appendAll(nil) }

@@ -1,7 +1,8 @@
-// Package ws is the relay's client edge: the WebSocket endpoint (coder/websocket) and the HTTP
-// ingest endpoint that takes the same messages. It admits connections (project, Origin), decodes
-// and validates messages, hands events to the batcher, answers with acks and errors, and delivers
-// flag pushes. It holds no business rule: those are SQL.
+// Package ws is the relay's client edge: the WebSocket endpoint (coder/websocket, used through
+// its documented API only) and the HTTP ingest endpoint that takes the same messages. It admits
+// connections (project, Origin), hands each message to package protocol to decode and validate,
+// gives events to the batcher, answers with acks and errors, and delivers flag pushes. It holds
+// no business rule (those are SQL) and no SQL (that is behind Store).
 package ws
 
 import (
@@ -14,21 +15,22 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/pgbatch"
+	"github.com/beacon-analytics/beacon/protocol"
 )
 
 // Config sets the edge's limits and timeouts. Zero values take the defaults in fill.
 type Config struct {
-	Limits         Limits
+	Limits         protocol.Limits
 	AllowedOrigins []string      // origins allowed for projects that list none
 	MaxFrameBytes  int64         // larger frames close the connection with 1009
 	MaxBodyBytes   int64         // POST /v1/events body limit
 	IdleTimeout    time.Duration // a connection silent this long is closed
 	PingInterval   time.Duration // server pings keep NATs open and find dead peers
 	WriteTimeout   time.Duration // a write blocked this long closes the connection
+	CommitTimeout  time.Duration // POST /v1/events answers 503 when its events are not committed by then
 	DrainIdle      time.Duration // on shutdown, read until the client is quiet this long …
 	DrainMax       time.Duration // … or this long at most
 	Rates          RateLimits
@@ -36,51 +38,34 @@ type Config struct {
 }
 
 func (c *Config) fill() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	if c.Limits.MaxNameBytes <= 0 {
-		c.Limits.MaxNameBytes = 200
-	}
-	if c.Limits.MaxPropsBytes <= 0 {
-		c.Limits.MaxPropsBytes = 32 << 10
-	}
-	if c.Limits.MaxIDBytes <= 0 {
-		c.Limits.MaxIDBytes = 200
-	}
-	def(&c.Limits.MaxEventAge, 5*365*24*time.Hour)
-	def(&c.Limits.MaxClockAhead, 24*time.Hour)
-	if c.MaxFrameBytes <= 0 {
-		c.MaxFrameBytes = 64 << 10
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1 << 20
-	}
-	def(&c.IdleTimeout, 90*time.Second)
-	def(&c.PingInterval, 30*time.Second)
-	def(&c.WriteTimeout, 10*time.Second)
-	def(&c.DrainIdle, 300*time.Millisecond)
-	def(&c.DrainMax, 2*time.Second)
-	if c.Rates.Strikes <= 0 {
-		c.Rates.Strikes = 100
-	}
-	if c.Rates.PerConnBurst <= 0 {
-		c.Rates.PerConnBurst = max(1, int(2*c.Rates.PerConn))
-	}
-	if c.Rates.PerProjectBurst <= 0 {
-		c.Rates.PerProjectBurst = max(1, int(2*c.Rates.PerProject))
-	}
+	c.Limits = c.Limits.WithDefaults()
+	orDefault(&c.MaxFrameBytes, 64<<10)
+	orDefault(&c.MaxBodyBytes, 1<<20)
+	orDefault(&c.IdleTimeout, 90*time.Second)
+	orDefault(&c.PingInterval, 30*time.Second)
+	orDefault(&c.WriteTimeout, 10*time.Second)
+	orDefault(&c.CommitTimeout, 10*time.Second)
+	orDefault(&c.DrainIdle, 300*time.Millisecond)
+	orDefault(&c.DrainMax, 2*time.Second)
+	orDefault(&c.Rates.Strikes, 100)
+	orDefault(&c.Rates.PerConnBurst, max(1, int(2*c.Rates.PerConn)))
+	orDefault(&c.Rates.PerProjectBurst, max(1, int(2*c.Rates.PerProject)))
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
+	}
+}
+
+// orDefault sets *v to def unless it is positive.
+func orDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
 	}
 }
 
 // Server serves /ws and /v1/events.
 type Server struct {
 	cfg      Config
-	pool     *pgxpool.Pool
+	store    Store
 	batcher  *pgbatch.Batcher
 	flags    *flags.Pusher
 	reg      *Registry
@@ -93,20 +78,14 @@ type Server struct {
 	draining bool           // guarded by mu: no conns.Add after it is set
 	gone     chan struct{}  // made when Shutdown begins, closed when every connection is gone
 	conns    sync.WaitGroup // live WebSocket connections
-
-	writers *writerPool
-
-	sweepMu   sync.Mutex
-	sweeping  bool          // guarded by sweepMu: the sweeper runs
-	sweepWake chan struct{} // the registry became empty
 }
 
-// New makes the edge. reg must be the registry pusher was made with.
-func New(cfg Config, pool *pgxpool.Pool, batcher *pgbatch.Batcher, pusher *flags.Pusher, reg *Registry, log *slog.Logger) *Server {
+// New makes the edge. reg must be the registry pusher was made with; store answers the edge's
+// own queries (admission, identify).
+func New(cfg Config, store Store, batcher *pgbatch.Batcher, pusher *flags.Pusher, reg *Registry, log *slog.Logger) *Server {
 	cfg.fill()
-	return &Server{cfg: cfg, pool: pool, batcher: batcher, flags: pusher, reg: reg,
-		projects: newProjects(pool), log: log, obs: cfg.Observer, sweepWake: make(chan struct{}, 1),
-		writers: newWriterPool(),
+	return &Server{cfg: cfg, store: store, batcher: batcher, flags: pusher, reg: reg,
+		projects: newProjects(store, maxCachedProjects), log: log, obs: cfg.Observer,
 		perProj: newProjectLimiters(cfg.Rates.PerProject, cfg.Rates.PerProjectBurst)}
 }
 
@@ -127,30 +106,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, &refusal{http.StatusServiceUnavailable, "too_many_connections", "the relay's connection limit is reached; retry later"})
 		return
 	}
-	s.startSweeper()
 	user, set, err := s.flags.Connect(r.Context(), from.project, from.anon)
 	if err != nil {
-		s.unregister(c)
+		s.reg.remove(c)
 		s.log.Warn("connect", "error", err)
-		s.refuse(w, &refusal{http.StatusServiceUnavailable, CodeUnavailable, "the database is unavailable; retry later"})
+		s.refuse(w, &refusal{http.StatusServiceUnavailable, protocol.CodeUnavailable, "the database is unavailable; retry later"})
 		return
 	}
 	c.mu.Lock()
 	c.userID = user // identified before: events after a reconnect carry the user
 	c.mu.Unlock()
 	c.initialFlags(s.reg.intern(from.project, set))
+	s.upgrade(w, r, c)
+}
+
+// upgrade completes the handshake for the admitted, registered c and starts serving it.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) {
 	var ws *websocket.Conn
-	hj := &smallHijack{ResponseWriter: w}
+	var err error
 	// RFC 6455 §10.8: the handshake's SHA-1 (Sec-WebSocket-Accept) protects no secret and is no
 	// security function, so it may run outside FIPS 140-3 enforcement (fips140=only panics on it).
 	fips140.WithoutEnforcement(func() {
-		ws, err = websocket.Accept(hj, r, &websocket.AcceptOptions{
+		ws, err = websocket.Accept(w, r, &websocket.AcceptOptions{
 			InsecureSkipVerify: true, // admit has checked Origin against the project's list
 			CompressionMode:    websocket.CompressionDisabled,
 		})
 	})
 	if err != nil {
-		s.unregister(c)
+		s.reg.remove(c)
 		s.log.Debug("accept", "error", err)
 		return
 	}
@@ -158,14 +141,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.draining { // Shutdown began during the handshake
 		s.mu.Unlock()
-		s.unregister(c)
+		s.reg.remove(c)
 		_ = ws.Close(websocket.StatusGoingAway, "relay shutting down")
 		return
 	}
 	s.conns.Add(1)
 	s.mu.Unlock()
 	s.obs.Connected(1)
-	go c.serve(ws, hj.fw) // conn.done undoes the three above
+	go c.serve(ws) // conn.done undoes the three above
 }
 
 // refuse answers a request refused before any message, and counts it.

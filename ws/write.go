@@ -1,53 +1,32 @@
 package ws
 
 import (
-	"strconv"
+	"context"
+	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/beacon-analytics/beacon/protocol"
 )
 
-// writeSome is a writer pool worker's turn for c: it takes everything queued (replies, then the
-// newest flag set if it differs from the last one sent, then the ack) and writes it without
-// waiting, until nothing is left. When the socket is full, a write failed or the connection is
-// closing, it hands c to a goroutine of its own (write) and returns.
-func (c *conn) writeSome() {
-	var buf [4][]byte // most turns write one or two messages
-	for {
-		c.mu.Lock()
-		if c.closeCode != 0 {
-			c.mu.Unlock()
-			go c.write()
-			return
-		}
-		batch := c.takeLocked(buf[:0])
-		if len(batch) == 0 {
-			c.running = false
-			c.mu.Unlock()
-			return
-		}
-		c.mu.Unlock()
-		done, err := c.fw.tryFrames(batch)
-		if err != nil {
-			c.abort(websocket.StatusPolicyViolation, "write timeout")
-		}
-		if err != nil || !done {
-			go c.write()
-			return
-		}
-	}
-}
+// Close codes the relay gives a connection whose write failed (docs/protocol.md). Both are
+// recorded and attempted, but a client whose socket does not drain or has failed seldom receives
+// them: coder/websocket closes the socket when a write's context ends.
+const (
+	closeWriteTimeout = websocket.StatusPolicyViolation // 1008: the client did not read for WriteTimeout
+	closeWriteFailed  = websocket.StatusInternalError   // 1011: the socket refused a write
+)
 
-// write is the connection's own writer goroutine: it first writes what the pool left (waiting
-// for the client), then everything queued, looking again until nothing is left, and exits. Once
-// the connection is aborted it writes what is queued (the final ack above all) and closes the
-// socket with the abort's code; no writing starts after that.
+// write is the connection's writer goroutine, running while something is queued: it takes
+// everything (replies, then the newest flag set if it differs from the last one sent, then the
+// ack), writes it, and looks again until nothing is left, then exits. Once the connection is
+// aborted it writes what is queued (the final ack above all) and closes the socket with the
+// abort's code; no writer starts after that.
 func (c *conn) write() {
 	var buf [4][]byte // most runs write one or two messages
-	failed := !c.send(nil)
-	if failed {
-		c.abort(websocket.StatusPolicyViolation, "write timeout")
-	}
+	failed := false
 	for {
 		c.mu.Lock()
 		batch := c.takeLocked(buf[:0])
@@ -58,17 +37,39 @@ func (c *conn) write() {
 			return
 		}
 		c.mu.Unlock()
-		if !failed && !c.send(batch) {
-			failed = true
-			c.abort(websocket.StatusPolicyViolation, "write timeout")
-			continue // closes with the first reason given
+		for i := 0; i < len(batch) && !failed; i++ {
+			if err := c.send(batch[i]); err != nil {
+				failed = true
+				c.writeFailed(err)
+			}
 		}
+		clear(batch)
 		if code != 0 {
-			_ = c.ws.Close(code, why) // the client may be gone already; this also ends the reader's Read
+			if err := c.ws.Close(code, why); err != nil {
+				c.s.log.Debug("close", "code", code, "reason", why, "error", err)
+			}
 			c.done()
 			return // running stays true: no writer starts again
 		}
 	}
+}
+
+// send writes one message within WriteTimeout.
+func (c *conn) send(msg []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.WriteTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, msg)
+}
+
+// writeFailed closes the connection after a failed write, telling a client that did not read
+// from a socket that failed. The client seldom gets the close frame, so the log says which.
+func (c *conn) writeFailed(err error) {
+	code, why := closeWriteFailed, "write failed"
+	if errors.Is(err, context.DeadlineExceeded) {
+		code, why = closeWriteTimeout, "write timeout"
+	}
+	c.s.log.Debug("write", "code", int(code), "reason", why, "error", err)
+	c.abort(code, why)
 }
 
 // takeLocked appends everything to write to batch; c.mu must be held. Taking the ack under c.mu
@@ -80,46 +81,50 @@ func (c *conn) takeLocked(batch [][]byte) [][]byte {
 		c.flags = nil
 		if !set.Same(c.sent) {
 			c.sent = set
-			batch = append(batch, set.Frame(flagsFrame))
+			batch = append(batch, set.Frame(flagsMessage))
 			c.s.obs.FlagsSent()
 		}
 	}
 	if ack := c.acks.take(); ack > 0 {
-		batch = append(batch, ackFrame(ack))
+		batch = append(batch, ackMessage(ack))
 		c.s.obs.Acked()
 	}
 	return batch
 }
 
-// flagsFrame is the whole WebSocket frame carrying a flag set; built once per distinct set
-// (flags.Set.Frame) and written as is to every client that has the set.
-func flagsFrame(set []byte) []byte {
-	const pre, post = `{"type":"flags","flags":`, `}`
-	n := len(pre) + len(set) + len(post)
-	b := textHeader(make([]byte, 0, n+10), n)
-	return append(append(append(b, pre...), set...), post...)
+// reply is every server → client message but flags (docs/protocol.md).
+type reply struct {
+	Type    string `json:"type"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	Seq     uint64 `json:"seq,omitempty"`
 }
 
-// ackFrame is the frame acknowledging everything up to seq.
-func ackFrame(seq uint64) []byte {
-	b := append(make([]byte, 2, 48), `{"type":"ack","seq":`...)
-	b = append(strconv.AppendUint(b, seq, 10), '}')
-	b[0], b[1] = 0x81, byte(len(b)-2) // < 126
+// marshal encodes a message the relay builds itself; it cannot fail for these types.
+func marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("ws: marshal " + err.Error())
+	}
 	return b
 }
 
-// pongFrame answers a client's {"type":"ping"}.
-var pongFrame = textFrame([]byte(`{"type":"pong"}`))
+// pongMessage answers a client's {"type":"ping"}.
+var pongMessage = marshal(reply{Type: "pong"})
 
-// send writes what the pool left, then frames (several in one writev); false when that failed.
-// No context, timer or coder/websocket call per write: the frames go to the socket through
-// frameWriter, and a write blocked longer than WriteTimeout is ended by the sweeper, which
-// watches c.writing.
-func (c *conn) send(frames [][]byte) bool {
-	c.writing.Store(time.Now().UnixNano())
-	err := c.fw.writeFrames(frames)
-	c.writing.Store(0)
-	return err == nil
+func ackMessage(seq uint64) []byte { return marshal(reply{Type: "ack", Seq: seq}) }
+
+func errorMessage(seq uint64, e *protocol.Error) []byte {
+	return marshal(reply{Type: "error", Code: e.Code, Message: e.Message, Seq: seq})
+}
+
+// flagsMessage is the message carrying a flag set; flags.Set.Frame builds it once per distinct
+// set, and the same bytes go to every client that has the set.
+func flagsMessage(set []byte) []byte {
+	return marshal(struct {
+		Type  string          `json:"type"`
+		Flags json.RawMessage `json:"flags"`
+	}{"flags", set})
 }
 
 // drained runs on the drain loop: first it stops reading once the client has been quiet for

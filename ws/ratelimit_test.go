@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/beacon-analytics/beacon/internal/wsclient"
+	"github.com/beacon-analytics/beacon/protocol"
 	"github.com/beacon-analytics/beacon/ws"
 )
 
@@ -24,7 +25,7 @@ func TestRateLimitAnswersThenCloses(t *testing.T) {
 	c.waitAck(5)
 	// The burst is spent: the next message is answered, not silently dropped.
 	c.send(map[string]any{"type": "event", "event": "e", "seq": 6})
-	if m := c.next("error"); m["code"] != ws.CodeRateLimited || m["seq"] != float64(6) {
+	if m := c.next("error"); m["code"] != protocol.CodeRateLimited || m["seq"] != float64(6) {
 		t.Fatalf("got %v, want rate_limited for seq 6", m)
 	}
 	// A client that persists is closed with 1008.
@@ -56,7 +57,7 @@ func TestProjectRateLimit(t *testing.T) {
 	a.waitAck(3)
 	// The project's bucket is shared: b is limited though it sent nothing yet; pings still work.
 	b.send(map[string]any{"type": "event", "event": "e", "seq": 1})
-	if m := b.next("error"); m["code"] != ws.CodeRateLimited {
+	if m := b.next("error"); m["code"] != protocol.CodeRateLimited {
 		t.Fatalf("got %v", m)
 	}
 	b.send(map[string]any{"type": "ping"})

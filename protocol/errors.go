@@ -1,0 +1,38 @@
+package protocol
+
+// Error codes sent in {"type":"error"} replies and HTTP ingest results. They are part of the
+// protocol: docs/protocol.md lists them, and clients branch on them.
+const (
+	CodeBadJSON       = "bad_json"        // not a JSON object, not valid JSON or not valid UTF-8
+	CodeDuplicateKey  = "duplicate_key"   // a JSON object repeats a key
+	CodeBadMessage    = "bad_message"     // a field has the wrong JSON type
+	CodeUnknownType   = "unknown_type"    // type is not event, identify or ping
+	CodeBadEvent      = "bad_event"       // event name empty, too long or with control characters
+	CodeBadProps      = "bad_props"       // props is not a JSON object, or holds \u0000
+	CodePropsTooLarge = "props_too_large" // props over the size limit
+	CodeBadTS         = "bad_ts"          // ts is not a non-negative number of epoch milliseconds
+	CodeBadID         = "bad_id"          // id is not a UUID
+	CodeBadSeq        = "bad_seq"         // seq not above the connection's previous one
+	CodeBadUserID     = "bad_user_id"     // identify without a usable userId
+	CodeBadTraits     = "bad_traits"      // traits is not a JSON object, too large, or holds \u0000
+	CodeRejected      = "rejected"        // PostgreSQL refused the row (an event is kept in beacon.events_rejected and acked); re-sending cannot help
+	CodeBinaryFrame   = "binary_frame"    // only text frames carry messages
+	CodeUnavailable   = "unavailable"     // the database could not take the message now; re-send later
+	CodeRateLimited   = "rate_limited"    // over the connection's or project's rate; re-send later
+
+	CodeTooManyMessages = "too_many_messages" // an HTTP body with more than MaxBodyMessages
+)
+
+// Error is a message's rejection, answered to its sender (with the message's seq on a WebSocket,
+// its index over HTTP). The JSON form is the protocol's.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// NewError makes an Error; code is one of the Code constants.
+func NewError(code, msg string) *Error { return &Error{Code: code, Message: msg} }
+
+func errf(code, msg string) *Error { return NewError(code, msg) }

@@ -1,0 +1,181 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/google/uuid"
+)
+
+// Limits bound what a message may carry. The zero value is not useful: fill it from config, or
+// take DefaultLimits.
+type Limits struct {
+	MaxNameBytes  int           // event name length
+	MaxPropsBytes int           // props and traits JSON size
+	MaxIDBytes    int           // userId, session and anon id length
+	MaxEventAge   time.Duration // older client times are replaced (see ResolveTS)
+	MaxClockAhead time.Duration // client times further ahead are replaced
+}
+
+// DefaultLimits are the documented defaults (docs/protocol.md).
+var DefaultLimits = Limits{MaxNameBytes: 200, MaxPropsBytes: 32 << 10, MaxIDBytes: 200,
+	MaxEventAge: 5 * 365 * 24 * time.Hour, MaxClockAhead: 24 * time.Hour}
+
+// WithDefaults returns l with every zero field taken from DefaultLimits.
+func (l Limits) WithDefaults() Limits {
+	d := DefaultLimits
+	l.MaxNameBytes = cmpOr(l.MaxNameBytes, d.MaxNameBytes)
+	l.MaxPropsBytes = cmpOr(l.MaxPropsBytes, d.MaxPropsBytes)
+	l.MaxIDBytes = cmpOr(l.MaxIDBytes, d.MaxIDBytes)
+	l.MaxEventAge = cmpOr(l.MaxEventAge, d.MaxEventAge)
+	l.MaxClockAhead = cmpOr(l.MaxClockAhead, d.MaxClockAhead)
+	return l
+}
+
+func cmpOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// CheckName validates an event name.
+func (l Limits) CheckName(name string) *Error {
+	switch {
+	case name == "":
+		return errf(CodeBadEvent, "event name must not be empty")
+	case len(name) > l.MaxNameBytes:
+		return errf(CodeBadEvent, "event name longer than the limit")
+	case !printable(name):
+		return errf(CodeBadEvent, "event name must be UTF-8 text without control characters")
+	}
+	return nil
+}
+
+// emptyObject is what absent or null props and traits store; shared, never written to.
+var emptyObject = []byte("{}")
+
+// CheckObject validates props or traits: absent or null means {}, anything else must be a JSON
+// object within the size limit without a \u0000 anywhere (PostgreSQL's jsonb refuses it, and one
+// such row would fail a whole COPY). It returns the JSON to store.
+func (l Limits) CheckObject(raw jsontext.Value, code, field string) ([]byte, *Error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return emptyObject, nil
+	}
+	if raw[0] != '{' {
+		return nil, errf(code, field+" must be a JSON object")
+	}
+	if len(raw) > l.MaxPropsBytes {
+		tooLarge := code
+		if code == CodeBadProps {
+			tooLarge = CodePropsTooLarge
+		}
+		return nil, errf(tooLarge, field+" larger than the limit")
+	}
+	if hasNUL(raw) {
+		return nil, errf(code, field+` must not contain \u0000 (PostgreSQL cannot store it)`)
+	}
+	return raw, nil
+}
+
+// hasNUL reports whether valid JSON text holds the escape \u0000 (a raw NUL byte is not valid
+// JSON). A backslash always starts an escape, so escapes are skipped whole: `\\u0000` is a
+// backslash and the text "u0000", not a NUL.
+func hasNUL(raw []byte) bool {
+	for i := bytes.IndexByte(raw, '\\'); i >= 0; {
+		if i+1 < len(raw) && raw[i+1] == 'u' && bytes.HasPrefix(raw[i+2:], []byte("0000")) {
+			return true
+		}
+		next := bytes.IndexByte(raw[i+2:], '\\')
+		if next < 0 {
+			return false
+		}
+		i += 2 + next
+	}
+	return false
+}
+
+// CheckText validates an id-like string from the client (userId, session, anon).
+func (l Limits) CheckText(s string) bool {
+	return len(s) <= l.MaxIDBytes && printable(s)
+}
+
+// printable reports whether s is UTF-8 text without control characters (NUL included).
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// EventID returns the client's id, or a new UUIDv7 when it sent none.
+func EventID(id string) (uuid.UUID, *Error) {
+	if id == "" {
+		u, err := uuid.NewV7()
+		if err != nil {
+			return uuid.UUID{}, errf(CodeUnavailable, "cannot make an event id: "+err.Error())
+		}
+		return u, nil
+	}
+	u, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		return uuid.UUID{}, errf(CodeBadID, "id must be a UUID in its 36-character form")
+	}
+	return u, nil
+}
+
+// ResolveTS applies the documented time rule. ts must be a non-negative number of epoch
+// milliseconds (fractions dropped); missing or null means received. A time older than
+// MaxEventAge or more than MaxClockAhead ahead of received is a broken clock: it is replaced by the
+// time inside the event's UUIDv7 id when that one is plausible, else by received. Using the id's
+// time keeps a re-sent event's ts, and so its dedup key, the same.
+func (l Limits) ResolveTS(raw jsontext.Value, id uuid.UUID, received time.Time) (time.Time, *Error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		if t, ok := l.idTime(id, received); ok {
+			return t, nil
+		}
+		return received, nil
+	}
+	ms, ok := parseNumber(raw)
+	if !ok || ms < 0 || ms > 1e15 {
+		return time.Time{}, errf(CodeBadTS, "ts must be epoch milliseconds (a non-negative number)")
+	}
+	t := time.UnixMilli(int64(ms)).UTC()
+	if l.plausible(t, received) {
+		return t, nil
+	}
+	if t, ok := l.idTime(id, received); ok {
+		return t, nil
+	}
+	return received, nil
+}
+
+// parseNumber reads a JSON number (the decoder has checked the syntax of every value, so only
+// the kind is left to check); a string, object or literal is not one.
+func parseNumber(raw jsontext.Value) (float64, bool) {
+	if raw.Kind() != '0' {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	return f, err == nil && !math.IsNaN(f)
+}
+
+func (l Limits) plausible(t, received time.Time) bool {
+	return !t.Before(received.Add(-l.MaxEventAge)) && !t.After(received.Add(l.MaxClockAhead))
+}
+
+// idTime reads the millisecond timestamp in the first 48 bits of a UUIDv7.
+func (l Limits) idTime(id uuid.UUID, received time.Time) (time.Time, bool) {
+	if id.Version() != 7 {
+		return time.Time{}, false
+	}
+	ms := int64(binary.BigEndian.Uint64(id[:8]) >> 16)
+	t := time.UnixMilli(ms).UTC()
+	return t, l.plausible(t, received)
+}

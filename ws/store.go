@@ -1,0 +1,26 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Store is what the edge needs from the database.
+//
+// An error that wraps a *pgconn.PgError of class 22 (data exception) or 23 (integrity) is
+// PostgreSQL refusing the data: the client is answered "rejected" and re-sending cannot help. Any
+// other error is the database's, and the client should re-send later.
+type Store interface {
+	// ProjectOrigins returns a project's allowed origins; found is false when no such project exists.
+	ProjectOrigins(ctx context.Context, projectID string) (origins []string, found bool, err error)
+	// Identify records that anon is userID in project and merges traits (a JSON object).
+	Identify(ctx context.Context, projectID, anonID, userID string, traits []byte) error
+}
+
+// refusedByPostgres reports whether err is PostgreSQL refusing the data (see Store).
+func refusedByPostgres(err error) (*pgconn.PgError, bool) {
+	var pgErr *pgconn.PgError
+	ok := errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23")
+	return pgErr, ok
+}
