@@ -3,6 +3,7 @@ package ws_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -53,38 +54,43 @@ func TestWriterRunsOnlyWhileSomethingIsQueued(t *testing.T) {
 	}
 }
 
-// Clients with equal flags share one frame, connect-time and pushed alike, and each gets it.
+// Clients with equal flags share one frame, connect-time and pushed alike, and each gets it. Each
+// change is made only once both clients have the previous push, so no two pushes race (a late
+// push of an earlier change could otherwise hand one client a second, equal set).
 func TestEqualFlagSetsShareOneFrame(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, ws.Config{})
 	p := s.project(t)
-	s.exec(t, `INSERT INTO beacon.flags (project_id, key, enabled) VALUES ($1, 'shared', false)`, p)
 	a, b := s.dial(t, p, "sa"), s.dial(t, p, "sb")
 	a.next("flags")
 	b.next("flags")
-	same := func(when string) {
+	same := func(when, want string) {
 		t.Helper()
 		var frames [][]byte
 		waitFor(t, "both sent", func() bool {
 			frames = s.edge.SentFlagFrames(p)
-			return len(frames) == 2 && frames[0] != nil && frames[1] != nil
+			return len(frames) == 2 && bytes.Contains(frames[0], []byte(want)) && bytes.Contains(frames[1], []byte(want))
 		})
 		if !bytes.Equal(frames[0], frames[1]) || &frames[0][0] != &frames[1][0] {
-			t.Fatalf("%s: the two clients' frames are not the same bytes", when)
+			t.Fatalf("%s: the two clients' frames are not the same bytes: %q, %q", when, frames[0], frames[1])
 		}
 	}
-	same("at connect")
-	s.exec(t, `UPDATE beacon.flags SET enabled = true WHERE project_id = $1`, p)
-	for _, c := range []*client{a, b} {
-		if m := c.next("flags"); m["flags"].(map[string]any)["shared"] != true {
-			t.Fatalf("pushed %v", m["flags"])
+	same("at connect", "{}")
+	for _, change := range []struct {
+		sql  string
+		want bool
+	}{
+		{`INSERT INTO beacon.flags (project_id, key, enabled) VALUES ($1, 'shared', false)`, false},
+		{`UPDATE beacon.flags SET enabled = true WHERE project_id = $1`, true},
+	} {
+		s.exec(t, change.sql, p)
+		for _, c := range []*client{a, b} {
+			if m := c.next("flags"); m["flags"].(map[string]any)["shared"] != change.want {
+				t.Fatalf("after %s: pushed %v", change.sql, m["flags"])
+			}
 		}
+		same("after "+change.sql, fmt.Sprintf(`"shared":%t`, change.want))
 	}
-	waitFor(t, "push written", func() bool {
-		f := s.edge.SentFlagFrames(p)
-		return len(f) == 2 && bytes.Contains(f[0], []byte("true")) && bytes.Contains(f[1], []byte("true"))
-	})
-	same("after a push")
 }
 
 // Pings come from each connection's heartbeat: a client that reads (and so answers) gets them and stays;
