@@ -256,25 +256,6 @@ func waitLog(t *testing.T, r *relayProc, want ...string) string {
 	}
 }
 
-// holdEvents locks beacon.events until the returned function runs, so no COPY can commit.
-func holdEvents(t *testing.T, db *testdb.DB) (release func()) {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE beacon.events IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tx.Rollback(ctx) })
-	return func() {
-		if err := tx.Rollback(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // sendEvents dials the relay and sends n events with seqs 1..n; nothing reads the replies.
 func sendEvents(t *testing.T, ctx context.Context, r *relayProc, project string, n int) *websocket.Conn {
 	t.Helper()
@@ -300,7 +281,7 @@ func TestSecondSignalForcesExit(t *testing.T) {
 	defer cancel()
 	project := createProject(t, db)
 	r := startRelay(t, freePort(t), "DATABASE_URL="+db.URL, "SHUTDOWN_TIMEOUT=10m", "LOG_LEVEL=info")
-	holdEvents(t, db)
+	db.HoldEvents(t)
 	sendEvents(t, ctx, r, project, 3)
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -328,7 +309,7 @@ func TestShutdownPhasesHaveTheirShare(t *testing.T) {
 	defer cancel()
 	project := createProject(t, db)
 	r := startRelay(t, freePort(t), "DATABASE_URL="+db.URL, "SHUTDOWN_TIMEOUT=6s", "LOG_LEVEL=info")
-	release := holdEvents(t, db)
+	release := db.HoldEvents(t)
 	sendEvents(t, ctx, r, project, 3)
 	waitMetric(t, r.base+"/metrics", "beacon_messages_total{type=\"event\"} 3")
 	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -224,14 +224,7 @@ func TestFullBufferBlocksAdd(t *testing.T) {
 	t.Parallel()
 	db, b, project := setup(t, pgbatch.Config{BatchSize: 1000, FlushInterval: 5 * time.Millisecond, BufferBytes: 2000})
 	ctx := context.Background()
-	// Hold the table so no flush can finish while the buffer fills.
-	tx, err := db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE beacon.events IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	release := db.HoldEvents(t) // no flush can finish while the buffer fills
 	var wg sync.WaitGroup
 	added := 0
 	for i := 0; ; i++ {
@@ -259,9 +252,7 @@ func TestFullBufferBlocksAdd(t *testing.T) {
 	if added == 0 {
 		t.Fatal("no event fit the buffer")
 	}
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	waitGroup(t, &wg, 30*time.Second)
 	if n := count(t, db, project); n != added {
 		t.Fatalf("rows = %d, want %d", n, added)

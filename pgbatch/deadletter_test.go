@@ -140,14 +140,7 @@ func TestConnectionLossIsRetriedNotRejected(t *testing.T) {
 		RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tx, err := db.Pool.Begin(ctx) // hold the table so the COPY waits where we can see it
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck
-	if _, err := tx.Exec(ctx, `LOCK TABLE beacon.events IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	release := db.HoldEvents(t) // the COPY waits where we can see it
 	committed := make(chan error, 1)
 	if err := b.Add(ctx, event(project, 1), func(err error) { committed <- err }); err != nil {
 		t.Fatal(err)
@@ -159,9 +152,7 @@ func TestConnectionLossIsRetriedNotRejected(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	select {
 	case err := <-committed:
 		if err != nil {

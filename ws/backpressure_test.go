@@ -1,7 +1,6 @@
 package ws_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -24,15 +23,7 @@ func TestBackpressureOutlivesPingsAndIdleTimeout(t *testing.T) {
 	c.next("flags")
 
 	// Hold every COPY: the writers wait for this lock as they would for a database that is down.
-	ctx := context.Background()
-	tx, err := s.db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `LOCK TABLE beacon.events IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	release := s.db.HoldEvents(t)
 	const n = 500
 	pad := strings.Repeat("x", 150)
 	for i := 1; i <= n; i++ {
@@ -42,9 +33,7 @@ func TestBackpressureOutlivesPingsAndIdleTimeout(t *testing.T) {
 		return s.count(t, `SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'beacon.events'::regclass`) > 0
 	})
 	time.Sleep(time.Second) // 50 ping intervals, 20 write timeouts, 10 idle timeouts
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	c.waitAck(n)
 	if got := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1`, p); got != n {
 		t.Errorf("%d rows stored, want %d", got, n)

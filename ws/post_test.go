@@ -1,7 +1,6 @@
 package ws_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -101,16 +100,7 @@ func TestHTTPIngestAnswersWithinCommitTimeoutDuringAnOutage(t *testing.T) {
 	s := newStack(t, ws.Config{CommitTimeout: 300 * time.Millisecond})
 	p := s.project(t)
 	url := strings.Replace(s.url("/v1/events", p, "outage"), "ws://", "http://", 1)
-	ctx := context.Background()
-	tx, err := s.db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	// Hold every COPY, as a database that is down would.
-	if _, err := tx.Exec(ctx, `LOCK TABLE beacon.events IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	release := s.db.HoldEvents(t) // every COPY waits, as for a database that is down
 	id := uuid.Must(uuid.NewV7()).String()
 	body := `[{"type":"event","event":"held","id":"` + id + `"}]`
 	start := time.Now()
@@ -123,9 +113,7 @@ func TestHTTPIngestAnswersWithinCommitTimeoutDuringAnOutage(t *testing.T) {
 	if took > 5*time.Second {
 		t.Fatalf("answered after %v, want about the 300ms commit timeout", took)
 	}
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	resp, out = post(t, url, "application/json", body, nil)
 	if resp.StatusCode != http.StatusOK || out["accepted"] != float64(1) {
 		t.Fatalf("after the outage: %d %v", resp.StatusCode, out)

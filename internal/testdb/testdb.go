@@ -213,3 +213,24 @@ func CAFile() string {
 	}
 	return filepath.Join(os.TempDir(), "beacon-test", "ca.crt")
 }
+
+// HoldEvents locks beacon.events in ACCESS EXCLUSIVE mode until the returned function runs (or
+// the test ends), so no COPY can commit: a database that is down, as the writers see it, without
+// stopping the cluster other tests share.
+func (db *DB) HoldEvents(t testing.TB) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatalf("testdb: hold events: %v", err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE beacon.events IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatalf("testdb: hold events: %v", err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	return func() {
+		if err := tx.Rollback(ctx); err != nil {
+			t.Fatalf("testdb: release events: %v", err)
+		}
+	}
+}
