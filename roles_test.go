@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"testing"
 	"time"
 
@@ -22,18 +21,8 @@ func TestRelayAsLeastPrivilegeRole(t *testing.T) {
 	db := testdb.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	role := "relay_" + uuid.NewString()[:8]
-	if _, err := db.Pool.Exec(ctx, fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD 'relay' IN ROLE beacon_relay`, role)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = db.Pool.Exec(context.Background(), "DROP ROLE IF EXISTS "+role) })
-	u, err := url.Parse(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.UserPassword(role, "relay")
 	project := createProject(t, db)
-	r := startRelay(t, freePort(t), "DATABASE_URL="+u.String(), "MAINTAIN_INTERVAL=1s")
+	r := startRelay(t, freePort(t), "DATABASE_URL="+db.LoginAs(t, "beacon_relay"), "MAINTAIN_INTERVAL=1s")
 
 	c, _, err := wsclient.Dial(ctx, r.ws+"/ws?project="+project+"&anon=least", nil)
 	if err != nil {

@@ -2,8 +2,6 @@ package store_test
 
 import (
 	"context"
-	"fmt"
-	"net/url"
 	"testing"
 	"time"
 
@@ -13,23 +11,6 @@ import (
 	"github.com/beacon-analytics/beacon/internal/testdb"
 	"github.com/beacon-analytics/beacon/store"
 )
-
-// relayURL returns db's URL for a new LOGIN role in the beacon_relay group: the contract is what
-// the relay may do with production's grants, not the owner's.
-func relayURL(t *testing.T, db *testdb.DB) string {
-	t.Helper()
-	role := "relay_" + uuid.NewString()[:8]
-	if _, err := db.Pool.Exec(context.Background(), fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD 'relay' IN ROLE beacon_relay`, role)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = db.Pool.Exec(context.Background(), "DROP ROLE IF EXISTS "+role) })
-	u, err := url.Parse(db.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.UserPassword(role, "relay")
-	return u.String()
-}
 
 func relayPool(t *testing.T, u string) *pgxpool.Pool {
 	t.Helper()

@@ -18,7 +18,7 @@ func TestCopyIsNotStarvedByTheSharedPool(t *testing.T) {
 	db := testdb.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	u, err := url.Parse(relayURL(t, db))
+	u, err := url.Parse(db.LoginAs(t, "beacon_relay"))
 	if err != nil {
 		t.Fatal(err)
 	}

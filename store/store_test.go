@@ -33,7 +33,7 @@ func TestClientStatementsAsRelay(t *testing.T) {
 	db := testdb.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st := store.New(relayPool(t, relayURL(t, db)))
+	st := store.New(relayPool(t, db.LoginAs(t, "beacon_relay")))
 	project := createProject(t, db, "https://shop.example.com")
 
 	origins, found, err := st.ProjectOrigins(ctx, project.String())
@@ -94,7 +94,7 @@ func TestIngestStatementsAsRelay(t *testing.T) {
 	db := testdb.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	pool := relayPool(t, relayURL(t, db))
+	pool := relayPool(t, db.LoginAs(t, "beacon_relay"))
 	in := store.NewIngest(pool)
 	project := createProject(t, db)
 	write := func(f func(b *store.Batch) error) error {

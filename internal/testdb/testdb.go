@@ -234,3 +234,21 @@ func (db *DB) HoldEvents(t testing.TB) (release func()) {
 		}
 	}
 }
+
+// LoginAs returns db's URL for a new LOGIN role in group (beacon_relay, beacon_reader …), dropped
+// when the test ends: what a role may do is tested with production's grants, not the owner's.
+func (db *DB) LoginAs(t testing.TB, group string) string {
+	t.Helper()
+	ctx := context.Background()
+	role := "login_" + randomHex(4)
+	if _, err := db.Pool.Exec(ctx, fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD 'login' IN ROLE %s`, role, pgx.Identifier{group}.Sanitize())); err != nil {
+		t.Fatalf("testdb: create login in %s: %v", group, err)
+	}
+	t.Cleanup(func() { _, _ = db.Pool.Exec(context.Background(), "DROP ROLE IF EXISTS "+role) })
+	u, err := url.Parse(db.URL)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	u.User = url.UserPassword(role, "login")
+	return u.String()
+}
