@@ -32,6 +32,7 @@ type Config struct {
 	CommitTimeout     time.Duration `envconfig:"COMMIT_TIMEOUT" default:"10s"` // POST /v1/events waits this long for its commit
 	AllowedOrigins    []string      `envconfig:"ALLOWED_ORIGINS"`
 	IdleTimeout       time.Duration `envconfig:"IDLE_TIMEOUT" default:"90s"`
+	HTTPWriteTimeout  time.Duration `envconfig:"HTTP_WRITE_TIMEOUT" default:"15s"` // an HTTP answer not written by then ends its connection
 	RateConn          float64       `envconfig:"RATE_LIMIT_CONN" default:"1000"` // messages/s per WebSocket; 0: none
 	RateConnBurst     int           `envconfig:"RATE_LIMIT_CONN_BURST" default:"2000"`
 	RateProject       float64       `envconfig:"RATE_LIMIT_PROJECT" default:"100000"` // events/s per project; 0: none
@@ -94,6 +95,7 @@ func (c *Config) validate() error {
 		{c.MaxEventAge < time.Hour, "MAX_EVENT_AGE", "at least 1h"},
 		{c.CommitTimeout < 100*time.Millisecond, "COMMIT_TIMEOUT", "at least 100ms"},
 		{c.IdleTimeout < time.Second, "IDLE_TIMEOUT", "at least 1s"},
+		{c.HTTPWriteTimeout < 100*time.Millisecond, "HTTP_WRITE_TIMEOUT", "at least 100ms"},
 		{c.RateConn < 0, "RATE_LIMIT_CONN", "0 (no limit) or positive"},
 		{c.RateConnBurst < 1, "RATE_LIMIT_CONN_BURST", "at least 1"},
 		{c.RateProject < 0, "RATE_LIMIT_PROJECT", "0 (no limit) or positive"},

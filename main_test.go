@@ -460,3 +460,24 @@ func TestServeRefusesAnotherSchema(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
 	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", port), http.StatusOK)
 }
+
+// TestSecurityHeadersFromTheBinary: the served routes, dashboard included, carry the security
+// headers, whatever their answer.
+func TestSecurityHeadersFromTheBinary(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	project := createProject(t, db)
+	r := startRelay(t, freePort(t), "DATABASE_URL="+db.URL)
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/"}, {"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/metrics"}, {"GET", "/ws?project=" + project},
+		{"POST", "/v1/events?project=" + project}, {"OPTIONS", "/v1/events?project=" + project},
+	} {
+		req, _ := http.NewRequest(tc.method, r.base+tc.path, strings.NewReader("[]"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		checkSecurityHeaders(t, strings.SplitN(tc.path, "?", 2)[0], resp.Header, false)
+	}
+}

@@ -94,10 +94,10 @@ func serve(ctx context.Context, cfg Config) error {
 	return err
 }
 
-// server is an http.Server with the relay's timeouts and TLS settings.
+// server is an http.Server with the relay's timeouts, security headers and TLS settings.
 func (r *relay) server(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           secure(h, r.cfg.HTTPWriteTimeout, r.cfg.TLSCertFile != ""),
 		ReadHeaderTimeout: 10 * time.Second, // slowloris
 		ReadTimeout:       time.Minute,      // HTTP ingest bodies; hijacked WebSockets escape it
 		IdleTimeout:       2 * time.Minute,

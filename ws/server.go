@@ -122,6 +122,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // upgrade completes the handshake for the admitted, registered c and starts serving it.
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) {
+	// A hijacked connection keeps the deadlines the server set (http.Hijacker): this one bounds
+	// its own writes (WriteTimeout), so none may be left over from the HTTP side.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	var ws *websocket.Conn
 	var err error
 	// RFC 6455 §10.8: the handshake's SHA-1 (Sec-WebSocket-Accept) protects no secret and is no
