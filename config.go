@@ -20,7 +20,8 @@ type Config struct {
 	ListenDatabaseURL string        `envconfig:"LISTEN_DATABASE_URL"` // for LISTEN; default DATABASE_URL (must bypass transaction poolers)
 	Host              string        `envconfig:"HOST"`                // "" listens on all interfaces
 	Port              int           `envconfig:"PORT" default:"4000"`
-	MetricsAddr       string        `envconfig:"METRICS_ADDR"` // host:port for /metrics; "" serves it on PORT
+	MetricsAddr       string        `envconfig:"METRICS_ADDR" default:"127.0.0.1:9464"` // host:port for /metrics; "" serves it on PORT (needs METRICS_TOKEN)
+	MetricsToken      string        `envconfig:"METRICS_TOKEN"`                          // bearer token /metrics requires; never logged
 	BatchSize         int           `envconfig:"BATCH_SIZE" default:"5000"`
 	FlushInterval     time.Duration `envconfig:"FLUSH_INTERVAL" default:"50ms"`
 	BufferLimit       int64         `envconfig:"BUFFER_LIMIT_BYTES" default:"67108864"`
@@ -114,8 +115,11 @@ func (c *Config) validate() error {
 	}
 	if c.MetricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || !validPort(port) {
-			return fmt.Errorf("config: METRICS_ADDR must be host:port (e.g. 127.0.0.1:9090), or empty to serve /metrics on PORT")
+			return fmt.Errorf("config: METRICS_ADDR must be host:port (e.g. 127.0.0.1:9464), or empty to serve /metrics on PORT")
 		}
+	} else if c.MetricsToken == "" {
+		// /metrics on the public port names projects' traffic and the relay's internals.
+		return fmt.Errorf("config: METRICS_TOKEN is required when METRICS_ADDR is empty (/metrics served on PORT)")
 	}
 	for _, o := range c.AllowedOrigins {
 		if err := checkOrigin(o); err != nil {

@@ -67,7 +67,7 @@ func serve(ctx context.Context, cfg Config) error {
 			ln.Close()
 			return fmt.Errorf("listen on METRICS_ADDR: %w", err)
 		}
-		metricsSrv = r.server(r.metrics.Handler())
+		metricsSrv = r.server(requireBearer(cfg.MetricsToken, r.metrics.Handler()))
 		go r.listen(metricsSrv, mln, serveErr)
 	}
 	bg, stopBG := context.WithCancel(context.Background())
@@ -180,7 +180,7 @@ func (r *relay) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", r.ready)
 	if r.cfg.MetricsAddr == "" {
-		mux.Handle("GET /metrics", r.metrics.Handler())
+		mux.Handle("GET /metrics", requireBearer(r.cfg.MetricsToken, r.metrics.Handler()))
 	}
 	mux.Handle("GET /", dashboard.Handler())
 	return mux
