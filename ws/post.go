@@ -36,8 +36,7 @@ var errNotCommitted = errors.New("events not committed within the commit timeout
 // CommitTimeout (a database outage), so a sender is never held without limit.
 func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
-		s.cors(w, r)
-		w.WriteHeader(http.StatusNoContent)
+		s.preflight(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -175,7 +174,20 @@ func (s *Server) reject(res *postResult, i int, e *protocol.Error) {
 	}
 }
 
-// cors lets pages on an admitted origin read the answer (sendBeacon needs none of this).
+// preflight answers a CORS preflight. Only a request admit takes (a known project, an Origin it
+// allows) gets the CORS headers; any other is answered with admit's refusal and no
+// Access-Control-Allow-Origin, so the browser does not send the POST.
+func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
+	if _, ref := s.admit(r); ref != nil {
+		s.refuse(w, ref)
+		return
+	}
+	s.cors(w, r)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// cors lets pages on an admitted origin read the answer (sendBeacon needs none of this). Call it
+// only after admit has accepted r's Origin.
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
 	if origin == "" {

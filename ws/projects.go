@@ -114,8 +114,12 @@ func (s *Server) admit(r *http.Request) (*sender, *refusal) {
 }
 
 // originAllowed matches an Origin header exactly (case-insensitively) against the project's
-// origins, or, when the project lists none, the relay's defaults; "*" allows any origin.
+// origins, or, when the project lists none, the relay's defaults; "*" allows any origin but
+// "null", which sandboxed frames, file: pages and redirects send: it names no site to trust.
 func originAllowed(origin string, project, defaults []string) bool {
+	if origin == "null" {
+		return false
+	}
 	list := project
 	if len(list) == 0 {
 		list = defaults

@@ -1,0 +1,62 @@
+package ws_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/beacon-analytics/beacon/ws"
+)
+
+// preflight sends a CORS preflight for POST to url from origin.
+func preflight(t *testing.T, url, origin string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodOptions, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// TestPreflightAllowsOnlyTheProjectsOrigins: a preflight gets Access-Control-Allow-Origin only
+// for an origin the project allows; a foreign origin, an unknown project, no project and
+// Origin: null get none.
+func TestPreflightAllowsOnlyTheProjectsOrigins(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{AllowedOrigins: []string{"*"}})
+	p := s.project(t, "https://app.example.com")
+	open := s.project(t) // lists none: the relay's default "*" applies
+	base := strings.Replace(s.http.URL, "ws://", "http://", 1) + "/v1/events"
+	for _, tc := range []struct {
+		name, url, origin string
+		allowed           bool
+	}{
+		{"allowed origin", base + "?project=" + p.String(), "https://app.example.com", true},
+		{"foreign origin", base + "?project=" + p.String(), "https://evil.example", false},
+		{"unknown project", base + "?project=" + uuid.NewString(), "https://evil.example", false},
+		{"no project", base, "https://evil.example", false},
+		{"null origin", base + "?project=" + p.String(), "null", false},
+		{"null origin, project allowing *", base + "?project=" + open.String(), "null", false},
+		{"any origin, project allowing *", base + "?project=" + open.String(), "https://any.example", true},
+	} {
+		resp := preflight(t, tc.url, tc.origin)
+		got := resp.Header.Get("Access-Control-Allow-Origin")
+		if tc.allowed && (got != tc.origin || resp.StatusCode != http.StatusNoContent) {
+			t.Errorf("%s: %d, Access-Control-Allow-Origin %q, want 204 and %q", tc.name, resp.StatusCode, got, tc.origin)
+		}
+		if !tc.allowed && (got != "" || resp.StatusCode < 400) {
+			t.Errorf("%s: %d, Access-Control-Allow-Origin %q, want a refusal without it", tc.name, resp.StatusCode, got)
+		}
+	}
+}
