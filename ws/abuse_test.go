@@ -1,6 +1,7 @@
 package ws_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -58,5 +59,52 @@ func TestPreflightAllowsOnlyTheProjectsOrigins(t *testing.T) {
 		if !tc.allowed && (got != "" || resp.StatusCode < 400) {
 			t.Errorf("%s: %d, Access-Control-Allow-Origin %q, want a refusal without it", tc.name, resp.StatusCode, got)
 		}
+	}
+}
+
+// TestAdmitTakesOneSpellingOfEachParameter: a project id in any but the canonical lowercase
+// 8-4-4-4-12 form, and a repeated project, session or anon parameter, are refused with a 400
+// naming the problem, at both doors.
+func TestAdmitTakesOneSpellingOfEachParameter(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{})
+	p := s.project(t)
+	id := p.String()
+	other := s.project(t).String()
+	base := strings.Replace(s.http.URL, "ws://", "http://", 1)
+	for _, tc := range []struct{ query, code string }{
+		{"project={" + id + "}", "bad_project"},
+		{"project=urn:uuid:" + id, "bad_project"},
+		{"project=" + strings.ReplaceAll(id, "-", ""), "bad_project"},
+		{"project=" + strings.ToUpper(id), "bad_project"},
+		{"project=" + id + "&project=" + other, "duplicate_parameter"},
+		{"project=" + id + "&session=a&session=b", "duplicate_parameter"},
+		{"project=" + id + "&anon=a&anon=b", "duplicate_parameter"},
+	} {
+		for _, door := range []string{"/v1/events", "/ws"} {
+			req, _ := http.NewRequest(http.MethodPost, base+door+"?"+tc.query, strings.NewReader("[]"))
+			if door == "/ws" {
+				req, _ = http.NewRequest(http.MethodGet, base+door+"?"+tc.query, nil)
+				req.Header.Set("Connection", "Upgrade")
+				req.Header.Set("Upgrade", "websocket")
+				req.Header.Set("Sec-WebSocket-Version", "13")
+				req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out struct{ Error string }
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || out.Error != tc.code {
+				t.Errorf("%s %s: %d %q, want 400 %s", door, tc.query, resp.StatusCode, out.Error, tc.code)
+			}
+		}
+	}
+	// The canonical form is still taken.
+	resp, _ := post(t, base+"/v1/events?project="+id, "application/json", "[]", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("canonical id: %d", resp.StatusCode)
 	}
 }

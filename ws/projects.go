@@ -87,13 +87,18 @@ type refusal struct {
 // sender, or why it is refused.
 func (s *Server) admit(r *http.Request) (*sender, *refusal) {
 	q := r.URL.Query()
+	for _, k := range []string{"project", "session", "anon"} {
+		if len(q[k]) > 1 { // which one counts would be a guess, and a proxy may guess otherwise
+			return nil, &refusal{http.StatusBadRequest, "duplicate_parameter", "the " + k + " query parameter is given more than once"}
+		}
+	}
 	raw := q.Get("project")
 	if raw == "" {
 		return nil, &refusal{http.StatusBadRequest, "missing_project", "the project query parameter is required"}
 	}
 	id, err := uuid.Parse(raw)
-	if err != nil {
-		return nil, &refusal{http.StatusBadRequest, "bad_project", "project must be a UUID"}
+	if err != nil || id.String() != raw { // one spelling per project: caches, limits and logs key on it
+		return nil, &refusal{http.StatusBadRequest, "bad_project", "project must be a UUID in canonical form (36 lowercase characters, 8-4-4-4-12)"}
 	}
 	from := &sender{project: id, session: q.Get("session"), anon: q.Get("anon")}
 	if !s.cfg.Limits.CheckText(from.session) || !s.cfg.Limits.CheckText(from.anon) {
