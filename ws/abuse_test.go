@@ -1,10 +1,16 @@
 package ws_test
 
 import (
+	"bufio"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -106,5 +112,85 @@ func TestAdmitTakesOneSpellingOfEachParameter(t *testing.T) {
 	resp, _ := post(t, base+"/v1/events?project="+id, "application/json", "[]", nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("canonical id: %d", resp.StatusCode)
+	}
+}
+
+// rawDial opens a WebSocket by hand, for frames no well-behaved client library would send.
+func rawDial(t *testing.T, s *stack, project uuid.UUID) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", s.http.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "GET /ws?project=%s&anon=raw HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", project)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	return c, br
+}
+
+// hugeTextHeader is a masked text frame header announcing 2^62 bytes.
+func hugeTextHeader() []byte {
+	h := []byte{0x81, 0x80 | 127}
+	h = binary.BigEndian.AppendUint64(h, 1<<62)
+	return append(h, 1, 2, 3, 4) // mask key
+}
+
+// readClose reads server frames until the close frame and returns its code.
+func readClose(t *testing.T, c net.Conn, br *bufio.Reader) int {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			t.Fatalf("no close frame: %v", err)
+		}
+		n := int(h[1] & 0x7f)
+		switch n {
+		case 126:
+			var l [2]byte
+			_, _ = io.ReadFull(br, l[:])
+			n = int(binary.BigEndian.Uint16(l[:]))
+		case 127:
+			var l [8]byte
+			_, _ = io.ReadFull(br, l[:])
+			n = int(binary.BigEndian.Uint64(l[:]))
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			t.Fatalf("frame payload: %v", err)
+		}
+		if h[0]&0x0f == 8 {
+			return int(binary.BigEndian.Uint16(payload))
+		}
+	}
+}
+
+// TestHugeAnnouncedFrame: a frame header announcing 2^62 bytes is closed with 1009 as soon as
+// MaxFrameBytes of it have come, and with 1008 within MessageTimeout when its bytes do not come —
+// not after the ~40 s of the heartbeat.
+func TestHugeAnnouncedFrame(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{MaxFrameBytes: 4096, MessageTimeout: 200 * time.Millisecond, PingInterval: time.Hour})
+	p := s.project(t)
+
+	c, br := rawDial(t, s, p)
+	start := time.Now()
+	_, _ = c.Write(append(hugeTextHeader(), "{\"type\":"...))
+	if code := readClose(t, c, br); code != 1008 {
+		t.Fatalf("stalled huge frame: close %d, want 1008", code)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("stalled huge frame closed after %v", took)
+	}
+
+	c, br = rawDial(t, s, p)
+	_, _ = c.Write(append(hugeTextHeader(), make([]byte, 8192)...))
+	if code := readClose(t, c, br); code != 1009 {
+		t.Fatalf("streamed huge frame: close %d, want 1009", code)
 	}
 }

@@ -31,6 +31,7 @@ type conn struct {
 	ctx    context.Context // ends when the connection is being closed
 	cancel context.CancelFunc
 	beat   *time.Timer // heartbeat; made by serve
+	slow   *time.Timer // runs while a message's body is read (read.go); made by serve
 
 	limiter  *rate.Limiter // messages per second; used by the reader only
 	strikes  int           // consecutive rate-limited messages; reader only
@@ -156,6 +157,8 @@ func (c *conn) serve(ws *websocket.Conn) {
 	c.started = true
 	c.kickLocked()
 	c.mu.Unlock()
+	c.slow = time.AfterFunc(time.Hour, c.tooSlow)
+	c.slow.Stop()
 	c.beat = time.AfterFunc(time.Hour, c.heartbeat)
 	c.beat.Reset(c.nextBeat()) // only now: heartbeat uses c.beat
 	c.read()
@@ -167,6 +170,7 @@ func (c *conn) serve(ws *websocket.Conn) {
 func (c *conn) done() {
 	if c.parts.Add(-1) == 0 {
 		c.beat.Stop()
+		c.slow.Stop()
 		c.s.obs.Connected(-1)
 		c.s.reg.remove(c)
 		c.s.conns.Done()

@@ -30,6 +30,7 @@ type Config struct {
 	IdleTimeout    time.Duration // a connection silent this long is closed
 	PingInterval   time.Duration // server pings keep NATs open and find dead peers
 	WriteTimeout   time.Duration // a write blocked this long closes the connection
+	MessageTimeout time.Duration // a message whose first frame header has come must arrive whole within this
 	CommitTimeout  time.Duration // POST /v1/events answers 503 when its events are not committed by then
 	DrainIdle      time.Duration // on shutdown, read until the client is quiet this long …
 	DrainMax       time.Duration // … or this long at most
@@ -44,6 +45,7 @@ func (c *Config) fill() {
 	orDefault(&c.IdleTimeout, 90*time.Second)
 	orDefault(&c.PingInterval, 30*time.Second)
 	orDefault(&c.WriteTimeout, 10*time.Second)
+	orDefault(&c.MessageTimeout, 10*time.Second)
 	orDefault(&c.CommitTimeout, 10*time.Second)
 	orDefault(&c.DrainIdle, 300*time.Millisecond)
 	orDefault(&c.DrainMax, 2*time.Second)
