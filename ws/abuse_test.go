@@ -2,18 +2,23 @@ package ws_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/google/uuid"
 
+	"github.com/beacon-analytics/beacon/internal/wsclient"
+	"github.com/beacon-analytics/beacon/protocol"
 	"github.com/beacon-analytics/beacon/ws"
 )
 
@@ -193,4 +198,93 @@ func TestHugeAnnouncedFrame(t *testing.T) {
 	if code := readClose(t, c, br); code != 1009 {
 		t.Fatalf("streamed huge frame: close %d, want 1009", code)
 	}
+}
+
+// TestIdentifyIsRateLimited: identify costs a database call, so it draws on the project's
+// bucket like an event, on the WebSocket and over HTTP.
+func TestIdentifyIsRateLimited(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{Rates: ws.RateLimits{PerProject: 0.001, PerProjectBurst: 2}})
+	p := s.project(t)
+	c := s.dial(t, p, "who")
+	c.next("flags")
+	for i := 1; i <= 3; i++ {
+		c.send(map[string]any{"type": "identify", "userId": fmt.Sprint("u", i), "seq": i})
+	}
+	if m := c.next("error"); m["code"] != protocol.CodeRateLimited || m["seq"] != float64(3) {
+		t.Fatalf("got %v, want rate_limited for the third identify", m)
+	}
+	url := strings.Replace(s.url("/v1/events", p, "who"), "ws://", "http://", 1)
+	_, out := post(t, url, "application/json", `[{"type":"identify","userId":"u4"}]`, nil)
+	errs, _ := out["errors"].([]any)
+	if len(errs) != 1 || errs[0].(map[string]any)["code"] != protocol.CodeRateLimited {
+		t.Fatalf("HTTP identify over the project's rate: %v", out)
+	}
+}
+
+// TestHTTPPerAddressLimit: HTTP ingest from one client address is limited (429, Retry-After);
+// another address, named by a trusted proxy, has its own bucket.
+func TestHTTPPerAddressLimit(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{
+		Rates:          ws.RateLimits{PerAddr: 0.001, PerAddrBurst: 4},
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	})
+	p := s.project(t)
+	url := strings.Replace(s.url("/v1/events", p, "a"), "ws://", "http://", 1)
+	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
+	two := `[{"type":"ping"},{"type":"ping"}]`
+	for range 2 {
+		if resp, out := post(t, url, "application/json", two, from("203.0.113.7")); resp.StatusCode != http.StatusOK {
+			t.Fatalf("within the burst: %d %v", resp.StatusCode, out)
+		}
+	}
+	resp, out := post(t, url, "application/json", two, from("203.0.113.7"))
+	if resp.StatusCode != http.StatusTooManyRequests || out["error"] != protocol.CodeRateLimited || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("over the address's rate: %d %v Retry-After %q", resp.StatusCode, out, resp.Header.Get("Retry-After"))
+	}
+	resp, out = post(t, url, "application/json", two, http.Header{"Forwarded": {"for=203.0.113.7"}})
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("the same client through Forwarded: %d %v", resp.StatusCode, out)
+	}
+	if resp, out := post(t, url, "application/json", two, from("203.0.113.8")); resp.StatusCode != http.StatusOK {
+		t.Fatalf("another address: %d %v", resp.StatusCode, out)
+	}
+}
+
+// TestPerAddressConnectionCap: one address cannot hold more than MaxConnsAddr WebSockets; a
+// closed one frees its place, and another address is not affected.
+func TestPerAddressConnectionCap(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{
+		Rates:          ws.RateLimits{MaxConnsAddr: 3},
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	})
+	p := s.project(t)
+	var open []*client
+	for i := range 3 {
+		c := s.dial(t, p, fmt.Sprint("c", i))
+		c.next("flags")
+		open = append(open, c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, resp, err := wsclient.Dial(ctx, s.url("/ws", p, "c4"), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("fourth connection from one address: %v %v, want 429", resp, err)
+	}
+	other, _, err := wsclient.Dial(ctx, s.url("/ws", p, "elsewhere"), &websocket.DialOptions{
+		HTTPHeader: http.Header{"X-Forwarded-For": {"203.0.113.9"}}})
+	if err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+	other.CloseNow()
+	open[0].c.CloseNow()
+	waitFor(t, "a freed place", func() bool {
+		c, _, err := wsclient.Dial(ctx, s.url("/ws", p, "again"), nil)
+		if err == nil {
+			c.CloseNow()
+		}
+		return err == nil
+	})
 }

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ const maxReplies = 1024
 type conn struct {
 	s      *Server
 	from   *sender
+	addr   netip.Addr // the client's, as counted for MaxConnsAddr
 	acks   acks
 	ws     *websocket.Conn
 	ctx    context.Context // ends when the connection is being closed
@@ -53,9 +55,9 @@ type conn struct {
 	running   bool // a writer goroutine runs (or has closed the connection)
 }
 
-func newConn(s *Server, from *sender) *conn {
+func newConn(s *Server, from *sender, addr netip.Addr) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{s: s, from: from, ctx: ctx, cancel: cancel,
+	c := &conn{s: s, from: from, addr: addr, ctx: ctx, cancel: cancel,
 		limiter: rate.NewLimiter(limit(s.cfg.Rates.PerConn), s.cfg.Rates.PerConnBurst)}
 	c.parts.Store(2)
 	return c

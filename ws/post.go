@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -44,6 +46,11 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, &refusal{http.StatusMethodNotAllowed, "method_not_allowed", "use POST"})
 		return
 	}
+	// One token before admission (a project lookup on a cache miss), one per further message after.
+	addr := s.clientAddr(r)
+	if !s.allowAddr(w, addr, 1) {
+		return
+	}
 	from, ref := s.admit(r)
 	if ref != nil {
 		s.refuse(w, ref)
@@ -53,6 +60,9 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
 	msgs, ref := s.readBody(w, r)
 	if ref != nil {
 		s.refuse(w, ref)
+		return
+	}
+	if !s.allowAddr(w, addr, len(msgs)-1) {
 		return
 	}
 	res, err := s.ingest(r.Context(), from, msgs)
@@ -132,7 +142,7 @@ type eventResult struct {
 // batcher (its result comes on committed), the message's error, or why it could not be stored now.
 func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender, committed chan<- eventResult) (bool, *protocol.Error, error) {
 	m, e := protocol.Decode(raw)
-	if e == nil && m.Type == protocol.TypeEvent && !s.perProj.allow(from.project) {
+	if e == nil && costsDatabase(m.Type) && !s.perProj.allow(from.project) {
 		e = protocol.NewError(protocol.CodeRateLimited, "the project's rate limit is exceeded; re-send this message later")
 	}
 	if e != nil {
@@ -164,6 +174,16 @@ func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender,
 		return false, nil, nil
 	}
 	return false, protocol.NewError(protocol.CodeUnknownType, "type must be event, identify or ping"), nil
+}
+
+// allowAddr takes n tokens of the client address's bucket, or answers 429 with Retry-After.
+func (s *Server) allowAddr(w http.ResponseWriter, addr netip.Addr, n int) bool {
+	ok, wait := s.perAddr.allow(addr, n)
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		s.refuse(w, &refusal{http.StatusTooManyRequests, protocol.CodeRateLimited, "too many messages from this address; retry after Retry-After seconds"})
+	}
+	return ok
 }
 
 // reject records message i's error e, if any, in res.

@@ -116,10 +116,11 @@ func (c *conn) handle(data []byte) {
 	}
 }
 
-// rateLimit answers a message over the connection's or the project's rate; a client that goes
+// rateLimit answers a message over the connection's rate, or, for a message that costs a database
+// call (event, identify), the project's; a client that goes
 // on sending through Strikes answers in a row is closed with 1008.
 func (c *conn) rateLimit(m *protocol.Message) *protocol.Error {
-	if c.limiter.Allow() && (m.Type != protocol.TypeEvent || c.s.perProj.allow(c.from.project)) {
+	if c.limiter.Allow() && (!costsDatabase(m.Type) || c.s.perProj.allow(c.from.project)) {
 		c.strikes = 0
 		return nil
 	}
