@@ -113,7 +113,7 @@ func (c *Config) validate() error {
 		{c.RateStrikes < 1, "RATE_LIMIT_STRIKES", "at least 1"},
 		{c.MaxConns < 1, "MAX_CONNECTIONS", "at least 1"},
 		{c.MaxConnsProject < 1, "MAX_CONNECTIONS_PER_PROJECT", "at least 1"},
-		{c.MaxConnsAddr < 1, "MAX_CONNECTIONS_PER_ADDR", "at least 1"},
+		{c.MaxConnsAddr < 0, "MAX_CONNECTIONS_PER_ADDR", "0 (no limit) or positive"},
 		{c.MaintainInterval < time.Second, "MAINTAIN_INTERVAL", "at least 1s"},
 		{c.ShutdownTimeout <= 0, "SHUTDOWN_TIMEOUT", "positive"},
 		{(c.TLSCertFile == "") != (c.TLSKeyFile == ""), "TLS_CERT_FILE", "set together with TLS_KEY_FILE"},

@@ -37,11 +37,7 @@ var errNotCommitted = errors.New("events not committed within the commit timeout
 // answers after every event is committed, or 503 with Retry-After when that takes longer than
 // CommitTimeout (a database outage), so a sender is never held without limit.
 func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodOptions {
-		s.preflight(w, r)
-		return
-	}
-	if r.Method != http.MethodPost {
+	if r.Method != http.MethodPost && r.Method != http.MethodOptions {
 		w.Header().Set("Allow", "POST, OPTIONS")
 		s.refuse(w, &refusal{http.StatusMethodNotAllowed, "method_not_allowed", "use POST"})
 		return
@@ -49,6 +45,10 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
 	// One token before admission (a project lookup on a cache miss), one per further message after.
 	addr := s.clientAddr(r)
 	if !s.allowAddr(w, addr, 1) {
+		return
+	}
+	if r.Method == http.MethodOptions {
+		s.preflight(w, r)
 		return
 	}
 	from, ref := s.admit(r)
