@@ -509,8 +509,10 @@ func getMetrics(url, token string) (*http.Response, error) {
 // answers 401 without the bearer token (a wrong one included) and 200 with it.
 func TestMetricsAreNotPublicByDefault(t *testing.T) {
 	t.Setenv("DATABASE_URL", "postgres://x/y")
-	os.Unsetenv("METRICS_ADDR")
-	os.Unsetenv("METRICS_TOKEN")
+	for _, name := range []string{"METRICS_ADDR", "METRICS_TOKEN"} {
+		t.Setenv(name, "") // restored after the test
+		os.Unsetenv(name)
+	}
 	c, err := loadConfig()
 	if err != nil || c.MetricsAddr != "127.0.0.1:9464" {
 		t.Fatalf("default METRICS_ADDR %q (%v), want 127.0.0.1:9464", c.MetricsAddr, err)
