@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/beacon-analytics/beacon/protocol"
 )
 
 // Config is every setting, read once from the environment (`just` loads .env). Each field's
@@ -20,7 +23,8 @@ type Config struct {
 	ListenDatabaseURL string        `envconfig:"LISTEN_DATABASE_URL"` // for LISTEN; default DATABASE_URL (must bypass transaction poolers)
 	Host              string        `envconfig:"HOST"`                // "" listens on all interfaces
 	Port              int           `envconfig:"PORT" default:"4000"`
-	MetricsAddr       string        `envconfig:"METRICS_ADDR"` // host:port for /metrics; "" serves it on PORT
+	MetricsAddr       string        `envconfig:"METRICS_ADDR" default:"127.0.0.1:9464"` // host:port for /metrics; "" serves it on PORT (needs METRICS_TOKEN)
+	MetricsToken      string        `envconfig:"METRICS_TOKEN"`                         // bearer token /metrics requires; never logged
 	BatchSize         int           `envconfig:"BATCH_SIZE" default:"5000"`
 	FlushInterval     time.Duration `envconfig:"FLUSH_INTERVAL" default:"50ms"`
 	BufferLimit       int64         `envconfig:"BUFFER_LIMIT_BYTES" default:"67108864"`
@@ -32,13 +36,18 @@ type Config struct {
 	CommitTimeout     time.Duration `envconfig:"COMMIT_TIMEOUT" default:"10s"` // POST /v1/events waits this long for its commit
 	AllowedOrigins    []string      `envconfig:"ALLOWED_ORIGINS"`
 	IdleTimeout       time.Duration `envconfig:"IDLE_TIMEOUT" default:"90s"`
-	RateConn          float64       `envconfig:"RATE_LIMIT_CONN" default:"1000"` // messages/s per WebSocket; 0: none
+	HTTPWriteTimeout  time.Duration `envconfig:"HTTP_WRITE_TIMEOUT" default:"15s"` // an HTTP answer not written by then ends its connection
+	RateConn          float64       `envconfig:"RATE_LIMIT_CONN" default:"1000"`   // messages/s per WebSocket; 0: none
 	RateConnBurst     int           `envconfig:"RATE_LIMIT_CONN_BURST" default:"2000"`
 	RateProject       float64       `envconfig:"RATE_LIMIT_PROJECT" default:"100000"` // events/s per project; 0: none
 	RateProjectBurst  int           `envconfig:"RATE_LIMIT_PROJECT_BURST" default:"200000"`
+	RateAddr          float64       `envconfig:"RATE_LIMIT_ADDR" default:"1000"` // HTTP ingest messages/s per client address; 0: none
+	RateAddrBurst     int           `envconfig:"RATE_LIMIT_ADDR_BURST" default:"2000"`
 	RateStrikes       int           `envconfig:"RATE_LIMIT_STRIKES" default:"100"`
 	MaxConns          int           `envconfig:"MAX_CONNECTIONS" default:"20000"`
-	MaxConnsProject   int           `envconfig:"MAX_CONNECTIONS_PER_PROJECT" default:"20000"`
+	MaxConnsProject   int           `envconfig:"MAX_CONNECTIONS_PER_PROJECT" default:"5000"`
+	MaxConnsAddr      int           `envconfig:"MAX_CONNECTIONS_PER_ADDR" default:"256"`
+	TrustedProxies    []string      `envconfig:"TRUSTED_PROXIES"` // CIDRs whose Forwarded / X-Forwarded-For are believed
 	MaintainInterval  time.Duration `envconfig:"MAINTAIN_INTERVAL" default:"1m"`
 	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s"`
 	TLSCertFile       string        `envconfig:"TLS_CERT_FILE"`
@@ -94,13 +103,17 @@ func (c *Config) validate() error {
 		{c.MaxEventAge < time.Hour, "MAX_EVENT_AGE", "at least 1h"},
 		{c.CommitTimeout < 100*time.Millisecond, "COMMIT_TIMEOUT", "at least 100ms"},
 		{c.IdleTimeout < time.Second, "IDLE_TIMEOUT", "at least 1s"},
+		{c.HTTPWriteTimeout < 100*time.Millisecond, "HTTP_WRITE_TIMEOUT", "at least 100ms"},
 		{c.RateConn < 0, "RATE_LIMIT_CONN", "0 (no limit) or positive"},
 		{c.RateConnBurst < 1, "RATE_LIMIT_CONN_BURST", "at least 1"},
 		{c.RateProject < 0, "RATE_LIMIT_PROJECT", "0 (no limit) or positive"},
 		{c.RateProjectBurst < 1, "RATE_LIMIT_PROJECT_BURST", "at least 1"},
+		{c.RateAddr < 0, "RATE_LIMIT_ADDR", "0 (no limit) or positive"},
+		{c.RateAddrBurst < protocol.MaxBodyMessages, "RATE_LIMIT_ADDR_BURST", "at least 1000 (the messages of one request)"},
 		{c.RateStrikes < 1, "RATE_LIMIT_STRIKES", "at least 1"},
 		{c.MaxConns < 1, "MAX_CONNECTIONS", "at least 1"},
 		{c.MaxConnsProject < 1, "MAX_CONNECTIONS_PER_PROJECT", "at least 1"},
+		{c.MaxConnsAddr < 0, "MAX_CONNECTIONS_PER_ADDR", "0 (no limit) or positive"},
 		{c.MaintainInterval < time.Second, "MAINTAIN_INTERVAL", "at least 1s"},
 		{c.ShutdownTimeout <= 0, "SHUTDOWN_TIMEOUT", "positive"},
 		{(c.TLSCertFile == "") != (c.TLSKeyFile == ""), "TLS_CERT_FILE", "set together with TLS_KEY_FILE"},
@@ -112,13 +125,19 @@ func (c *Config) validate() error {
 	}
 	if c.MetricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || !validPort(port) {
-			return fmt.Errorf("config: METRICS_ADDR must be host:port (e.g. 127.0.0.1:9090), or empty to serve /metrics on PORT")
+			return fmt.Errorf("config: METRICS_ADDR must be host:port (e.g. 127.0.0.1:9464), or empty to serve /metrics on PORT")
 		}
+	} else if c.MetricsToken == "" {
+		// /metrics on the public port names projects' traffic and the relay's internals.
+		return fmt.Errorf("config: METRICS_TOKEN is required when METRICS_ADDR is empty (/metrics served on PORT)")
 	}
 	for _, o := range c.AllowedOrigins {
 		if err := checkOrigin(o); err != nil {
 			return fmt.Errorf("config: ALLOWED_ORIGINS: %w", err)
 		}
+	}
+	if _, err := trustedProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
 	}
 	for name, u := range map[string]string{"DATABASE_URL": c.DatabaseURL, "LISTEN_DATABASE_URL": c.ListenDatabaseURL} {
 		if u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
@@ -126,6 +145,24 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// trustedProxies parses TRUSTED_PROXIES: CIDRs, or single addresses (a /32 or /128).
+func trustedProxies(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR (e.g. 10.0.0.0/8) or an address", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func validPort(p string) bool {

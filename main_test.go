@@ -42,9 +42,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// testMetricsToken guards /metrics on PORT in tests: the default METRICS_ADDR, one fixed port,
+// cannot be shared by relays running in parallel.
+const testMetricsToken = "test-metrics-token"
+
 func command(env ...string) *exec.Cmd {
 	cmd := exec.Command(binary)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "GODEBUG=" + os.Getenv("GODEBUG")}, env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "GODEBUG=" + os.Getenv("GODEBUG"),
+		"METRICS_ADDR=", "METRICS_TOKEN=" + testMetricsToken}, env...)
 	return cmd
 }
 
@@ -64,6 +69,12 @@ func TestBadConfigStopsStartWithOneLine(t *testing.T) {
 		{[]string{"DATABASE_URL=postgres://x/y", "TLS_CERT_FILE=/c.pem"}, "TLS_CERT_FILE must be set together with TLS_KEY_FILE"},
 		{[]string{"DATABASE_URL=postgres://x/y", "METRICS_ADDR=9090"}, "METRICS_ADDR must be host:port"},
 		{[]string{"DATABASE_URL=postgres://x/y", "METRICS_ADDR=:0"}, "METRICS_ADDR must be host:port"},
+		{[]string{"DATABASE_URL=postgres://x/y", "METRICS_TOKEN="}, "METRICS_TOKEN is required when METRICS_ADDR is empty"},
+		{[]string{"DATABASE_URL=postgres://x/y", "HTTP_WRITE_TIMEOUT=1ms"}, "HTTP_WRITE_TIMEOUT must be at least 100ms"},
+		{[]string{"DATABASE_URL=postgres://x/y", "TRUSTED_PROXIES=10.0.0.0/8,proxy.local"}, `TRUSTED_PROXIES: "proxy.local" is not a CIDR`},
+		{[]string{"DATABASE_URL=postgres://x/y", "RATE_LIMIT_ADDR_BURST=10"}, "RATE_LIMIT_ADDR_BURST must be at least 1000"},
+		{[]string{"DATABASE_URL=postgres://x/y", "MAX_CONNECTIONS_PER_ADDR=-1"}, "MAX_CONNECTIONS_PER_ADDR must be 0 (no limit) or positive"},
+		{[]string{"DATABASE_URL=postgres://x/y", "MAX_CONNECTIONS=2000000000"}, "MAX_CONNECTIONS=2000000000 exceeds the open-files hard limit (RLIMIT_NOFILE)"},
 	} {
 		cmd := command(tc.env...)
 		var stderr bytes.Buffer
@@ -199,7 +210,7 @@ func waitMetric(t *testing.T, url, want string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(url)
+		resp, err := getMetrics(url, testMetricsToken)
 		if err == nil {
 			var body bytes.Buffer
 			_, _ = body.ReadFrom(resp.Body)
@@ -440,4 +451,63 @@ func TestServeRefusesAnotherSchema(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
 	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/readyz", port), http.StatusOK)
+}
+
+// TestSecurityHeadersFromTheBinary: the served routes, dashboard included, carry the security
+// headers, whatever their answer.
+func TestSecurityHeadersFromTheBinary(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	project := createProject(t, db)
+	r := startRelay(t, freePort(t), "DATABASE_URL="+db.URL)
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/"}, {"GET", "/healthz"}, {"GET", "/readyz"}, {"GET", "/metrics"}, {"GET", "/ws?project=" + project},
+		{"POST", "/v1/events?project=" + project}, {"OPTIONS", "/v1/events?project=" + project},
+	} {
+		req, _ := http.NewRequest(tc.method, r.base+tc.path, strings.NewReader("[]"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		checkSecurityHeaders(t, strings.SplitN(tc.path, "?", 2)[0], resp.Header, false)
+	}
+}
+
+// getMetrics GETs a /metrics url with the bearer token (none when empty).
+func getMetrics(url, token string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return http.DefaultClient.Do(req)
+}
+
+// TestMetricsAreNotPublicByDefault: unset, METRICS_ADDR is loopback only; served on PORT, /metrics
+// answers 401 without the bearer token (a wrong one included) and 200 with it.
+func TestMetricsAreNotPublicByDefault(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://x/y")
+	for _, name := range []string{"METRICS_ADDR", "METRICS_TOKEN"} {
+		t.Setenv(name, "") // restored after the test
+		os.Unsetenv(name)
+	}
+	c, err := loadConfig()
+	if err != nil || c.MetricsAddr != "127.0.0.1:9464" {
+		t.Fatalf("default METRICS_ADDR %q (%v), want 127.0.0.1:9464", c.MetricsAddr, err)
+	}
+	db := testdb.New(t)
+	r := startRelay(t, freePort(t), "DATABASE_URL="+db.URL)
+	for token, want := range map[string]int{"": 401, "wrong": 401, testMetricsToken: 200} {
+		resp, err := getMetrics(r.base+"/metrics", token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("/metrics with token %q: %d, want %d", token, resp.StatusCode, want)
+		}
+	}
 }

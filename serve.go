@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,9 +42,17 @@ type relay struct {
 }
 
 func serve(ctx context.Context, cfg Config) error {
+	files, err := openFilesFor(cfg.MaxConns)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("starting", "fips140_enabled", fips140.Enabled(), "fips140_enforced", fips140.Enforced(),
-		"fips140_module", fips140.Version())
+		"fips140_module", fips140.Version(), "open_files_limit", files)
+	if need := uint64(cfg.MaxConns) + fileReserve; files < need {
+		log.Warn("MAX_CONNECTIONS leaves few open files for the rest: connections past the limit fail to accept",
+			"max_connections", cfg.MaxConns, "open_files_limit", files, "suggested", need)
+	}
 	if err := checkFIPS(); err != nil {
 		return err
 	}
@@ -67,7 +76,7 @@ func serve(ctx context.Context, cfg Config) error {
 			ln.Close()
 			return fmt.Errorf("listen on METRICS_ADDR: %w", err)
 		}
-		metricsSrv = r.server(r.metrics.Handler())
+		metricsSrv = r.server(requireBearer(cfg.MetricsToken, r.metrics.Handler()))
 		go r.listen(metricsSrv, mln, serveErr)
 	}
 	bg, stopBG := context.WithCancel(context.Background())
@@ -94,10 +103,10 @@ func serve(ctx context.Context, cfg Config) error {
 	return err
 }
 
-// server is an http.Server with the relay's timeouts and TLS settings.
+// server is an http.Server with the relay's timeouts, security headers and TLS settings.
 func (r *relay) server(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           secure(h, r.cfg.HTTPWriteTimeout, r.cfg.TLSCertFile != ""),
 		ReadHeaderTimeout: 10 * time.Second, // slowloris
 		ReadTimeout:       time.Minute,      // HTTP ingest bodies; hijacked WebSockets escape it
 		IdleTimeout:       2 * time.Minute,
@@ -155,9 +164,14 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 		return pgx.ConnectConfig(ctx, c)
 	}
 	r.pusher = flags.New(pool, connect, reg, log, r.metrics)
+	proxies, err := trustedProxies(cfg.TrustedProxies)
+	if err != nil { // validate has checked them
+		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
 	r.edge = ws.New(ws.Config{
 		Limits:         protocol.Limits{MaxPropsBytes: cfg.MaxPropsBytes, MaxEventAge: cfg.MaxEventAge},
 		AllowedOrigins: cfg.AllowedOrigins,
+		TrustedProxies: proxies,
 		MaxFrameBytes:  cfg.MaxFrameBytes,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		CommitTimeout:  cfg.CommitTimeout,
@@ -165,7 +179,9 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 		Rates: ws.RateLimits{
 			PerConn: cfg.RateConn, PerConnBurst: cfg.RateConnBurst,
 			PerProject: cfg.RateProject, PerProjectBurst: cfg.RateProjectBurst,
+			PerAddr: cfg.RateAddr, PerAddrBurst: cfg.RateAddrBurst,
 			Strikes: cfg.RateStrikes, MaxConns: cfg.MaxConns, MaxConnsProject: cfg.MaxConnsProject,
+			MaxConnsAddr: cfg.MaxConnsAddr,
 		},
 		Observer: r.metrics,
 	}, r.store, r.batcher, r.pusher, reg, log)
@@ -180,7 +196,7 @@ func (r *relay) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", r.ready)
 	if r.cfg.MetricsAddr == "" {
-		mux.Handle("GET /metrics", r.metrics.Handler())
+		mux.Handle("GET /metrics", requireBearer(r.cfg.MetricsToken, r.metrics.Handler()))
 	}
 	mux.Handle("GET /", dashboard.Handler())
 	return mux
@@ -253,6 +269,31 @@ func (r *relay) phase(name string, deadline time.Time, step func(context.Context
 		return
 	}
 	r.log.Info("shutdown phase done", "phase", name, "took", time.Since(start))
+}
+
+// fileReserve is the open files the relay needs besides its WebSockets: database connections,
+// listeners, HTTP requests, the process's own files.
+const fileReserve = 256
+
+// openFilesFor raises the open-files soft limit (RLIMIT_NOFILE) to the hard limit when it is below
+// what maxConns needs, and returns the limit then in force. It refuses to start when maxConns
+// alone passes the hard limit: that relay would fail to accept long before its cap.
+func openFilesFor(maxConns int) (uint64, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, fmt.Errorf("read the open-files limit: %w", err)
+	}
+	if uint64(maxConns) > lim.Max {
+		return 0, fmt.Errorf("config: MAX_CONNECTIONS=%d exceeds the open-files hard limit (RLIMIT_NOFILE) %d: raise it (ulimit -Hn, systemd LimitNOFILE=) or lower MAX_CONNECTIONS",
+			maxConns, lim.Max)
+	}
+	if need := uint64(maxConns) + fileReserve; lim.Cur < need && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			return 0, fmt.Errorf("raise the open-files soft limit to %d for MAX_CONNECTIONS=%d: %w", lim.Max, maxConns, err)
+		}
+	}
+	return lim.Cur, nil
 }
 
 // checkFIPS refuses to run a binary built against a frozen FIPS 140-3 module (GOFIPS140=v1.0.0)

@@ -10,6 +10,7 @@ const (
 	CodeBadEvent      = "bad_event"       // event name empty, too long or with control characters
 	CodeBadProps      = "bad_props"       // props is not a JSON object, or holds \u0000
 	CodePropsTooLarge = "props_too_large" // props over the size limit
+	CodePropsTooDeep  = "props_too_deep"  // props nest deeper than the depth limit (32 levels)
 	CodeBadTS         = "bad_ts"          // ts is not a non-negative number of epoch milliseconds
 	CodeBadID         = "bad_id"          // id is not a UUID
 	CodeBadSeq        = "bad_seq"         // seq not above the connection's previous one
@@ -20,7 +21,8 @@ const (
 	CodeUnavailable   = "unavailable"     // the database could not take the message now; re-send later
 	CodeRateLimited   = "rate_limited"    // over the connection's or project's rate; re-send later
 
-	CodeTooManyMessages = "too_many_messages" // an HTTP body with more than MaxBodyMessages
+	CodeTooManyMessages  = "too_many_messages"   // an HTTP body with more than MaxBodyMessages
+	CodeNumberOutOfRange = "number_out_of_range" // props or traits hold a number a double cannot (1e400, 1e-400)
 )
 
 // Error is a message's rejection, answered to its sender (with the message's seq on a WebSocket,

@@ -2,6 +2,8 @@ package protocol_test
 
 import (
 	"bytes"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -24,6 +26,8 @@ var fuzzSeeds = []string{
 	`{"type":"event","Type":"x","props":{"a":1,"a":2}}`,
 	`{"seq":18446744073709551615,"type":5}`,
 	`{"SEQ":""}`,
+	`{"type":"event","event":"e","props":{"a":[[[[{"b":[1e308,-5e-324,0e-999]}]]]],"c":"[[[1e999"}}`,
+	`{"type":"event","event":"e","props":{"a":1e309,"b":1e-400}}`,
 	`[{"type":"ping"}]`,
 	`{`,
 }
@@ -65,7 +69,8 @@ func checkMessage(t *testing.T, frame []byte) {
 	}
 }
 
-// checkObject holds accepted props or traits to what PostgreSQL's jsonb takes.
+// checkObject holds accepted props or traits to what PostgreSQL's jsonb takes, within the depth
+// limit and with numbers a double holds.
 func checkObject(t *testing.T, obj []byte) {
 	v := jsontext.Value(obj)
 	if !v.IsValid() || v.Kind() != '{' || len(obj) > limits.MaxPropsBytes {
@@ -78,8 +83,18 @@ func checkObject(t *testing.T, obj []byte) {
 		if err != nil {
 			break
 		}
-		if tok.Kind() == '"' {
+		switch tok.Kind() {
+		case '"':
 			out = append(out, tok.String()...)
+		case '0':
+			f, err := strconv.ParseFloat(tok.String(), 64)
+			mantissa, _, _ := strings.Cut(strings.ToLower(tok.String()), "e")
+			if err != nil || (f == 0 && strings.ContainsAny(mantissa, "123456789")) {
+				t.Fatalf("accepted number %s beyond a double in %q", tok.String(), obj)
+			}
+		}
+		if d.StackDepth() > limits.MaxDepth {
+			t.Fatalf("accepted nesting deeper than %d in %q", limits.MaxDepth, obj)
 		}
 	}
 	if bytes.IndexByte(out, 0) >= 0 {

@@ -19,13 +19,14 @@ import (
 type Limits struct {
 	MaxNameBytes  int           // event name length
 	MaxPropsBytes int           // props and traits JSON size
+	MaxDepth      int           // props and traits nesting: the object itself is level 1
 	MaxIDBytes    int           // userId, session and anon id length
 	MaxEventAge   time.Duration // older client times are replaced (see ResolveTS)
 	MaxClockAhead time.Duration // client times further ahead are replaced
 }
 
 // DefaultLimits are the documented defaults (docs/protocol.md).
-var DefaultLimits = Limits{MaxNameBytes: 200, MaxPropsBytes: 32 << 10, MaxIDBytes: 200,
+var DefaultLimits = Limits{MaxNameBytes: 200, MaxPropsBytes: 32 << 10, MaxDepth: 32, MaxIDBytes: 200,
 	MaxEventAge: 5 * 365 * 24 * time.Hour, MaxClockAhead: 24 * time.Hour}
 
 // WithDefaults returns l with every zero field taken from DefaultLimits.
@@ -33,6 +34,7 @@ func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits
 	l.MaxNameBytes = cmpOr(l.MaxNameBytes, d.MaxNameBytes)
 	l.MaxPropsBytes = cmpOr(l.MaxPropsBytes, d.MaxPropsBytes)
+	l.MaxDepth = cmpOr(l.MaxDepth, d.MaxDepth)
 	l.MaxIDBytes = cmpOr(l.MaxIDBytes, d.MaxIDBytes)
 	l.MaxEventAge = cmpOr(l.MaxEventAge, d.MaxEventAge)
 	l.MaxClockAhead = cmpOr(l.MaxClockAhead, d.MaxClockAhead)
@@ -63,8 +65,9 @@ func (l Limits) CheckName(name string) *Error {
 var emptyObject = []byte("{}")
 
 // CheckObject validates props or traits: absent or null means {}, anything else must be a JSON
-// object within the size limit without a \u0000 anywhere (PostgreSQL's jsonb refuses it, and one
-// such row would fail a whole COPY). It returns the JSON to store.
+// object within the size and depth limits, with numbers a double can hold and without a \u0000
+// anywhere (PostgreSQL's jsonb refuses it, and one such row would fail a whole COPY). It returns
+// the JSON to store.
 func (l Limits) CheckObject(raw jsontext.Value, code, field string) ([]byte, *Error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -74,16 +77,26 @@ func (l Limits) CheckObject(raw jsontext.Value, code, field string) ([]byte, *Er
 		return nil, errf(code, field+" must be a JSON object")
 	}
 	if len(raw) > l.MaxPropsBytes {
-		tooLarge := code
-		if code == CodeBadProps {
-			tooLarge = CodePropsTooLarge
-		}
-		return nil, errf(tooLarge, field+" larger than the limit")
+		return nil, errf(propsCode(code, CodePropsTooLarge), field+" larger than the limit")
+	}
+	switch checkShape(raw, l.MaxDepth) {
+	case shapeTooDeep:
+		return nil, errf(propsCode(code, CodePropsTooDeep), field+" nests objects and arrays deeper than "+strconv.Itoa(l.MaxDepth)+" levels")
+	case shapeBadNumber:
+		return nil, errf(CodeNumberOutOfRange, field+" holds a number beyond the range of a double (about 1e-308 to 1.8e308)")
 	}
 	if hasNUL(raw) {
 		return nil, errf(code, field+` must not contain \u0000 (PostgreSQL cannot store it)`)
 	}
 	return raw, nil
+}
+
+// propsCode is props' own code for a problem (specific), or traits' code (one for every problem).
+func propsCode(code, specific string) string {
+	if code == CodeBadProps {
+		return specific
+	}
+	return code
 }
 
 // hasNUL reports whether valid JSON text holds the escape \u0000 (a raw NUL byte is not valid

@@ -40,7 +40,7 @@ func TestBadMessagesAreAnsweredAndConnectionLives(t *testing.T) {
 		{"identify without userId", `{"type":"identify","seq":10}`, protocol.CodeBadUserID, 10},
 		{"traits not an object", `{"type":"identify","userId":"u","traits":"x","seq":11}`, protocol.CodeBadTraits, 11},
 		{"NUL in props", `{"type":"event","event":"e","props":{"nul":"\u0000"},"seq":12}`, protocol.CodeBadProps, 12},
-		{"row PostgreSQL rejects", `{"type":"event","event":"e","props":{"n":1e200000},"seq":13}`, protocol.CodeRejected, 13},
+		{"number beyond a double", `{"type":"event","event":"e","props":{"n":1e200000},"seq":13}`, protocol.CodeNumberOutOfRange, 13},
 		{"duplicate key", `{"type":"event","type":"ping"}`, protocol.CodeDuplicateKey, 0},
 		{"invalid UTF-8", "{\"type\":\"ping\",\"x\":\"\xff\"}", protocol.CodeBadJSON, 0},
 		{"seq not rising", `{"type":"ping","seq":3}`, protocol.CodeBadSeq, 3},

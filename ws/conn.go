@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,11 +27,13 @@ const maxReplies = 1024
 type conn struct {
 	s      *Server
 	from   *sender
+	addr   netip.Addr // the client's, as counted for MaxConnsAddr
 	acks   acks
 	ws     *websocket.Conn
 	ctx    context.Context // ends when the connection is being closed
 	cancel context.CancelFunc
 	beat   *time.Timer // heartbeat; made by serve
+	slow   *time.Timer // runs while a message's body is read (read.go); made by serve
 
 	limiter  *rate.Limiter // messages per second; used by the reader only
 	strikes  int           // consecutive rate-limited messages; reader only
@@ -52,9 +55,9 @@ type conn struct {
 	running   bool // a writer goroutine runs (or has closed the connection)
 }
 
-func newConn(s *Server, from *sender) *conn {
+func newConn(s *Server, from *sender, addr netip.Addr) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{s: s, from: from, ctx: ctx, cancel: cancel,
+	c := &conn{s: s, from: from, addr: addr, ctx: ctx, cancel: cancel,
 		limiter: rate.NewLimiter(limit(s.cfg.Rates.PerConn), s.cfg.Rates.PerConnBurst)}
 	c.parts.Store(2)
 	return c
@@ -156,6 +159,8 @@ func (c *conn) serve(ws *websocket.Conn) {
 	c.started = true
 	c.kickLocked()
 	c.mu.Unlock()
+	c.slow = time.AfterFunc(time.Hour, c.tooSlow)
+	c.slow.Stop()
 	c.beat = time.AfterFunc(time.Hour, c.heartbeat)
 	c.beat.Reset(c.nextBeat()) // only now: heartbeat uses c.beat
 	c.read()
@@ -167,6 +172,7 @@ func (c *conn) serve(ws *websocket.Conn) {
 func (c *conn) done() {
 	if c.parts.Add(-1) == 0 {
 		c.beat.Stop()
+		c.slow.Stop()
 		c.s.obs.Connected(-1)
 		c.s.reg.remove(c)
 		c.s.conns.Done()

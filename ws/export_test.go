@@ -2,6 +2,8 @@ package ws
 
 import (
 	"bytes"
+	"net/http"
+	"net/netip"
 	"runtime"
 
 	"github.com/google/uuid"
@@ -64,3 +66,6 @@ func (s *Server) Closing() int {
 	}
 	return n
 }
+
+// ClientAddr is the address s counts r against.
+func (s *Server) ClientAddr(r *http.Request) netip.Addr { return s.clientAddr(r) }

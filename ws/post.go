@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -35,14 +37,18 @@ var errNotCommitted = errors.New("events not committed within the commit timeout
 // answers after every event is committed, or 503 with Retry-After when that takes longer than
 // CommitTimeout (a database outage), so a sender is never held without limit.
 func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodOptions {
-		s.cors(w, r)
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if r.Method != http.MethodPost {
+	if r.Method != http.MethodPost && r.Method != http.MethodOptions {
 		w.Header().Set("Allow", "POST, OPTIONS")
 		s.refuse(w, &refusal{http.StatusMethodNotAllowed, "method_not_allowed", "use POST"})
+		return
+	}
+	// One token before admission (a project lookup on a cache miss), one per further message after.
+	addr := s.clientAddr(r)
+	if !s.allowAddr(w, addr, 1) {
+		return
+	}
+	if r.Method == http.MethodOptions {
+		s.preflight(w, r)
 		return
 	}
 	from, ref := s.admit(r)
@@ -54,6 +60,9 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
 	msgs, ref := s.readBody(w, r)
 	if ref != nil {
 		s.refuse(w, ref)
+		return
+	}
+	if !s.allowAddr(w, addr, len(msgs)-1) {
 		return
 	}
 	res, err := s.ingest(r.Context(), from, msgs)
@@ -133,7 +142,7 @@ type eventResult struct {
 // batcher (its result comes on committed), the message's error, or why it could not be stored now.
 func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender, committed chan<- eventResult) (bool, *protocol.Error, error) {
 	m, e := protocol.Decode(raw)
-	if e == nil && m.Type == protocol.TypeEvent && !s.perProj.allow(from.project) {
+	if e == nil && costsDatabase(m.Type) && !s.perProj.allow(from.project) {
 		e = protocol.NewError(protocol.CodeRateLimited, "the project's rate limit is exceeded; re-send this message later")
 	}
 	if e != nil {
@@ -167,6 +176,16 @@ func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender,
 	return false, protocol.NewError(protocol.CodeUnknownType, "type must be event, identify or ping"), nil
 }
 
+// allowAddr takes n tokens of the client address's bucket, or answers 429 with Retry-After.
+func (s *Server) allowAddr(w http.ResponseWriter, addr netip.Addr, n int) bool {
+	ok, wait := s.perAddr.allow(addr, n)
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		s.refuse(w, &refusal{http.StatusTooManyRequests, protocol.CodeRateLimited, "too many messages from this address; retry after Retry-After seconds"})
+	}
+	return ok
+}
+
 // reject records message i's error e, if any, in res.
 func (s *Server) reject(res *postResult, i int, e *protocol.Error) {
 	if e != nil {
@@ -175,7 +194,20 @@ func (s *Server) reject(res *postResult, i int, e *protocol.Error) {
 	}
 }
 
-// cors lets pages on an admitted origin read the answer (sendBeacon needs none of this).
+// preflight answers a CORS preflight. Only a request admit takes (a known project, an Origin it
+// allows) gets the CORS headers; any other is answered with admit's refusal and no
+// Access-Control-Allow-Origin, so the browser does not send the POST.
+func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
+	if _, ref := s.admit(r); ref != nil {
+		s.refuse(w, ref)
+		return
+	}
+	s.cors(w, r)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// cors lets pages on an admitted origin read the answer (sendBeacon needs none of this). Call it
+// only after admit has accepted r's Origin.
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
 	if origin == "" {

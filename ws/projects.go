@@ -14,13 +14,20 @@ import (
 	"github.com/beacon-analytics/beacon/protocol"
 )
 
-// projectTTL is how long a project's allowed origins (or its absence) are trusted before they
-// are read again.
+// projectTTL is how long a project's allowed origins are trusted before they are read again.
 const projectTTL = 10 * time.Second
 
-// maxCachedProjects bounds the cache: a client cycling through random project ids evicts entries
-// rather than growing the relay's memory.
-const maxCachedProjects = 10_000
+// missTTL is how long "no such project" is trusted: short, so a project created a moment ago is
+// reachable within seconds, yet long enough that a storm on one unknown id costs one query.
+const missTTL = 2 * time.Second
+
+// maxCachedProjects bounds the cache of existing projects; maxCachedMisses, kept apart, bounds
+// the unknown ids remembered, so a client cycling through random ids evicts only other misses
+// and never a real project's entry.
+const (
+	maxCachedProjects = 10_000
+	maxCachedMisses   = 1_000
+)
 
 // projects caches Store.ProjectOrigins, misses included, so a connection storm costs one query per
 // project per TTL, not one per connection: concurrent misses of one project share a lookup.
@@ -29,7 +36,8 @@ type projects struct {
 	max    int
 	flight singleflight.Group
 	mu     sync.Mutex
-	m      map[uuid.UUID]projectEntry
+	m      map[uuid.UUID]projectEntry // existing projects
+	miss   map[uuid.UUID]time.Time    // unknown ids, when looked up
 }
 
 type projectEntry struct {
@@ -39,14 +47,11 @@ type projectEntry struct {
 }
 
 func newProjects(store Store, max int) *projects {
-	return &projects{store: store, max: max, m: make(map[uuid.UUID]projectEntry)}
+	return &projects{store: store, max: max, m: make(map[uuid.UUID]projectEntry), miss: make(map[uuid.UUID]time.Time)}
 }
 
 func (p *projects) get(ctx context.Context, id uuid.UUID) (projectEntry, error) {
-	p.mu.Lock()
-	e, ok := p.m[id]
-	p.mu.Unlock()
-	if ok && time.Since(e.at) < projectTTL {
+	if e, ok := p.cached(id); ok {
 		return e, nil
 	}
 	v, err, _ := p.flight.Do(id.String(), func() (any, error) {
@@ -62,18 +67,45 @@ func (p *projects) get(ctx context.Context, id uuid.UUID) (projectEntry, error) 
 	return v.(projectEntry), err
 }
 
-// put stores e, first evicting an entry when the cache is full. The one evicted is whichever the
-// map yields first: random, which costs nothing to track, and a hot project evicted costs one query.
+// cached returns id's entry while it is fresh.
+func (p *projects) cached(id uuid.UUID) (projectEntry, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.m[id]; ok && time.Since(e.at) < projectTTL {
+		return e, true
+	}
+	if at, ok := p.miss[id]; ok && time.Since(at) < missTTL {
+		return projectEntry{at: at}, true
+	}
+	return projectEntry{}, false
+}
+
+// put stores e in its map, first evicting an entry of that map when it is full.
 func (p *projects) put(id uuid.UUID, e projectEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.m[id]; !ok && len(p.m) >= p.max {
-		for k := range p.m {
-			delete(p.m, k)
-			break
-		}
+	if e.exists {
+		delete(p.miss, id)
+		makeRoom(p.m, id, p.max)
+		p.m[id] = e
+		return
 	}
-	p.m[id] = e
+	delete(p.m, id)
+	makeRoom(p.miss, id, max(1, min(p.max, maxCachedMisses)))
+	p.miss[id] = e.at
+}
+
+// makeRoom evicts one entry of m when it holds max and id is not among them. The one evicted is
+// whichever the map yields first: random, which costs nothing to track; an evicted entry costs one
+// query.
+func makeRoom[V any](m map[uuid.UUID]V, id uuid.UUID, max int) {
+	if _, ok := m[id]; ok || len(m) < max {
+		return
+	}
+	for k := range m {
+		delete(m, k)
+		return
+	}
 }
 
 // refusal is an HTTP answer given before any message is read.
@@ -87,13 +119,18 @@ type refusal struct {
 // sender, or why it is refused.
 func (s *Server) admit(r *http.Request) (*sender, *refusal) {
 	q := r.URL.Query()
+	for _, k := range []string{"project", "session", "anon"} {
+		if len(q[k]) > 1 { // which one counts would be a guess, and a proxy may guess otherwise
+			return nil, &refusal{http.StatusBadRequest, "duplicate_parameter", "the " + k + " query parameter is given more than once"}
+		}
+	}
 	raw := q.Get("project")
 	if raw == "" {
 		return nil, &refusal{http.StatusBadRequest, "missing_project", "the project query parameter is required"}
 	}
 	id, err := uuid.Parse(raw)
-	if err != nil {
-		return nil, &refusal{http.StatusBadRequest, "bad_project", "project must be a UUID"}
+	if err != nil || id.String() != raw { // one spelling per project: caches, limits and logs key on it
+		return nil, &refusal{http.StatusBadRequest, "bad_project", "project must be a UUID in canonical form (36 lowercase characters, 8-4-4-4-12)"}
 	}
 	from := &sender{project: id, session: q.Get("session"), anon: q.Get("anon")}
 	if !s.cfg.Limits.CheckText(from.session) || !s.cfg.Limits.CheckText(from.anon) {
@@ -114,8 +151,12 @@ func (s *Server) admit(r *http.Request) (*sender, *refusal) {
 }
 
 // originAllowed matches an Origin header exactly (case-insensitively) against the project's
-// origins, or, when the project lists none, the relay's defaults; "*" allows any origin.
+// origins, or, when the project lists none, the relay's defaults; "*" allows any origin but
+// "null", which sandboxed frames, file: pages and redirects send: it names no site to trust.
 func originAllowed(origin string, project, defaults []string) bool {
+	if origin == "null" {
+		return false
+	}
 	list := project
 	if len(list) == 0 {
 		list = defaults

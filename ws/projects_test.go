@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -50,5 +51,37 @@ func TestProjectCacheIsBounded(t *testing.T) {
 	}
 	if n := len(p.m); n > 100 {
 		t.Fatalf("cache holds %d entries, bound is 100", n)
+	}
+}
+
+// TestProjectCacheMissesStayApart: a flood of random ids fills only the capped miss cache; the
+// known project stays cached (no new lookup), and a miss is forgotten after missTTL.
+func TestProjectCacheMissesStayApart(t *testing.T) {
+	store := &countingStore{known: uuid.New()}
+	p := newProjects(store, maxCachedProjects)
+	ctx := context.Background()
+	if _, err := p.get(ctx, store.known); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 * maxCachedProjects {
+		if e, err := p.get(ctx, uuid.New()); err != nil || e.exists {
+			t.Fatalf("random id: %+v %v", e, err)
+		}
+	}
+	if len(p.miss) > maxCachedMisses || len(p.m) != 1 {
+		t.Fatalf("%d misses (cap %d), %d projects (want 1)", len(p.miss), maxCachedMisses, len(p.m))
+	}
+	before := store.lookups
+	if e, err := p.get(ctx, store.known); err != nil || !e.exists || store.lookups != before {
+		t.Fatalf("known project after the flood: %+v %v, %d new lookups", e, err, store.lookups-before)
+	}
+	gone := uuid.New()
+	_, _ = p.get(ctx, gone)
+	p.mu.Lock()
+	p.miss[gone] = time.Now().Add(-missTTL) // as if looked up missTTL ago
+	p.mu.Unlock()
+	before = store.lookups
+	if _, _ = p.get(ctx, gone); store.lookups != before+1 {
+		t.Fatal("a miss older than missTTL was answered from the cache")
 	}
 }

@@ -25,7 +25,9 @@ func (c *conn) read() {
 			return
 		}
 		buf := readBuffers.Get().(*bytes.Buffer)
+		c.slow.Reset(c.s.cfg.MessageTimeout)
 		_, err = buf.ReadFrom(r)
+		c.slow.Stop()
 		if err == nil && !c.stopped.Load() && !c.closing() {
 			c.handleFrame(typ, buf.Bytes())
 		}
@@ -41,6 +43,16 @@ func (c *conn) read() {
 			return // the writer's Close reads the client's close frame
 		}
 	}
+}
+
+// tooSlow closes a connection whose message has not arrived whole within MessageTimeout of its
+// first frame header. coder/websocket enforces SetReadLimit on the bytes it has read, not on the
+// length a frame header announces (and its API does not expose that length), so a header
+// announcing 2^62 bytes followed by silence would otherwise hold the reader — and keep the pong
+// from being read — until the heartbeat gives up (PingInterval + WriteTimeout, ~40 s). A frame
+// that does send its bytes is cut with 1009 by the library at MaxFrameBytes.
+func (c *conn) tooSlow() {
+	c.abort(websocket.StatusPolicyViolation, "message not received in time")
 }
 
 // readBuffers hold messages while they are handled: protocol.Decode copies what it keeps, so a
@@ -104,10 +116,11 @@ func (c *conn) handle(data []byte) {
 	}
 }
 
-// rateLimit answers a message over the connection's or the project's rate; a client that goes
+// rateLimit answers a message over the connection's rate, or, for a message that costs a database
+// call (event, identify), the project's; a client that goes
 // on sending through Strikes answers in a row is closed with 1008.
 func (c *conn) rateLimit(m *protocol.Message) *protocol.Error {
-	if c.limiter.Allow() && (m.Type != protocol.TypeEvent || c.s.perProj.allow(c.from.project)) {
+	if c.limiter.Allow() && (!costsDatabase(m.Type) || c.s.perProj.allow(c.from.project)) {
 		c.strikes = 0
 		return nil
 	}

@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -12,9 +13,10 @@ import (
 // Registry is the set of live connections by project; the flag pusher reads it, the shutdown
 // drain walks it.
 type Registry struct {
-	mu sync.RWMutex
-	m  map[uuid.UUID]*projectConns
-	n  int
+	mu    sync.RWMutex
+	m     map[uuid.UUID]*projectConns
+	addrs map[netip.Addr]int // connections per client address (clientAddr); no entry at 0
+	n     int
 }
 
 type projectConns struct {
@@ -25,23 +27,40 @@ type projectConns struct {
 }
 
 // NewRegistry makes an empty registry.
-func NewRegistry() *Registry { return &Registry{m: map[uuid.UUID]*projectConns{}} }
+func NewRegistry() *Registry {
+	return &Registry{m: map[uuid.UUID]*projectConns{}, addrs: map[netip.Addr]int{}}
+}
 
-// add registers c unless that would pass the relay's or the project's cap (0: no cap).
-func (r *Registry) add(c *conn, maxAll, maxProject int) bool {
+// Which cap refused a connection (add).
+const (
+	capNone = iota
+	capRelay
+	capProject
+	capAddr
+)
+
+// add registers c unless that would pass the relay's, the project's or the client address's cap
+// (0: no cap), and says which one refused it.
+func (r *Registry) add(c *conn, rates *RateLimits) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pc := r.m[c.from.project]
-	if (maxAll > 0 && r.n >= maxAll) || (maxProject > 0 && pc != nil && len(pc.conns) >= maxProject) {
-		return false
+	switch {
+	case rates.MaxConns > 0 && r.n >= rates.MaxConns:
+		return capRelay
+	case rates.MaxConnsProject > 0 && pc != nil && len(pc.conns) >= rates.MaxConnsProject:
+		return capProject
+	case rates.MaxConnsAddr > 0 && r.addrs[c.addr] >= rates.MaxConnsAddr:
+		return capAddr
 	}
 	if pc == nil {
 		pc = &projectConns{conns: map[*conn]struct{}{}}
 		r.m[c.from.project] = pc
 	}
 	pc.conns[c] = struct{}{}
+	r.addrs[c.addr]++
 	r.n++
-	return true
+	return capNone
 }
 
 // remove unregisters c.
@@ -55,6 +74,9 @@ func (r *Registry) remove(c *conn) {
 	if _, ok := pc.conns[c]; ok {
 		delete(pc.conns, c)
 		r.n--
+		if r.addrs[c.addr]--; r.addrs[c.addr] <= 0 {
+			delete(r.addrs, c.addr)
+		}
 	}
 	if len(pc.conns) == 0 {
 		delete(r.m, c.from.project)

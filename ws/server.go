@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -24,15 +25,17 @@ import (
 // Config sets the edge's limits and timeouts. Zero values take the defaults in fill.
 type Config struct {
 	Limits         protocol.Limits
-	AllowedOrigins []string      // origins allowed for projects that list none
-	MaxFrameBytes  int64         // larger frames close the connection with 1009
-	MaxBodyBytes   int64         // POST /v1/events body limit
-	IdleTimeout    time.Duration // a connection silent this long is closed
-	PingInterval   time.Duration // server pings keep NATs open and find dead peers
-	WriteTimeout   time.Duration // a write blocked this long closes the connection
-	CommitTimeout  time.Duration // POST /v1/events answers 503 when its events are not committed by then
-	DrainIdle      time.Duration // on shutdown, read until the client is quiet this long …
-	DrainMax       time.Duration // … or this long at most
+	AllowedOrigins []string       // origins allowed for projects that list none
+	TrustedProxies []netip.Prefix // peers whose Forwarded / X-Forwarded-For name the client
+	MaxFrameBytes  int64          // larger frames close the connection with 1009
+	MaxBodyBytes   int64          // POST /v1/events body limit
+	IdleTimeout    time.Duration  // a connection silent this long is closed
+	PingInterval   time.Duration  // server pings keep NATs open and find dead peers
+	WriteTimeout   time.Duration  // a write blocked this long closes the connection
+	MessageTimeout time.Duration  // a message whose first frame header has come must arrive whole within this
+	CommitTimeout  time.Duration  // POST /v1/events answers 503 when its events are not committed by then
+	DrainIdle      time.Duration  // on shutdown, read until the client is quiet this long …
+	DrainMax       time.Duration  // … or this long at most
 	Rates          RateLimits
 	Observer       Observer // nil: no measurements
 }
@@ -44,12 +47,14 @@ func (c *Config) fill() {
 	orDefault(&c.IdleTimeout, 90*time.Second)
 	orDefault(&c.PingInterval, 30*time.Second)
 	orDefault(&c.WriteTimeout, 10*time.Second)
+	orDefault(&c.MessageTimeout, 10*time.Second)
 	orDefault(&c.CommitTimeout, 10*time.Second)
 	orDefault(&c.DrainIdle, 300*time.Millisecond)
 	orDefault(&c.DrainMax, 2*time.Second)
 	orDefault(&c.Rates.Strikes, 100)
 	orDefault(&c.Rates.PerConnBurst, max(1, int(2*c.Rates.PerConn)))
 	orDefault(&c.Rates.PerProjectBurst, max(1, int(2*c.Rates.PerProject)))
+	orDefault(&c.Rates.PerAddrBurst, max(protocol.MaxBodyMessages, int(2*c.Rates.PerAddr)))
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
 	}
@@ -73,6 +78,7 @@ type Server struct {
 	log      *slog.Logger
 	obs      Observer
 	perProj  *projectLimiters
+	perAddr  *addrLimiters
 
 	mu       sync.Mutex
 	draining bool           // guarded by mu: no conns.Add after it is set
@@ -86,7 +92,8 @@ func New(cfg Config, store Store, batcher *pgbatch.Batcher, pusher *flags.Pusher
 	cfg.fill()
 	return &Server{cfg: cfg, store: store, batcher: batcher, flags: pusher, reg: reg,
 		projects: newProjects(store, maxCachedProjects), log: log, obs: cfg.Observer,
-		perProj: newProjectLimiters(cfg.Rates.PerProject, cfg.Rates.PerProjectBurst)}
+		perProj: newProjectLimiters(cfg.Rates.PerProject, cfg.Rates.PerProjectBurst),
+		perAddr: newAddrLimiters(cfg.Rates.PerAddr, cfg.Rates.PerAddrBurst)}
 }
 
 // ServeHTTP upgrades GET /ws. Every refusal happens before the upgrade, as an HTTP status with a
@@ -101,9 +108,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, ref)
 		return
 	}
-	c := newConn(s, from)
-	if !s.reg.add(c, s.cfg.Rates.MaxConns, s.cfg.Rates.MaxConnsProject) {
-		s.refuse(w, &refusal{http.StatusServiceUnavailable, "too_many_connections", "the relay's connection limit is reached; retry later"})
+	c := newConn(s, from, s.clientAddr(r))
+	switch s.reg.add(c, &s.cfg.Rates) {
+	case capRelay, capProject:
+		s.refuse(w, &refusal{http.StatusServiceUnavailable, "too_many_connections", "the relay's or the project's connection limit is reached; retry later"})
+		return
+	case capAddr:
+		w.Header().Set("Retry-After", "10")
+		s.refuse(w, &refusal{http.StatusTooManyRequests, "too_many_connections", "this address has too many connections open; close some or retry later"})
 		return
 	}
 	user, set, err := s.flags.Connect(r.Context(), from.project, from.anon)
@@ -122,6 +134,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // upgrade completes the handshake for the admitted, registered c and starts serving it.
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) {
+	// A hijacked connection keeps the deadlines the server set (http.Hijacker): this one bounds
+	// its own writes (WriteTimeout), so none may be left over from the HTTP side.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	var ws *websocket.Conn
 	var err error
 	// RFC 6455 §10.8: the handshake's SHA-1 (Sec-WebSocket-Accept) protects no secret and is no

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"syscall"
 	"testing"
 
@@ -60,7 +61,7 @@ func TestWriteFailureCloseCodes(t *testing.T) {
 		{fmt.Errorf("failed to write msg: %w", syscall.ECONNRESET), websocket.StatusInternalError},
 	}
 	for _, tc := range cases {
-		c := newConn(&Server{log: slog.New(slog.DiscardHandler)}, &sender{})
+		c := newConn(&Server{log: slog.New(slog.DiscardHandler)}, &sender{}, netip.Addr{})
 		c.writeFailed(tc.err)
 		if c.closeCode != tc.code || !c.closing() {
 			t.Errorf("%v: close code %d (closing %v), want %d", tc.err, c.closeCode, c.closing(), tc.code)
