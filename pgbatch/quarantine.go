@@ -1,0 +1,92 @@
+package pgbatch
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// job is a batch for write, with what is already known about it.
+type job struct {
+	batch items
+	err   error // the error the batch last failed with; nil: not tried yet
+	slow  bool  // a duplicate was seen: take the ON CONFLICT path
+	// shared: the batch may hold several projects and is on a writer every project waits for. A
+	// row error then moves only the failing projects' rows to the quarantine (splitProjects).
+	shared bool
+}
+
+// splitProjects handles a shared batch that failed with first, an error a row caused: in one
+// transaction, each project's rows are copied under a savepoint; the projects whose rows all
+// pass commit and are answered at once, and each failing project's rows go to the quarantine,
+// whose one goroutine retries and isolates them (write with shared = false). So rows PostgreSQL
+// refuses cost their own project the retries and the halving, and another project's events in
+// the same batch only one more COPY, instead of stalling every writer (issue 10, item 2). It
+// returns a transient error, with nothing answered, when the transaction could not commit.
+func (b *Batcher) splitProjects(ctx context.Context, j job, first error) error {
+	parts := byProject(j.batch)
+	if len(parts) == 1 {
+		b.quarantine <- job{batch: j.batch, err: first, slow: j.slow}
+		return nil
+	}
+	tx, err := b.store.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("split batch by project: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	iso := &isolation{b: b, tx: tx, slow: j.slow}
+	var good, failing []items
+	var errs []error
+	for _, part := range parts {
+		err := iso.try(ctx, part)
+		switch classify(err) {
+		case ok:
+			good = append(good, part)
+		case badRow, bug:
+			failing, errs = append(failing, part), append(errs, err)
+		default:
+			return fmt.Errorf("split batch by project: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("split batch by project: %w", err)
+	}
+	for _, part := range good {
+		b.obs.Committed(len(part))
+		finish(part, nil)
+	}
+	for i, part := range failing {
+		b.quarantine <- job{batch: part, err: errs[i], slow: iso.slow}
+	}
+	return nil
+}
+
+// byProject splits batch into one part per project, in order of first appearance. The parts are
+// new slices: the batch's backing array stays as it is.
+func byProject(batch items) []items {
+	index := map[uuid.UUID]int{}
+	var parts []items
+	for _, it := range batch {
+		i, seen := index[it.ev.ProjectID]
+		if !seen {
+			i = len(parts)
+			index[it.ev.ProjectID] = i
+			parts = append(parts, nil)
+		}
+		parts[i] = append(parts[i], it)
+	}
+	if len(parts) == 1 {
+		return []items{batch}
+	}
+	return parts
+}
+
+// runQuarantine writes the failing projects' parts one at a time until the writers are done and
+// the channel is closed: one goroutine, so an attacker's refused rows use at most one of the
+// COPY connections and never more than their share of the writers' time.
+func (b *Batcher) runQuarantine(ctx context.Context) {
+	for j := range b.quarantine {
+		b.write(ctx, j)
+	}
+}
