@@ -75,6 +75,7 @@ type Batcher struct {
 	// quarantine takes the rows of projects whose rows PostgreSQL refused out of a shared batch;
 	// one goroutine retries and isolates them (splitProjects).
 	quarantine chan job
+	suspects   suspects // projects whose rows go to the quarantine straight away
 
 	mu      sync.Mutex
 	batch   items
@@ -165,7 +166,13 @@ func (b *Batcher) Run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			for batch := range b.ready {
-				b.write(ctx, job{batch: batch, shared: true})
+				rest, held := b.suspects.hold(batch)
+				for _, part := range held {
+					b.quarantine <- job{batch: part}
+				}
+				if len(rest) > 0 {
+					b.write(ctx, job{batch: rest, shared: true})
+				}
 			}
 		}()
 	}

@@ -3,6 +3,8 @@ package pgbatch
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -27,6 +29,7 @@ type job struct {
 func (b *Batcher) splitProjects(ctx context.Context, j job, first error) error {
 	parts := byProject(j.batch)
 	if len(parts) == 1 {
+		b.suspects.mark(j.batch[0].ev.ProjectID)
 		b.quarantine <- job{batch: j.batch, err: first, slow: j.slow}
 		return nil
 	}
@@ -57,6 +60,7 @@ func (b *Batcher) splitProjects(ctx context.Context, j job, first error) error {
 		finish(part, nil)
 	}
 	for i, part := range failing {
+		b.suspects.mark(part[0].ev.ProjectID)
 		b.quarantine <- job{batch: part, err: errs[i], slow: iso.slow}
 	}
 	return nil
@@ -87,6 +91,66 @@ func byProject(batch items) []items {
 // COPY connections and never more than their share of the writers' time.
 func (b *Batcher) runQuarantine(ctx context.Context) {
 	for j := range b.quarantine {
+		start := time.Now()
 		b.write(ctx, j)
+		// Rest as long as the job took: the projects whose rows PostgreSQL keeps refusing get at
+		// most half of one connection's time, and the writers the rest of the database.
+		select {
+		case <-time.After(3 * time.Since(start)):
+		case <-ctx.Done():
+		}
 	}
+}
+
+// suspectFor is how long a project whose rows PostgreSQL refused has its events written by the
+// quarantine only, away from the shared batches.
+const suspectFor = 30 * time.Second
+
+// suspects are the projects whose rows PostgreSQL refused lately. Their rows in a shared batch
+// would fail its first COPY (a second COPY for everyone in it) and, worse, wait on the row locks
+// (their sessions) that the quarantine's open isolation holds: so the writers hand them to the
+// quarantine before copying anything.
+type suspects struct {
+	mu    sync.Mutex
+	until map[uuid.UUID]time.Time
+}
+
+func (s *suspects) mark(project uuid.UUID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.until == nil {
+		s.until = map[uuid.UUID]time.Time{}
+	}
+	s.until[project] = time.Now().Add(suspectFor)
+}
+
+// hold splits batch into the rows of projects not suspected (rest, a shared batch) and one part
+// per suspected project.
+func (s *suspects) hold(batch items) (rest items, held []items) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.until) == 0 {
+		return batch, nil
+	}
+	now := time.Now()
+	for p, t := range s.until {
+		if now.After(t) {
+			delete(s.until, p)
+		}
+	}
+	parts := byProject(batch)
+	if len(parts) == 1 {
+		if _, bad := s.until[batch[0].ev.ProjectID]; bad {
+			return nil, parts
+		}
+		return batch, nil
+	}
+	for _, part := range parts {
+		if _, bad := s.until[part[0].ev.ProjectID]; bad {
+			held = append(held, part)
+		} else {
+			rest = append(rest, part...)
+		}
+	}
+	return rest, held
 }
