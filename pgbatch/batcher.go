@@ -76,6 +76,8 @@ type Batcher struct {
 	// one goroutine retries and isolates them (splitProjects).
 	quarantine chan job
 	suspects   suspects // projects whose rows go to the quarantine straight away
+	closing    chan struct{}
+	closeOnce  sync.Once
 
 	mu      sync.Mutex
 	batch   items
@@ -105,6 +107,7 @@ func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger, obs Observer) *Batche
 		// which slows only as much as the quarantine cannot keep up with.
 		quarantine: make(chan job, 16*cfg.Writers),
 		stopped:    make(chan struct{}),
+		closing:    make(chan struct{}),
 	}
 }
 
@@ -215,6 +218,7 @@ func (b *Batcher) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
+	b.closeOnce.Do(func() { close(b.closing) }) // the quarantine stops resting between jobs
 	select {
 	case <-b.stopped:
 		return nil

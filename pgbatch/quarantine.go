@@ -98,6 +98,7 @@ func (b *Batcher) runQuarantine(ctx context.Context) {
 		select {
 		case <-time.After(3 * time.Since(start)):
 		case <-ctx.Done():
+		case <-b.closing:
 		}
 	}
 }
