@@ -48,6 +48,7 @@ func (b *Batcher) write(ctx context.Context, j job) {
 				continue
 			}
 		case badRow, bug:
+			b.suspects.mark(batch[0].ev.ProjectID) // in the quarantine: one project; keep it there
 			if err = b.isolate(ctx, batch, j.slow, err); err == nil {
 				return
 			}
