@@ -39,9 +39,15 @@ func (b *Batcher) splitProjects(ctx context.Context, j job, first error) error {
 	}
 	defer tx.Rollback(ctx)
 	iso := &isolation{b: b, tx: tx, slow: j.slow}
-	var good, failing []items
+	var good, failing, held []items
 	var errs []error
 	for _, part := range parts {
+		if b.suspects.is(part[0].ev.ProjectID) {
+			// Refused in another batch meanwhile: trying it here could wait on the row locks of
+			// the quarantine's open isolation, and hold this batch's other projects with it.
+			held = append(held, part)
+			continue
+		}
 		err := iso.try(ctx, part)
 		switch classify(err) {
 		case ok:
@@ -62,6 +68,9 @@ func (b *Batcher) splitProjects(ctx context.Context, j job, first error) error {
 	for i, part := range failing {
 		b.suspects.mark(part[0].ev.ProjectID)
 		b.quarantine <- job{batch: part, err: errs[i], slow: iso.slow}
+	}
+	for _, part := range held {
+		b.quarantine <- job{batch: part, slow: iso.slow}
 	}
 	return nil
 }
@@ -123,6 +132,14 @@ func (s *suspects) mark(project uuid.UUID) {
 		s.until = map[uuid.UUID]time.Time{}
 	}
 	s.until[project] = time.Now().Add(suspectFor)
+}
+
+// is reports whether project is suspected now.
+func (s *suspects) is(project uuid.UUID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.until[project]
+	return ok && time.Now().Before(t)
 }
 
 // hold splits batch into the rows of projects not suspected (rest, a shared batch) and one part
