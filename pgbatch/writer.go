@@ -21,6 +21,20 @@ import (
 func (b *Batcher) write(ctx context.Context, j job) {
 	batch, err, bugRetries := j.batch, j.err, 0
 	for attempt := 1; ; attempt++ {
+		if j.shared {
+			// A project may have been refused since this batch was taken (or on the last try):
+			// its rows go to the quarantine before they can fail this COPY or wait on its locks.
+			var held []items
+			if batch, held = b.suspects.hold(batch); len(held) > 0 {
+				for _, part := range held {
+					b.quarantine <- job{batch: part, slow: j.slow}
+				}
+				j.batch = batch
+				if len(batch) == 0 {
+					return
+				}
+			}
+		}
 		if attempt > 1 || j.err == nil {
 			start := time.Now()
 			err = b.copyBatch(ctx, batch, j.slow)

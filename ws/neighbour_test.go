@@ -74,7 +74,9 @@ func TestRejectedRowsDoNotStallAnotherProject(t *testing.T) {
 		time.Sleep(phase) // B alone
 		baseline = append(baseline, lat.cut()...)
 		attackFor(phase)
-		attacked = append(attacked, lat.cut()...)
+		round := lat.cut()
+		t.Logf("attack round: p99 %v of %d acks", p99(round), len(round))
+		attacked = append(attacked, round...)
 	}
 	lat.stop()
 
