@@ -26,6 +26,10 @@ type Config struct {
 	// trigger bug: 42883, P0001, 42501, 21000 …) is retried whole before its rows are isolated,
 	// in case a fix lands meanwhile (default 2; negative: none).
 	RejectRetries int
+	// LogEvery is the least time between two log lines about refused rows or retried flushes: in
+	// between, they are counted and the next line carries the counts, so an attacker sending rows
+	// PostgreSQL refuses cannot fill the log (default 10s).
+	LogEvery time.Duration
 }
 
 func (c *Config) fill() {
@@ -47,6 +51,9 @@ func (c *Config) fill() {
 	if c.RetryMax <= 0 {
 		c.RetryMax = 5 * time.Second
 	}
+	if c.LogEvery <= 0 {
+		c.LogEvery = 10 * time.Second
+	}
 	if c.RejectRetries == 0 {
 		c.RejectRetries = 2
 	}
@@ -63,6 +70,14 @@ type Batcher struct {
 	obs    Observer
 	budget *semaphore.Weighted
 	status rejections
+	logs   *batchLog
+
+	// quarantine takes the rows of projects whose rows PostgreSQL refused out of a shared batch;
+	// one goroutine retries and isolates them (splitProjects).
+	quarantine chan job
+	suspects   suspects // projects whose rows go to the quarantine straight away
+	closing    chan struct{}
+	closeOnce  sync.Once
 
 	mu      sync.Mutex
 	batch   items
@@ -81,13 +96,18 @@ func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger, obs Observer) *Batche
 		obs = nopObserver{}
 	}
 	return &Batcher{
-		store:   store.NewIngest(pool),
-		cfg:     cfg,
-		log:     log,
-		obs:     obs,
-		budget:  semaphore.NewWeighted(cfg.BufferBytes),
-		ready:   make(chan items, cfg.Writers),
-		stopped: make(chan struct{}),
+		store:  store.NewIngest(pool),
+		cfg:    cfg,
+		log:    log,
+		obs:    obs,
+		budget: semaphore.NewWeighted(cfg.BufferBytes),
+		ready:  make(chan items, cfg.Writers),
+		logs:   newBatchLog(log, cfg.LogEvery),
+		// Room for every writer's failing projects of a few batches; a writer waits beyond that,
+		// which slows only as much as the quarantine cannot keep up with.
+		quarantine: make(chan job, 16*cfg.Writers),
+		stopped:    make(chan struct{}),
+		closing:    make(chan struct{}),
 	}
 }
 
@@ -149,12 +169,23 @@ func (b *Batcher) Run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			for batch := range b.ready {
-				b.write(ctx, batch)
+				rest, held := b.suspects.hold(batch)
+				for _, part := range held {
+					b.quarantine <- job{batch: part}
+				}
+				if len(rest) > 0 {
+					b.write(ctx, job{batch: rest, shared: true})
+				}
 			}
 		}()
 	}
+	quarantined := make(chan struct{})
+	go func() { b.runQuarantine(ctx); close(quarantined) }()
 	b.ageLoop()
 	wg.Wait()
+	close(b.quarantine) // the writers are done: nothing more can be sent to it
+	<-quarantined
+	b.logs.flush()
 	close(b.stopped)
 }
 
@@ -187,6 +218,7 @@ func (b *Batcher) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
+	b.closeOnce.Do(func() { close(b.closing) }) // the quarantine stops resting between jobs
 	select {
 	case <-b.stopped:
 		return nil

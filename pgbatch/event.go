@@ -1,8 +1,10 @@
 // Package pgbatch buffers events from every connection in one bounded buffer and writes them to
 // beacon.events through the store, in COPY batches flushed by size or age. Each event's done
 // callback runs once, after the transaction holding it commits. A failing row never takes its
-// batch down: it is isolated by halving and kept in beacon.events_rejected (dead letters), and
-// its callback gets a *RowError that says so. A
+// batch down, nor holds back another project: the batch is split by project, the passing projects
+// commit at once, and the failing project's rows go to one quarantine goroutine (as do that
+// project's next rows for a while), where they are isolated by halving and the refused ones kept
+// in beacon.events_rejected (dead letters); their callback gets a *RowError that says so. A
 // re-sent event is stored once, and transient errors are retried with backoff while the buffer's
 // byte limit holds memory bounded.
 package pgbatch

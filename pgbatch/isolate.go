@@ -28,6 +28,7 @@ type isolation struct {
 	budget   int // sub-COPYs left
 	aside    []aside
 	stored   int
+	refused  map[refusal]int // rows set aside per project and code, for the log
 }
 
 // aside is a part of the batch set aside, with the answer its events get after the commit.
@@ -47,14 +48,14 @@ func (b *Batcher) isolate(ctx context.Context, batch items, slow bool, first err
 	}
 	defer tx.Rollback(ctx)
 	depth := bits.Len(uint(len(batch)))
-	iso := &isolation{b: b, tx: tx, slow: slow, maxDepth: depth, budget: 16 * depth}
+	iso := &isolation{b: b, tx: tx, slow: slow, maxDepth: depth, budget: 16 * depth, refused: map[refusal]int{}}
 	if err := iso.split(ctx, batch, first, 0); err != nil {
 		return fmt.Errorf("isolate bad rows: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("isolate bad rows: %w", err)
 	}
-	b.log.Info("bad rows isolated", "rows", len(batch), "set_aside", len(iso.aside), "took", time.Since(start))
+	b.logs.isolated(len(batch), time.Since(start), iso.refused)
 	iso.answer(batch)
 	return nil
 }
@@ -110,12 +111,12 @@ func (iso *isolation) reject(ctx context.Context, part items, err error) error {
 	keepErr := iso.savepoint(ctx, func(sp *store.Batch) error { return sp.Reject(ctx, part, pgErr.Code, pgErr.Message) })
 	rowErr := &RowError{Code: pgErr.Code, Message: pgErr.Message, Kept: keepErr == nil}
 	switch classify(keepErr) {
-	case ok:
-		iso.b.log.Warn("rows kept as dead letters in beacon.events_rejected", "rows", len(part), "code", pgErr.Code, "error", pgErr.Message)
-	case badRow, bug:
-		iso.b.log.Error("rows refused by beacon.events_rejected too", "rows", len(part), "code", pgErr.Code, "error", keepErr)
+	case ok, badRow, bug: // logged once per isolation, with counts (batchLog)
 	default:
 		return keepErr
+	}
+	for i := range part {
+		iso.refused[refusal{project: part[i].ev.ProjectID, code: pgErr.Code, kept: rowErr.Kept}]++
 	}
 	iso.aside = append(iso.aside, aside{part: part, err: rowErr})
 	return nil

@@ -12,17 +12,41 @@ import (
 	"github.com/beacon-analytics/beacon/store"
 )
 
-// write stores batch, whatever it takes: the fast COPY first; on a duplicate the ON CONFLICT
-// path; on an error a row caused, the rows are isolated (isolate) and the ones PostgreSQL still
-// refuses are kept as dead letters; on a trigger-bug error the same after RejectRetries retries;
-// on anything else (connection loss, restart) backoff and retry until ctx ends.
-func (b *Batcher) write(ctx context.Context, batch items) {
-	slow, bugRetries := false, 0
+// write stores j's batch, whatever it takes: the fast COPY first; on a duplicate the ON CONFLICT
+// path; on an error a row caused in a shared batch, the projects are split apart and only the
+// failing ones go on, in the quarantine (splitProjects); there, their rows are isolated (isolate)
+// and the ones PostgreSQL still refuses are kept as dead letters, on a trigger-bug error after
+// RejectRetries retries; on anything else (connection loss, restart) backoff and retry until ctx
+// ends. A job that comes with an error starts from it instead of copying again.
+func (b *Batcher) write(ctx context.Context, j job) {
+	batch, err, bugRetries := j.batch, j.err, 0
 	for attempt := 1; ; attempt++ {
-		start := time.Now()
-		err := b.copyBatch(ctx, batch, slow)
-		b.obs.Flushed(len(batch), time.Since(start), err)
+		if j.shared {
+			// A project may have been refused since this batch was taken (or on the last try):
+			// its rows go to the quarantine before they can fail this COPY or wait on its locks.
+			var held []items
+			if batch, held = b.suspects.hold(batch); len(held) > 0 {
+				for _, part := range held {
+					b.quarantine <- job{batch: part, slow: j.slow}
+				}
+				j.batch = batch
+				if len(batch) == 0 {
+					return
+				}
+			}
+		}
+		if attempt > 1 || j.err == nil {
+			start := time.Now()
+			err = b.copyBatch(ctx, batch, j.slow)
+			b.obs.Flushed(len(batch), time.Since(start), err)
+		}
 		kind := classify(err)
+		if (kind == badRow || kind == bug) && j.shared {
+			if err = b.splitProjects(ctx, j, err); err == nil {
+				return
+			}
+			kind = transient // the split's transaction did not commit: nothing was answered
+		}
 		if kind == bug && bugRetries < b.cfg.RejectRetries {
 			bugRetries++
 			kind = transient // a migration may fix it: wait and retry the whole batch
@@ -33,18 +57,19 @@ func (b *Batcher) write(ctx context.Context, batch items) {
 			finish(batch, nil)
 			return
 		case duplicate:
-			if !slow {
-				slow = true // some rows were stored before: let ON CONFLICT skip them
+			if !j.slow {
+				j.slow = true // some rows were stored before: let ON CONFLICT skip them
 				continue
 			}
 		case badRow, bug:
-			if err = b.isolate(ctx, batch, slow, err); err == nil {
+			b.suspects.mark(batch[0].ev.ProjectID) // in the quarantine: one project; keep it there
+			if err = b.isolate(ctx, batch, j.slow, err); err == nil {
 				return
 			}
 		}
 		wait := backoff(b.cfg.RetryMin, b.cfg.RetryMax, attempt)
 		b.obs.Retrying(err, attempt, wait)
-		b.log.Warn("flush failed, will retry", "rows", len(batch), "attempt", attempt, "wait", wait, "error", err)
+		b.logs.retry(len(batch), attempt, wait, err)
 		select {
 		case <-ctx.Done():
 			finish(batch, fmt.Errorf("flush batch: gave up: %w", ctx.Err()))

@@ -84,7 +84,8 @@ func TestResolveTS(t *testing.T) {
 		{"far future: server time", `4102444800000`, uuid.Nil, now},
 		{"ancient: server time", `1`, uuid.Nil, now},
 		{"missing: the v7 id's time", ``, v7, idAt},
-		{"far future: the v7 id's time", `4102444800000`, v7, idAt},
+		{"far future: server time even with a v7 id (a re-send may find it plausible)", `4102444800000`, v7, now},
+		{"ancient: the v7 id's time", `1`, v7, idAt},
 		{"v4 id: server time", `4102444800000`, uuid.New(), now},
 	}
 	for _, tc := range cases {

@@ -143,10 +143,13 @@ func EventID(id string) (uuid.UUID, *Error) {
 }
 
 // ResolveTS applies the documented time rule. ts must be a non-negative number of epoch
-// milliseconds (fractions dropped); missing or null means received. A time older than
-// MaxEventAge or more than MaxClockAhead ahead of received is a broken clock: it is replaced by the
-// time inside the event's UUIDv7 id when that one is plausible, else by received. Using the id's
-// time keeps a re-sent event's ts, and so its dedup key, the same.
+// milliseconds (fractions dropped); missing or null means the time inside the event's UUIDv7 id
+// when that one is plausible, else received. A time older than MaxEventAge is a broken clock: it
+// is replaced the same way. Using the id's time keeps a re-sent event's ts, and so its dedup key,
+// the same. A time more than MaxClockAhead ahead of received is replaced by received, never by
+// the id's time: a re-send a little later may find it plausible and keep it, and only a ts from
+// the relay's clock or ahead of it is also deduplicated by id alone (store.Event.KeyedByID), so
+// the first copy must be one of those too.
 func (l Limits) ResolveTS(raw jsontext.Value, id uuid.UUID, received time.Time) (time.Time, *Error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -162,6 +165,9 @@ func (l Limits) ResolveTS(raw jsontext.Value, id uuid.UUID, received time.Time) 
 	t := time.UnixMilli(int64(ms)).UTC()
 	if l.plausible(t, received) {
 		return t, nil
+	}
+	if t.After(received) {
+		return received, nil
 	}
 	if t, ok := l.idTime(id, received); ok {
 		return t, nil

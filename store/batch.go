@@ -51,18 +51,33 @@ func (b *Batch) Rollback(ctx context.Context) {
 
 // Copy stores rows in beacon.events with COPY, in the binary format appendCopy writes: what
 // pgx.CopyFrom sent, without its per-value encode plans (~0.5 µs of relay CPU per event) and its
-// per-batch Prepare. One row PostgreSQL refuses, or one already stored (23505), fails it all.
+// per-batch Prepare. The ids of rows keyed by id (KeyedByID) go to beacon.event_ids first, in the
+// same transaction. One row PostgreSQL refuses, or one already stored (23505), fails it all.
 func (b *Batch) Copy(ctx context.Context, rows Rows) error {
+	if idx := keyed(rows); len(idx) > 0 {
+		if err := b.copyIDs(ctx, rows, idx); err != nil {
+			return err
+		}
+	}
 	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(rows), copyEvents); err != nil {
 		return fmt.Errorf("copy events: %w", err)
 	}
 	return nil
 }
 
-// CopyDedup stores rows skipping those already stored: COPY into a temp table, then INSERT …
-// ON CONFLICT DO NOTHING. It is 25–35% slower than Copy, so only a batch Copy found a duplicate
-// in goes this way.
+// CopyDedup stores rows skipping those already stored: rows keyed by id whose id beacon.event_ids
+// already holds are dropped (claim), the rest go through a temp table and INSERT … ON CONFLICT DO
+// NOTHING. It is 25–35% slower than Copy, so only a batch Copy found a duplicate in goes this way.
 func (b *Batch) CopyDedup(ctx context.Context, rows Rows) error {
+	if idx := keyed(rows); len(idx) > 0 {
+		var err error
+		if rows, err = b.claim(ctx, rows, idx); err != nil {
+			return err
+		}
+		if rows.Len() == 0 {
+			return nil
+		}
+	}
 	// LIKE the row type, not the table: the relay's role may not SELECT beacon.events.
 	if _, err := b.tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS beacon_incoming
 		(LIKE beacon.event_row) ON COMMIT DELETE ROWS`); err != nil {

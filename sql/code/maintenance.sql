@@ -175,12 +175,26 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION beacon.purge_maintenance_log() IS 'Deletes beacon.maintenance_log rows older than 30 days. Returns the rows deleted. A maintain() step.';
 
+CREATE OR REPLACE FUNCTION beacon.purge_event_ids() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    -- 25 h: the documented 24 h window (docs/protocol.md "Duplicates") plus an hour for the
+    -- clocks of relays and PostgreSQL to disagree; a re-send within 24 h always finds its id.
+    DELETE FROM beacon.event_ids d WHERE d.received_at < now() - interval '25 hours';
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION beacon.purge_event_ids() IS 'Deletes beacon.event_ids rows older than the 24 h dedup window (with an hour of margin for clock skew): a re-send of such an event after that is stored again. Returns the rows deleted. A maintain() step.';
+
 -- The steps, in order. Upserted on every install so a new step or a moved one reaches every
 -- database; an operator's enabled = false is kept.
 INSERT INTO beacon.maintenance_steps AS m (step, position, fn) VALUES
     ('partitions',   10, 'beacon.make_partitions()'),
     ('retention',    20, 'beacon.drop_expired_partitions()'),
     ('purge',        30, 'beacon.purge_project_events()'),
+    ('dedup',        35, 'beacon.purge_event_ids()'),
     ('sessions',     40, 'beacon.purge_sessions()'),
     ('rollup',       50, 'beacon.fold_rollups()'),
     ('rollup_purge', 55, 'beacon.purge_rollup_ids()'),

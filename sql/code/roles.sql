@@ -19,7 +19,8 @@ GRANT EXECUTE ON FUNCTION
     beacon.evaluate_flags(uuid, text, text),
     beacon.evaluate_flags_many(uuid, text[], text[]),
     beacon.maintenance_plan(),
-    beacon.maintenance_step(text)
+    beacon.maintenance_step(text),
+    beacon.claim_event_ids(uuid[], uuid[], timestamptz[])
 TO beacon_relay;
 GRANT EXECUTE ON PROCEDURE beacon.maintain() TO beacon_relay;
 

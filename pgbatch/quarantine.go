@@ -1,0 +1,174 @@
+package pgbatch
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// job is a batch for write, with what is already known about it.
+type job struct {
+	batch items
+	err   error // the error the batch last failed with; nil: not tried yet
+	slow  bool  // a duplicate was seen: take the ON CONFLICT path
+	// shared: the batch may hold several projects and is on a writer every project waits for. A
+	// row error then moves only the failing projects' rows to the quarantine (splitProjects).
+	shared bool
+}
+
+// splitProjects handles a shared batch that failed with first, an error a row caused: in one
+// transaction, each project's rows are copied under a savepoint; the projects whose rows all
+// pass commit and are answered at once, and each failing project's rows go to the quarantine,
+// whose one goroutine retries and isolates them (write with shared = false). So rows PostgreSQL
+// refuses cost their own project the retries and the halving, and another project's events in
+// the same batch only one more COPY, instead of stalling every writer (issue 10, item 2). It
+// returns a transient error, with nothing answered, when the transaction could not commit.
+func (b *Batcher) splitProjects(ctx context.Context, j job, first error) error {
+	parts := byProject(j.batch)
+	if len(parts) == 1 {
+		b.suspects.mark(j.batch[0].ev.ProjectID)
+		b.quarantine <- job{batch: j.batch, err: first, slow: j.slow}
+		return nil
+	}
+	tx, err := b.store.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("split batch by project: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	iso := &isolation{b: b, tx: tx, slow: j.slow}
+	var good, failing, held []items
+	var errs []error
+	for _, part := range parts {
+		if b.suspects.is(part[0].ev.ProjectID) {
+			// Refused in another batch meanwhile: trying it here could wait on the row locks of
+			// the quarantine's open isolation, and hold this batch's other projects with it.
+			held = append(held, part)
+			continue
+		}
+		err := iso.try(ctx, part)
+		switch classify(err) {
+		case ok:
+			good = append(good, part)
+		case badRow, bug:
+			failing, errs = append(failing, part), append(errs, err)
+		default:
+			return fmt.Errorf("split batch by project: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("split batch by project: %w", err)
+	}
+	for _, part := range good {
+		b.obs.Committed(len(part))
+		finish(part, nil)
+	}
+	for i, part := range failing {
+		b.suspects.mark(part[0].ev.ProjectID)
+		b.quarantine <- job{batch: part, err: errs[i], slow: iso.slow}
+	}
+	for _, part := range held {
+		b.quarantine <- job{batch: part, slow: iso.slow}
+	}
+	return nil
+}
+
+// byProject splits batch into one part per project, in order of first appearance. The parts are
+// new slices: the batch's backing array stays as it is.
+func byProject(batch items) []items {
+	index := map[uuid.UUID]int{}
+	var parts []items
+	for _, it := range batch {
+		i, seen := index[it.ev.ProjectID]
+		if !seen {
+			i = len(parts)
+			index[it.ev.ProjectID] = i
+			parts = append(parts, nil)
+		}
+		parts[i] = append(parts[i], it)
+	}
+	if len(parts) == 1 {
+		return []items{batch}
+	}
+	return parts
+}
+
+// runQuarantine writes the failing projects' parts one at a time until the writers are done and
+// the channel is closed: one goroutine, so an attacker's refused rows use at most one of the
+// COPY connections and never more than their share of the writers' time.
+func (b *Batcher) runQuarantine(ctx context.Context) {
+	for j := range b.quarantine {
+		start := time.Now()
+		b.write(ctx, j)
+		// Rest as long as the job took: the projects whose rows PostgreSQL keeps refusing get at
+		// most half of one connection's time, and the writers the rest of the database.
+		select {
+		case <-time.After(3 * time.Since(start)):
+		case <-ctx.Done():
+		case <-b.closing:
+		}
+	}
+}
+
+// suspectFor is how long a project whose rows PostgreSQL refused has its events written by the
+// quarantine only, away from the shared batches.
+const suspectFor = 30 * time.Second
+
+// suspects are the projects whose rows PostgreSQL refused lately. Their rows in a shared batch
+// would fail its first COPY (a second COPY for everyone in it) and, worse, wait on the row locks
+// (their sessions) that the quarantine's open isolation holds: so the writers hand them to the
+// quarantine before copying anything.
+type suspects struct {
+	mu    sync.Mutex
+	until map[uuid.UUID]time.Time
+}
+
+func (s *suspects) mark(project uuid.UUID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.until == nil {
+		s.until = map[uuid.UUID]time.Time{}
+	}
+	s.until[project] = time.Now().Add(suspectFor)
+}
+
+// is reports whether project is suspected now.
+func (s *suspects) is(project uuid.UUID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.until[project]
+	return ok && time.Now().Before(t)
+}
+
+// hold splits batch into the rows of projects not suspected (rest, a shared batch) and one part
+// per suspected project.
+func (s *suspects) hold(batch items) (rest items, held []items) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.until) == 0 {
+		return batch, nil
+	}
+	now := time.Now()
+	for p, t := range s.until {
+		if now.After(t) {
+			delete(s.until, p)
+		}
+	}
+	parts := byProject(batch)
+	if len(parts) == 1 {
+		if _, bad := s.until[batch[0].ev.ProjectID]; bad {
+			return nil, parts
+		}
+		return batch, nil
+	}
+	for _, part := range parts {
+		if _, bad := s.until[part[0].ev.ProjectID]; bad {
+			held = append(held, part)
+		} else {
+			rest = append(rest, part...)
+		}
+	}
+	return rest, held
+}

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DedupWindow is how long a re-send of an event keyed by id (KeyedByID) is recognised:
+// beacon.event_ids keeps its id that long (beacon.purge_event_ids keeps 25 h, an hour of margin
+// for clock skew). Events with a deterministic ts are recognised as long as they are kept.
+const DedupWindow = 24 * time.Hour
+
+var copyEventIDs = "COPY " + pgx.Identifier{"beacon", "event_ids"}.Sanitize() +
+	` ("project_id", "event_id", "received_at") FROM STDIN BINARY`
+
+// KeyedByID reports whether a re-send of e could get another ts, so that beacon.events' unique
+// (project_id, event_id, ts) would not see it: its ts is the relay's clock (no usable client or
+// UUIDv7 time: TS equals ReceivedAt), or lies ahead of it (a client time that was past the
+// plausible limit a moment earlier was replaced, protocol.ResolveTS). Such an event's id is also
+// written to beacon.event_ids, which refuses it a second time within DedupWindow. A client ts
+// in the past equal to ReceivedAt to the nanosecond is keyed too: harmless.
+func (e *Event) KeyedByID() bool { return !e.TS.Before(e.ReceivedAt) }
+
+// keyed returns the positions of rows keyed by id.
+func keyed(rows Rows) []int {
+	var out []int
+	for i := range rows.Len() {
+		if rows.Row(i).KeyedByID() {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// copyIDs writes the ids of rows at idx to beacon.event_ids with COPY: a 23505 means one was
+// already stored (a re-send), and the caller takes the ON CONFLICT path (CopyDedup).
+func (b *Batch) copyIDs(ctx context.Context, rows Rows, idx []int) error {
+	buf := make([]byte, 0, len(copyHeader)+len(idx)*56+2)
+	buf = append(buf, copyHeader...)
+	for _, i := range idx {
+		e := rows.Row(i)
+		buf = binary.BigEndian.AppendUint16(buf, 3)
+		buf = binary.BigEndian.AppendUint32(buf, 16)
+		buf = append(buf, e.ProjectID[:]...)
+		buf = binary.BigEndian.AppendUint32(buf, 16)
+		buf = append(buf, e.EventID[:]...)
+		buf = appendCopyTime(buf, e.ReceivedAt)
+	}
+	buf = append(buf, 0xff, 0xff)
+	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), copyEventIDs); err != nil {
+		return fmt.Errorf("copy event ids: %w", err)
+	}
+	return nil
+}
+
+// claim records the ids of rows at idx in beacon.event_ids, skipping ids already there, and
+// returns rows without the keyed events that were: re-sends within the window, and repeats of an
+// id within rows (the first is kept).
+func (b *Batch) claim(ctx context.Context, rows Rows, idx []int) (Rows, error) {
+	projects, events, received := make([][16]byte, len(idx)), make([][16]byte, len(idx)), make([]time.Time, len(idx))
+	for j, i := range idx {
+		e := rows.Row(i)
+		projects[j], events[j], received[j] = e.ProjectID, e.EventID, e.ReceivedAt
+	}
+	res, err := b.tx.Query(ctx, `SELECT beacon.claim_event_ids($1::uuid[], $2::uuid[], $3::timestamptz[])`,
+		projects, events, received)
+	if err != nil {
+		return nil, fmt.Errorf("claim event ids: %w", err)
+	}
+	fresh, err := pgx.CollectRows(res, pgx.RowTo[int32])
+	if err != nil {
+		return nil, fmt.Errorf("claim event ids: %w", err)
+	}
+	keep := make([]bool, rows.Len())
+	for i := range keep {
+		keep[i] = true
+	}
+	for _, i := range idx {
+		keep[i] = false
+	}
+	for _, pos := range fresh {
+		keep[idx[pos-1]] = true
+	}
+	sub := subset{rows: rows}
+	for i, k := range keep {
+		if k {
+			sub.idx = append(sub.idx, i)
+		}
+	}
+	return sub, nil
+}
+
+// subset is some of a batch's rows, read in place.
+type subset struct {
+	rows Rows
+	idx  []int
+}
+
+func (s subset) Len() int         { return len(s.idx) }
+func (s subset) Row(i int) *Event { return s.rows.Row(s.idx[i]) }
