@@ -42,3 +42,28 @@ COMMENT ON COLUMN beacon.settings.max_trait_keys IS 'Most top-level trait keys s
 COMMENT ON COLUMN beacon.settings.max_traits_bytes IS 'Most bytes of a user''s stored traits (as JSON text): an identify whose merge would exceed it is refused (traits_too_large). An identify that does not grow a user already over a limit (set before the limit was lowered) is still accepted.';
 
 DROP FUNCTION IF EXISTS beacon.identify(uuid, text, text, jsonb);
+
+-- Who changed a project's trust settings, and who was shown its secret: append-only, like the
+-- other audit tables (triggers in code/identity.sql refuse UPDATE, DELETE and TRUNCATE). Written
+-- by triggers on beacon.projects and beacon.project_secrets, so a DBA's plain UPDATE is recorded
+-- too. db_role and login_role are given by the writer (the functions that fill them are the code
+-- package's, installed after this migration on a new database).
+CREATE TABLE beacon.trust_audit (
+    audit_id   bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project_id uuid        NOT NULL,
+    action     text        NOT NULL CHECK (action IN ('verify_on', 'verify_off', 'secret_made', 'secret_rotated', 'secret_shown')),
+    at         timestamptz NOT NULL DEFAULT now(),
+    db_role    text        NOT NULL,
+    login_role text        NOT NULL DEFAULT session_user,
+    app_user   text
+);
+CREATE INDEX trust_audit_project_at ON beacon.trust_audit (project_id, at);
+COMMENT ON INDEX beacon.trust_audit_project_at IS 'A project''s trust history by time.';
+COMMENT ON TABLE beacon.trust_audit IS 'Append-only history of identity-verification changes: verification turned on or off, secret made, rotated or shown to someone. Never holds a secret. No role may update or delete it (a trigger refuses even the owner); no application role may read it. No foreign key: it outlives deleted projects.';
+COMMENT ON COLUMN beacon.trust_audit.audit_id IS 'Order of the audit rows.';
+COMMENT ON COLUMN beacon.trust_audit.project_id IS 'Project.';
+COMMENT ON COLUMN beacon.trust_audit.action IS 'verify_on / verify_off (projects.verify_identity set, including a project created with it on), secret_made, secret_rotated (beacon.project_secrets), secret_shown (beacon.identity_secret returned it).';
+COMMENT ON COLUMN beacon.trust_audit.at IS 'Transaction time of the change.';
+COMMENT ON COLUMN beacon.trust_audit.db_role IS 'Database role acting (SET ROLE, else login role): beacon.actor_role().';
+COMMENT ON COLUMN beacon.trust_audit.login_role IS 'Login role of the session.';
+COMMENT ON COLUMN beacon.trust_audit.app_user IS 'Application user declared with SET LOCAL beacon.app_user, if any.';

@@ -160,3 +160,30 @@ func TestTraitsBounded(t *testing.T) {
 	_, err = db.Pool.Exec(ctx(t), `UPDATE beacon.settings SET max_traits_bytes = 10`)
 	wantErr(t, err, "23514", "max_traits_bytes")
 }
+
+// TestTrustAudit: every change of a project's trust settings, from the functions or a DBA's
+// plain UPDATE, and every showing of a secret, is in the append-only beacon.trust_audit.
+func TestTrustAudit(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	p := scalar[string](t, db.Pool, `SELECT beacon.create_project('audited')::text`)
+	exec(t, db.Pool, `SELECT beacon.identity_secret($1)`, p)
+	exec(t, db.Pool, `SELECT beacon.rotate_identity_secret($1)`, p)
+	exec(t, db.Pool, `SELECT beacon.set_identity_verification($1, false)`, p)
+	exec(t, db.Pool, `UPDATE beacon.projects SET name = 'renamed' WHERE project_id = $1`, p) // not a trust change
+	exec(t, db.Pool, `BEGIN; SET LOCAL beacon.app_user = 'alice@example.com';
+		UPDATE beacon.projects SET verify_identity = true WHERE project_id = '`+p+`'; COMMIT`)
+	got := scalar[string](t, db.Pool, `SELECT string_agg(action || ':' || db_role || ':' || coalesce(app_user, '-'), ',' ORDER BY audit_id)
+		FROM beacon.trust_audit WHERE project_id = $1`, p)
+	if want := "verify_on:beacon:-,secret_made:beacon:-,secret_shown:beacon:-,secret_rotated:beacon:-,verify_off:beacon:-,verify_on:beacon:alice@example.com"; got != want {
+		t.Fatalf("trust audit = %s\nwant %s", got, want)
+	}
+	_, err := db.Pool.Exec(ctx(t), `DELETE FROM beacon.trust_audit`)
+	wantErr(t, err, "42501", "beacon.trust_audit is append-only: DELETE is not allowed")
+	_, err = db.Pool.Exec(ctx(t), `TRUNCATE beacon.trust_audit`)
+	wantErr(t, err, "42501", "append-only")
+	for _, role := range []string{"beacon_relay", "beacon_dashboard", "beacon_reader"} {
+		_, err := as(t, db, role).Exec(ctx(t), `SELECT count(*) FROM beacon.trust_audit`)
+		wantErr(t, err, "42501", "permission denied")
+	}
+}

@@ -210,6 +210,17 @@ LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION beacon.new_identity_secret() IS 'A new identity secret: 64 hex characters, 244 random bits from two gen_random_uuid() (pg_strong_random: OpenSSL''s RAND_bytes on builds with OpenSSL, the FIPS provider''s DRBG on a FIPS-mode host). PostgreSQL 15 has no gen_random_bytes without pgcrypto.';
 
+CREATE OR REPLACE FUNCTION beacon.ensure_identity_secret(p_project uuid) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM beacon.projects p WHERE p.project_id = p_project) THEN
+        RAISE EXCEPTION 'identity secret: no project %', p_project USING ERRCODE = 'P0002';
+    END IF;
+    INSERT INTO beacon.project_secrets (project_id, secret) VALUES (p_project, beacon.new_identity_secret())
+    ON CONFLICT (project_id) DO NOTHING;
+END $$;
+COMMENT ON FUNCTION beacon.ensure_identity_secret(uuid) IS 'Makes the project''s identity secret if it has none. Error P0002: no such project. Used by the owner-only functions below.';
+
 CREATE OR REPLACE FUNCTION beacon.identity_secret(p_project uuid) RETURNS text
 LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -217,15 +228,13 @@ AS $$
 DECLARE
     s text;
 BEGIN
-    IF NOT EXISTS (SELECT FROM beacon.projects p WHERE p.project_id = p_project) THEN
-        RAISE EXCEPTION 'identity_secret: no project %', p_project USING ERRCODE = 'P0002';
-    END IF;
-    INSERT INTO beacon.project_secrets (project_id, secret) VALUES (p_project, beacon.new_identity_secret())
-    ON CONFLICT (project_id) DO NOTHING;
+    PERFORM beacon.ensure_identity_secret(p_project);
     SELECT ps.secret INTO s FROM beacon.project_secrets ps WHERE ps.project_id = p_project;
+    INSERT INTO beacon.trust_audit (project_id, action, db_role, app_user)
+    VALUES (p_project, 'secret_shown', beacon.actor_role(), beacon.app_user());
     RETURN s;
 END $$;
-COMMENT ON FUNCTION beacon.identity_secret(uuid) IS 'The project''s identity-verification secret, made on first use, for its owner to put on the customer''s server (`beacon project secret ID`). Owner only: no application role may execute it. Error P0002: no such project.';
+COMMENT ON FUNCTION beacon.identity_secret(uuid) IS 'The project''s identity-verification secret, made on first use, for its owner to put on the customer''s server (`beacon project secret ID`). Audited (trust_audit: secret_shown). Owner only: no application role may execute it. Error P0002: no such project.';
 
 CREATE OR REPLACE FUNCTION beacon.rotate_identity_secret(p_project uuid) RETURNS text
 LANGUAGE plpgsql
@@ -234,7 +243,7 @@ AS $$
 DECLARE
     s text;
 BEGIN
-    PERFORM beacon.identity_secret(p_project);
+    PERFORM beacon.ensure_identity_secret(p_project);
     UPDATE beacon.project_secrets ps SET secret = beacon.new_identity_secret(), created_at = now()
     WHERE ps.project_id = p_project
     RETURNING ps.secret INTO s;
@@ -248,7 +257,7 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF p_on THEN
-        PERFORM beacon.identity_secret(p_project); -- on needs a secret
+        PERFORM beacon.ensure_identity_secret(p_project); -- on needs a secret
     END IF;
     UPDATE beacon.projects p SET verify_identity = coalesce(p_on, false) WHERE p.project_id = p_project;
     IF NOT FOUND THEN
@@ -279,3 +288,42 @@ BEGIN
     RETURN id;
 END $$;
 COMMENT ON FUNCTION beacon.create_project(text, text[]) IS 'Creates a project with the secure defaults (`beacon project create`): identity verification on with a new secret, and new flags server-only until marked client_visible. A row inserted by hand gets the pre-004 defaults instead (verification off, new flags visible).';
+
+CREATE OR REPLACE FUNCTION beacon.trust_audit_write() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    act text;
+BEGIN
+    IF TG_TABLE_NAME = 'projects' THEN
+        IF TG_OP = 'INSERT' AND NOT NEW.verify_identity
+           OR TG_OP = 'UPDATE' AND NEW.verify_identity IS NOT DISTINCT FROM OLD.verify_identity THEN
+            RETURN NULL;
+        END IF;
+        act := CASE WHEN NEW.verify_identity THEN 'verify_on' ELSE 'verify_off' END;
+    ELSIF TG_OP = 'INSERT' THEN
+        act := 'secret_made';
+    ELSIF NEW.secret IS DISTINCT FROM OLD.secret THEN
+        act := 'secret_rotated';
+    ELSE
+        RETURN NULL;
+    END IF;
+    INSERT INTO beacon.trust_audit (project_id, action, db_role, app_user)
+    VALUES (NEW.project_id, act, beacon.actor_role(), beacon.app_user());
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION beacon.trust_audit_write() IS 'AFTER trigger of beacon.projects (verify_identity set or changed) and beacon.project_secrets (secret made or rotated): writes beacon.trust_audit, never the secret. Security definer: no application role may write the audit.';
+
+CREATE OR REPLACE TRIGGER projects_trust_audit AFTER INSERT OR UPDATE OF verify_identity ON beacon.projects
+    FOR EACH ROW EXECUTE FUNCTION beacon.trust_audit_write();
+COMMENT ON TRIGGER projects_trust_audit ON beacon.projects IS 'Audits identity verification turned on or off, from any source (CLI, dashboard, a DBA''s UPDATE), in beacon.trust_audit.';
+CREATE OR REPLACE TRIGGER project_secrets_trust_audit AFTER INSERT OR UPDATE ON beacon.project_secrets
+    FOR EACH ROW EXECUTE FUNCTION beacon.trust_audit_write();
+COMMENT ON TRIGGER project_secrets_trust_audit ON beacon.project_secrets IS 'Audits a secret made or rotated in beacon.trust_audit (without the secret).';
+CREATE OR REPLACE TRIGGER trust_audit_append_only BEFORE UPDATE OR DELETE ON beacon.trust_audit
+    FOR EACH ROW EXECUTE FUNCTION beacon.forbid_change();
+COMMENT ON TRIGGER trust_audit_append_only ON beacon.trust_audit IS 'Refuses UPDATE and DELETE: the trust audit is append-only, for the owner too.';
+CREATE OR REPLACE TRIGGER trust_audit_no_truncate BEFORE TRUNCATE ON beacon.trust_audit
+    FOR EACH STATEMENT EXECUTE FUNCTION beacon.forbid_change();
+COMMENT ON TRIGGER trust_audit_no_truncate ON beacon.trust_audit IS 'Refuses TRUNCATE of the trust audit.';
