@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -215,5 +216,36 @@ func TestTraitsTooLarge(t *testing.T) {
 	c.wantError(2, "traits_too_large")
 	if n := s.count(t, `SELECT count(*) FROM beacon.users, jsonb_object_keys(traits) WHERE project_id = $1`, p); n != 2 {
 		t.Fatalf("stored keys = %d, want 2", n)
+	}
+}
+
+// TestHTTPIdentifyVerified: POST /v1/events (server code, sendBeacon) follows the same rule: an
+// unsigned identify of a verifying project is refused and the events after it carry no user; a
+// signed one names the user of the events after it.
+func TestHTTPIdentifyVerified(t *testing.T) {
+	t.Parallel()
+	s := newTrustStack(t)
+	p, secret := s.verifiedProject(t)
+	url := strings.Replace(s.url("/v1/events", p, "h-anon"), "ws://", "http://", 1)
+	body := `[
+		{"type":"identify","userId":"u-1","traits":{"plan":"enterprise"}},
+		{"type":"event","event":"unsigned-after"},
+		{"type":"identify","userId":"u-1","traits":{"plan":"pro"},"userHash":"` + store.UserHash(secret, "u-1") + `"},
+		{"type":"event","event":"signed-after"}
+	]`
+	resp, out := post(t, url, "application/json", body, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %v", resp.StatusCode, out)
+	}
+	errs := out["errors"].([]any)
+	if len(errs) != 1 || errs[0].(map[string]any)["index"] != float64(0) || errs[0].(map[string]any)["code"] != "identity_unverified" {
+		t.Fatalf("errors = %v, want identity_unverified for message 0 only", errs)
+	}
+	if plan := s.plan(t, p, "u-1"); plan != "pro" {
+		t.Fatalf("plan = %q, want pro (only the signed identify)", plan)
+	}
+	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1
+		AND (name = 'unsigned-after' AND user_id IS NULL OR name = 'signed-after' AND user_id = 'u-1')`, p); n != 2 {
+		t.Fatalf("events with the expected user ids = %d, want 2", n)
 	}
 }
