@@ -19,7 +19,18 @@ type Message struct {
 	Seq    uint64         `json:"seq"`
 	UserID string         `json:"userId"`
 	Traits jsontext.Value `json:"traits"`
+	// UserHash proves an identify's userId: hex HMAC-SHA-256 of userId keyed with the project's
+	// identity secret, computed by the customer's server. Required when the project verifies
+	// identities (docs/protocol.md, "Trust model"); ignored otherwise.
+	UserHash string `json:"userHash"`
 }
+
+// Error codes of identify under the trust model (docs/protocol.md). They sit beside UserHash
+// rather than in errors.go only to keep this change to one file of the protocol package.
+const (
+	CodeIdentityUnverified = "identity_unverified" // the project verifies identities and userHash is missing or wrong; nothing was written
+	CodeTraitsTooLarge     = "traits_too_large"    // the user's stored traits would exceed the database's per-user bounds
+)
 
 // Message types.
 const (

@@ -23,14 +23,11 @@ func (s *Store) ProjectOrigins(ctx context.Context, projectID string) (origins [
 	return origins, true, nil
 }
 
-// Identify links anonID to userID and stores the user's traits (a JSON object). A
-// *pgconn.PgError of class 22 or 23 in the chain is the input's fault.
+// Identify links anonID to userID and stores the user's traits (a JSON object), for an identify
+// without userHash: a project that verifies identities refuses it (SQLSTATE UB001, see
+// IdentifySigned). A *pgconn.PgError of class 22 or 23 in the chain is the input's fault.
 func (s *Store) Identify(ctx context.Context, projectID, anonID, userID string, traits []byte) error {
-	_, err := s.pool.Exec(ctx, `SELECT beacon.identify($1, $2, $3, $4::jsonb)`, projectID, anonID, userID, string(traits))
-	if err != nil {
-		return fmt.Errorf("identify: %w", err)
-	}
-	return nil
+	return s.IdentifySigned(ctx, projectID, anonID, userID, "", traits)
 }
 
 // Connect returns what a connecting client starts with, in one round trip: the user its anon id

@@ -33,11 +33,12 @@ export const cases = [
     async run(t) {
       const { page, logs } = await t.open('/page.html', { debug: true });
       const user = 'e2e-user-' + Date.now();
-      const r = await page.evaluate(async (user) => {
+      // The project verifies identities (`beacon project create`): the hash comes from the server.
+      const r = await page.evaluate(async ([user, userHash]) => {
         const ids = [b.track('e2e_signup', { plan: 'pro', n: 1 }), b.track('e2e_click', { button: 'buy' })];
-        const identify = b.identify(user, { email: 'e2e@example.com' });
+        const identify = b.identify(user, { email: 'e2e@example.com' }, { userHash });
         return { ids, identify, flushed: await b.flush(10000), anon: b.anonId(), session: b.sessionId() };
-      }, user);
+      }, [user, t.userHash(user)]);
       check(
         logs.some((l) => l.includes('starting a Web Worker')) && !logs.some((l) => l.includes('running on the main thread')),
         `the SDK did not run in a Web Worker: ${logs.join(' | ')}`,
@@ -68,17 +69,36 @@ export const cases = [
     },
   },
   {
-    name: 'a flag changed with plain SQL reaches onFlags in the page',
+    name: 'an identify without userHash is refused (identity_unverified): no user, no alias',
+    async run(t) {
+      const { page } = await t.open('/page.html');
+      const user = 'e2e-unsigned-' + Date.now();
+      const r = await page.evaluate(async (user) => {
+        b.identify(user, { plan: 'enterprise' });
+        return { flushed: await b.flush(10000), anon: b.anonId() };
+      }, user);
+      check(r.flushed, 'flush() did not settle the refused identify within 10 s');
+      const u = await t.db.query('SELECT count(*)::int AS n FROM beacon.users WHERE project_id = $1 AND user_id = $2', [t.project, user]);
+      check(u.rows[0].n == 0, 'an unsigned identify stored the user');
+      const a = await t.db.query('SELECT count(*)::int AS n FROM beacon.aliases WHERE project_id = $1 AND anon_id = $2', [t.project, r.anon]);
+      check(a.rows[0].n == 0, 'an unsigned identify linked the anonymous id');
+    },
+  },
+  {
+    name: 'a flag changed with plain SQL reaches onFlags in the page; a server-only flag never does',
     async run(t) {
       const { page } = await t.open('/page.html');
       const key = 'e2e_flag_' + Date.now();
       await until(() => page.evaluate(() => flagLog.length > 1), 10000, 'the flags pushed on connect');
       const t0 = Date.now();
-      await t.db.query('INSERT INTO beacon.flags (project_id, key, enabled) VALUES ($1, $2, true)', [t.project, key]);
+      await t.db.query(`INSERT INTO beacon.flags (project_id, key, enabled) VALUES ($1, $2 || '_server', true)`, [t.project, key]);
+      await t.db.query('INSERT INTO beacon.flags (project_id, key, enabled, client_visible) VALUES ($1, $2, true, true)', [t.project, key]);
       await until(() => page.evaluate((key) => b.isEnabled(key), key), 10000, `flag ${key} on in the page`);
       const on = Date.now() - t0;
       await t.db.query('UPDATE beacon.flags SET enabled = false WHERE project_id = $1 AND key = $2', [t.project, key]);
       await until(() => page.evaluate((key) => flagLog.at(-1)[key] === false, key), 10000, `flag ${key} off in onFlags`);
+      const leaked = await page.evaluate((key) => flagLog.some((f) => key + '_server' in f), key);
+      check(!leaked, `server-only flag ${key}_server reached the page`);
       console.log(`    (flag on reached the page ${on} ms after the INSERT)`);
     },
   },

@@ -27,6 +27,18 @@ export function createProject(bin, databaseUrl, name, origin) {
   return id;
 }
 
+/** `beacon project secret`: the project's identity secret, for the server side of identify. */
+export function projectSecret(bin, databaseUrl, id) {
+  const out = execFileSync(bin, ['project', 'secret', id], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    encoding: 'utf8',
+    timeout: 30000,
+  });
+  const secret = out.trim();
+  if (!/^[0-9a-f]{64}$/.test(secret)) throw new Error(`project secret printed ${out.length} bytes, not a secret`);
+  return secret;
+}
+
 /**
  * A relay on 127.0.0.1:port, logging to `logFile`. start() waits for /readyz; kill() sends
  * SIGKILL (a crash); stop() sends SIGTERM and then SIGKILL after 5 s; abort() kills at once.

@@ -7,7 +7,8 @@ import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { serveStatic } from './static.mjs';
-import { createProject, freePort, relay as makeRelay } from './relay.mjs';
+import { createHmac } from 'node:crypto';
+import { createProject, freePort, projectSecret, relay as makeRelay } from './relay.mjs';
 import { cases } from './cases.mjs';
 
 const CASE_TIMEOUT = 90_000;
@@ -53,6 +54,10 @@ try {
     db,
     relay,
     project,
+    /** What the customer's server computes for identify's userHash (docs/protocol.md). */
+    userHash: ((secret) => (userId) => createHmac('sha256', secret).update(userId).digest('hex'))(
+      projectSecret(BEACON_BIN, DATABASE_URL, project),
+    ),
     /**
      * Open `path` in a page (of a new browser context unless `context` is given), start the SDK
      * with `options` over the defaults, and collect the page's console lines in `logs`.

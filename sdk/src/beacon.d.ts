@@ -11,6 +11,18 @@ export type Props = Record<string, unknown>;
 /** The evaluated feature flags for this visitor, as last pushed by the relay. */
 export type Flags = Record<string, boolean>;
 
+/** Options of {@link Beacon.identify}. */
+export interface IdentifyOptions {
+  /**
+   * Proof that `userId` is your user: the lowercase hex HMAC-SHA-256 of `userId` keyed with
+   * the project's identity secret (`beacon project secret PROJECT`), computed on your server
+   * and rendered into the page — never compute it in the browser, never ship the secret. In
+   * Node: `createHmac('sha256', secret).update(userId).digest('hex')`. Sent as `userHash`.
+   * @default undefined (an unsigned identify: refused by projects that verify identities)
+   */
+  userHash?: string;
+}
+
 /** Options for {@link createBeacon}. Only `host` and `project` are required. */
 export interface BeaconOptions {
   /**
@@ -121,8 +133,13 @@ export interface Beacon {
   /**
    * Tie the current anonymous visitor to your user id and store traits on the user.
    * Returns the message id, or `undefined` when rejected.
+   *
+   * When the project verifies identities (the default for projects made by
+   * `beacon project create`), pass `options.userHash`, made by your server; without it, or with
+   * a wrong one, the relay refuses the identify (error code `identity_unverified`): no traits
+   * are stored and later events carry no user id.
    */
-  identify(userId: string, traits?: Props): string | undefined;
+  identify(userId: string, traits?: Props, options?: IdentifyOptions): string | undefined;
 
   /**
    * Send a `$pageview` event with `url`, `path`, `referrer` and `title` of the current page, and

@@ -11,7 +11,7 @@ import { query } from './query';
 import { logger, warn } from './log';
 import { agent } from './agent';
 
-export type { Beacon, BeaconOptions, Flags, Props } from './beacon';
+export type { Beacon, BeaconOptions, Flags, IdentifyOptions, Props } from './beacon';
 
 /** Whether `p` may be sent as props or traits: absent, or a plain JSON object. */
 const isProps = (p: unknown) => p == null || (typeof p == 'object' && !Array.isArray(p));
@@ -84,10 +84,12 @@ export function createBeacon(options: BeaconOptions): Beacon {
   return {
     track,
     page,
-    identify(userId, traits) {
-      if (!userId || typeof userId != 'string' || !isProps(traits))
-        return warn('identify(userId: string, traits?: object): bad arguments', userId);
-      return send({ type: 'identify', userId, traits: traits || {} });
+    identify(userId, traits, opts) {
+      const userHash = opts && opts.userHash;
+      if (!userId || typeof userId != 'string' || !isProps(traits) || (userHash != null && typeof userHash != 'string'))
+        return warn('identify(userId: string, traits?: object, options?: { userHash?: string }): bad arguments', userId);
+      // JSON.stringify leaves out an undefined userHash: the wire message is as before.
+      return send({ type: 'identify', userId, traits: traits || {}, userHash: userHash || undefined });
     },
     isEnabled: flags.isEnabled,
     flags: flags.get,

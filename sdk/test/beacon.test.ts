@@ -84,6 +84,19 @@ describe('createBeacon', () => {
     expect(ident).toEqual({ seq: 2, type: 'identify', id: uid, userId: 'user-1', traits: { email: 'a@b.c' } });
   });
 
+  it('sends userHash with identify only when given, and refuses a non-string one', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const { b, ws } = await start({ autoPageviews: false });
+    const hash = 'ab'.repeat(32);
+    const signed = b.identify('user-1', { plan: 'pro' }, { userHash: hash });
+    const plain = b.identify('user-2', undefined, {});
+    expect(b.identify('user-3', {}, { userHash: 42 as never })).toBeUndefined();
+    expect(warn).toHaveBeenCalledTimes(1);
+    await vi.waitFor(() => expect(ws.messages).toHaveLength(2));
+    expect(ws.messages[0]).toEqual({ seq: 1, type: 'identify', id: signed, userId: 'user-1', traits: { plan: 'pro' }, userHash: hash });
+    expect(ws.messages[1]).toEqual({ seq: 2, type: 'identify', id: plain, userId: 'user-2', traits: {} });
+  });
+
   it('rejects bad arguments with a warning instead of throwing', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const { b } = await start({ autoPageviews: false });

@@ -6,6 +6,10 @@
 -- is the person's root user id when the client is identified (its user id, or the user its anon id
 -- is aliased to, resolved through merges), else its anon id. beacon.flag_bucket is fixed forever.
 --
+-- Only flags marked client_visible are evaluated for clients (evaluate_flags, _many, connect): a
+-- server-only flag's key never reaches a browser. A new flag whose INSERT leaves client_visible
+-- out takes its project's new_flags_client_visible (flags_client_visible trigger).
+--
 -- Every change to beacon.flags — dashboard, migration or a DBA's plain UPDATE — fires flags_notify
 -- (NOTIFY beacon_flags, so every relay pushes the project's flags) and flags_audit.
 
@@ -61,6 +65,21 @@ CREATE OR REPLACE TRIGGER flags_validate BEFORE INSERT OR UPDATE OF rules ON bea
     FOR EACH ROW EXECUTE FUNCTION beacon.flags_validate();
 COMMENT ON TRIGGER flags_validate ON beacon.flags IS 'Validates rules on insert and on update of rules (beacon.check_flag_rules), with a message naming the bad rule.';
 
+CREATE OR REPLACE FUNCTION beacon.flags_client_visible() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.client_visible IS NULL THEN
+        SELECT p.new_flags_client_visible INTO NEW.client_visible
+        FROM beacon.projects p WHERE p.project_id = NEW.project_id;
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION beacon.flags_client_visible() IS 'BEFORE INSERT trigger of beacon.flags: a flag inserted without client_visible takes its project''s new_flags_client_visible (the column has no default, so an omitted value arrives here as NULL; NOT NULL is checked after this trigger).';
+
+CREATE OR REPLACE TRIGGER flags_client_visible BEFORE INSERT ON beacon.flags
+    FOR EACH ROW EXECUTE FUNCTION beacon.flags_client_visible();
+COMMENT ON TRIGGER flags_client_visible ON beacon.flags IS 'Fills client_visible of a new flag from its project''s new_flags_client_visible when the INSERT leaves it out (beacon.flags_client_visible).';
+
 CREATE OR REPLACE FUNCTION beacon.flag_rules_match(p_rules jsonb, p_traits jsonb) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT coalesce(bool_and(coalesce(CASE r->>'op'
@@ -97,7 +116,7 @@ AS $$
     ), resolved AS (
         SELECT c.idx, coalesce(u.merged_into, c.uid, c.anon_id) AS id,
                CASE WHEN u.user_id IS NOT NULL
-                     AND EXISTS (SELECT FROM beacon.flags f WHERE f.project_id = p_project AND f.rules <> '[]')
+                     AND EXISTS (SELECT FROM beacon.flags f WHERE f.project_id = p_project AND f.client_visible AND f.rules <> '[]')
                     THEN beacon.person_traits(p_project, coalesce(u.merged_into, u.user_id))
                     ELSE '{}' END AS traits
         FROM clients c
@@ -107,11 +126,11 @@ AS $$
            coalesce(jsonb_object_agg(f.key, beacon.flag_on(f.enabled, f.rollout_percent, f.rules, f.key, r.id, r.traits))
                     FILTER (WHERE f.key IS NOT NULL), '{}')
     FROM resolved r
-    LEFT JOIN beacon.flags f ON f.project_id = p_project
+    LEFT JOIN beacon.flags f ON f.project_id = p_project AND f.client_visible
     GROUP BY r.idx
     ORDER BY r.idx
 $$;
-COMMENT ON FUNCTION beacon.evaluate_flags_many(uuid, text[], text[]) IS 'The flag sets of many clients in one set-based query (the relay re-evaluates every connected client of a project after a change); idx is the 1-based position in the input arrays, one row per position. Same rules as beacon.evaluate_flags.';
+COMMENT ON FUNCTION beacon.evaluate_flags_many(uuid, text[], text[]) IS 'The flag sets of many clients in one set-based query (the relay re-evaluates every connected client of a project after a change); idx is the 1-based position in the input arrays, one row per position. Same rules as beacon.evaluate_flags: only client_visible flags.';
 
 CREATE OR REPLACE FUNCTION beacon.evaluate_flags(p_project uuid, p_anon_id text, p_user_id text DEFAULT NULL)
 RETURNS jsonb
@@ -120,7 +139,7 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT m.flags FROM beacon.evaluate_flags_many(p_project, ARRAY[p_anon_id], ARRAY[p_user_id]) m
 $$;
-COMMENT ON FUNCTION beacon.evaluate_flags(uuid, text, text) IS 'The flag set one client sees, as a JSON object of booleans ({} without flags): evaluated for its person — its user id, or the user its anon id is aliased to, resolved to the root user of merges — with the person''s traits; for its anon id without traits when it is not identified.';
+COMMENT ON FUNCTION beacon.evaluate_flags(uuid, text, text) IS 'The flag set one client sees, as a JSON object of booleans ({} without flags): its project''s client_visible flags only (a server-only flag is absent, key included), evaluated for its person — its user id, or the user its anon id is aliased to, resolved to the root user of merges — with the person''s traits; for its anon id without traits when it is not identified.';
 
 CREATE OR REPLACE FUNCTION beacon.connect(p_project uuid, p_anon_id text)
 RETURNS TABLE (user_id text, flags jsonb)
@@ -130,7 +149,7 @@ SET search_path = pg_catalog, pg_temp AS $$
     FROM (SELECT (SELECT a.user_id FROM beacon.aliases a
                   WHERE a.project_id = p_project AND a.anon_id = p_anon_id) AS user_id) u
 $$;
-COMMENT ON FUNCTION beacon.connect(uuid, text) IS 'Called by the relay when a client connects: the user id the anon id is aliased to (NULL when never identified), which the relay stamps on the connection''s events, and the client''s flag set (beacon.evaluate_flags).';
+COMMENT ON FUNCTION beacon.connect(uuid, text) IS 'Called by the relay when a client connects: the user id the anon id is aliased to (NULL when never identified), which the relay stamps on the connection''s events, and the client''s flag set (beacon.evaluate_flags: client_visible flags only).';
 
 CREATE OR REPLACE FUNCTION beacon.flags_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$

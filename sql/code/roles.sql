@@ -14,7 +14,8 @@
 REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA beacon, analytics FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
-    beacon.identify(uuid, text, text, jsonb),
+    beacon.identify(uuid, text, text, jsonb, boolean),
+    beacon.identity_key(uuid),
     beacon.connect(uuid, text),
     beacon.evaluate_flags(uuid, text, text),
     beacon.evaluate_flags_many(uuid, text[], text[]),
@@ -31,8 +32,13 @@ GRANT EXECUTE ON FUNCTION
     beacon.merge_users(uuid, text, text),
     beacon.unmerge_users(uuid, bigint),
     beacon.unalias(uuid, text),
-    beacon.delete_person(uuid, text)
+    beacon.delete_person(uuid, text),
+    beacon.create_project(text, text[])
 TO beacon_dashboard;
+
+-- Identity secrets: beacon.identity_secret, rotate_identity_secret and set_identity_verification
+-- are the owner's alone (no grant): the dashboard has no accounts that could limit who reads a
+-- secret yet. The relay reads one project's secret at a time through identity_key.
 
 GRANT EXECUTE ON FUNCTION analytics.visitors(uuid, date, date) TO beacon_dashboard, beacon_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO beacon_dashboard, beacon_reader;
