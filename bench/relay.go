@@ -55,7 +55,7 @@ func (e *env) startRelay(ctx context.Context, dbURL string, settings ...string) 
 		// thousands of connections come from 8 loopback addresses to one project.
 		"RATE_LIMIT_CONN=0", "RATE_LIMIT_PROJECT=0", "RATE_LIMIT_ADDR=0",
 		"MAX_CONNECTIONS_PER_ADDR=0", "MAX_CONNECTIONS_PER_PROJECT=20000",
-		"METRICS_ADDR=127.0.0.1:" + strconv.Itoa(metricsPort), // not the default port another relay may hold
+		"METRICS_ADDR=127.0.0.1:" + strconv.Itoa(metricsPort),   // not the default port another relay may hold
 		"BENCH_PPROF_ADDR=127.0.0.1:" + strconv.Itoa(pprofPort), // served only by a -profile build
 	}, append(settings, e.o.relayEnv...)...)
 	r := &relay{cmd: cmd, addr: "127.0.0.1:" + strconv.Itoa(port), pprof: "127.0.0.1:" + strconv.Itoa(pprofPort),

@@ -23,6 +23,10 @@ const (
 
 	CodeTooManyMessages  = "too_many_messages"   // an HTTP body with more than MaxBodyMessages
 	CodeNumberOutOfRange = "number_out_of_range" // props or traits hold a number a double cannot (1e400, 1e-400)
+
+	// The trust model's answers to identify (docs/protocol.md, "Trust model").
+	CodeIdentityUnverified = "identity_unverified" // the project verifies identities and userHash is missing or wrong; nothing was written
+	CodeTraitsTooLarge     = "traits_too_large"    // the user's stored traits would exceed the database's per-user bounds
 )
 
 // Error is a message's rejection, answered to its sender (with the message's seq on a WebSocket,

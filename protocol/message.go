@@ -25,13 +25,6 @@ type Message struct {
 	UserHash string `json:"userHash"`
 }
 
-// Error codes of identify under the trust model (docs/protocol.md). They sit beside UserHash
-// rather than in errors.go only to keep this change to one file of the protocol package.
-const (
-	CodeIdentityUnverified = "identity_unverified" // the project verifies identities and userHash is missing or wrong; nothing was written
-	CodeTraitsTooLarge     = "traits_too_large"    // the user's stored traits would exceed the database's per-user bounds
-)
-
 // Message types.
 const (
 	TypeEvent    = "event"

@@ -23,13 +23,6 @@ func (s *Store) ProjectOrigins(ctx context.Context, projectID string) (origins [
 	return origins, true, nil
 }
 
-// Identify links anonID to userID and stores the user's traits (a JSON object), for an identify
-// without userHash: a project that verifies identities refuses it (SQLSTATE UB001, see
-// IdentifySigned). A *pgconn.PgError of class 22 or 23 in the chain is the input's fault.
-func (s *Store) Identify(ctx context.Context, projectID, anonID, userID string, traits []byte) error {
-	return s.IdentifySigned(ctx, projectID, anonID, userID, "", traits)
-}
-
 // Connect returns what a connecting client starts with, in one round trip: the user its anon id
 // was identified as ("" when never) and its flag set as a JSON object.
 func (s *Store) Connect(ctx context.Context, project uuid.UUID, anonID string) (userID string, set []byte, err error) {

@@ -51,14 +51,14 @@ func TestClientStatementsAsRelay(t *testing.T) {
 		t.Fatalf("Connect before identify = %q, %v", user, err)
 	}
 	jsonEqual(t, set, `{"x":true}`)
-	if err := st.Identify(ctx, project.String(), "anon-1", "u1", []byte(`{"plan":"pro"}`)); err != nil {
+	if err := st.Identify(ctx, project.String(), "anon-1", "u1", "", []byte(`{"plan":"pro"}`)); err != nil {
 		t.Fatal(err)
 	}
 	if n := queryInt(t, db, `SELECT count(*) FROM beacon.users WHERE user_id = 'u1' AND traits->>'plan' = 'pro'`); n != 1 {
 		t.Fatalf("users = %d, want 1", n)
 	}
 	var pgErr *pgconn.PgError
-	if err := st.Identify(ctx, project.String(), "anon-2", "u2", []byte(`{"bad":"\u0000"}`)); !errors.As(err, &pgErr) || pgErr.Code[:2] != "22" {
+	if err := st.Identify(ctx, project.String(), "anon-2", "u2", "", []byte(`{"bad":"\u0000"}`)); !errors.As(err, &pgErr) || pgErr.Code[:2] != "22" {
 		t.Fatalf("identify with a NUL in traits: %v, want a class 22 *pgconn.PgError", err)
 	}
 	if user, _, err := st.Connect(ctx, project, "anon-1"); err != nil || user != "u1" {

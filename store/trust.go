@@ -15,12 +15,15 @@ const (
 	SQLStateTraitsTooLarge     = "UB002"
 )
 
-// IdentifySigned is Identify for a message that carried userHash. When the hash is not empty the
-// project's secret is read (beacon.identity_key: NULL unless the project verifies identities) and
+// Identify links anonID to userID and stores the user's traits (a JSON object). A
+// *pgconn.PgError of class 22 or 23 in the chain is the input's fault; SQLSTATE UB001 is an
+// identify a verifying project refuses, UB002 traits over the per-user bounds.
+//
+// When userHash is not empty the project's secret is read (beacon.identity_key: NULL unless the project verifies identities) and
 // the hash checked here, in Go's FIPS 140-3 module; beacon.identify gets the verdict and refuses
 // an unverified identify of a verifying project with SQLSTATE UB001. An identify without a hash
 // costs no extra round trip.
-func (s *Store) IdentifySigned(ctx context.Context, projectID, anonID, userID, userHash string, traits []byte) error {
+func (s *Store) Identify(ctx context.Context, projectID, anonID, userID, userHash string, traits []byte) error {
 	verified := false
 	if userHash != "" {
 		var key *string

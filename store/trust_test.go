@@ -13,9 +13,9 @@ import (
 	"github.com/beacon-analytics/beacon/store"
 )
 
-// TestIdentifySignedAsRelay runs identify with and without a userHash as beacon_relay against a
+// TestIdentifyVerifiedAsRelay runs identify with and without a userHash as beacon_relay against a
 // project that verifies identities: the relay may read the key it needs and nothing more.
-func TestIdentifySignedAsRelay(t *testing.T) {
+func TestIdentifyVerifiedAsRelay(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -32,10 +32,10 @@ func TestIdentifySignedAsRelay(t *testing.T) {
 			t.Fatalf("error = %v, want SQLSTATE %s", err, code)
 		}
 	}
-	wantCode(st.Identify(ctx, project, "a", "u1", []byte(`{"plan":"pro"}`)), store.SQLStateIdentityUnverified)
-	wantCode(st.IdentifySigned(ctx, project, "a", "u1", store.UserHash(secret, "u2"), []byte(`{}`)), store.SQLStateIdentityUnverified)
-	wantCode(st.IdentifySigned(ctx, project, "a", "u1", "not hex", []byte(`{}`)), store.SQLStateIdentityUnverified)
-	if err := st.IdentifySigned(ctx, project, "a", "u1", store.UserHash(secret, "u1"), []byte(`{"plan":"pro"}`)); err != nil {
+	wantCode(st.Identify(ctx, project, "a", "u1", "", []byte(`{"plan":"pro"}`)), store.SQLStateIdentityUnverified)
+	wantCode(st.Identify(ctx, project, "a", "u1", store.UserHash(secret, "u2"), []byte(`{}`)), store.SQLStateIdentityUnverified)
+	wantCode(st.Identify(ctx, project, "a", "u1", "not hex", []byte(`{}`)), store.SQLStateIdentityUnverified)
+	if err := st.Identify(ctx, project, "a", "u1", store.UserHash(secret, "u1"), []byte(`{"plan":"pro"}`)); err != nil {
 		t.Fatal(err)
 	}
 	if n := queryInt(t, db, `SELECT count(*) FROM beacon.users WHERE user_id = 'u1' AND traits->>'plan' = 'pro'`); n != 1 {
@@ -44,7 +44,7 @@ func TestIdentifySignedAsRelay(t *testing.T) {
 	if _, err := db.Pool.Exec(ctx, `UPDATE beacon.settings SET max_trait_keys = 1`); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(st.IdentifySigned(ctx, project, "a", "u1", store.UserHash(secret, "u1"), []byte(`{"x":1}`)), store.SQLStateTraitsTooLarge)
+	wantCode(st.Identify(ctx, project, "a", "u1", store.UserHash(secret, "u1"), []byte(`{"x":1}`)), store.SQLStateTraitsTooLarge)
 }
 
 // TestVerifyUserHash pins the hash to its documented definition (docs/protocol.md): hex

@@ -3,8 +3,6 @@ package ws_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,13 +15,13 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
 
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/internal/testdb"
 	"github.com/beacon-analytics/beacon/internal/wsclient"
 	"github.com/beacon-analytics/beacon/pgbatch"
+	"github.com/beacon-analytics/beacon/store"
 	"github.com/beacon-analytics/beacon/ws"
 )
 
@@ -63,7 +61,7 @@ func newStackWith(t *testing.T, cfg ws.Config, bcfg pgbatch.Config) *stack {
 		return pgx.ConnectConfig(ctx, c)
 	}
 	s.pusher = flags.New(db.Pool, connect, reg, quiet, nil)
-	s.edge = ws.New(cfg, poolStore{db.Pool}, s.batcher, s.pusher, reg, quiet)
+	s.edge = ws.New(cfg, store.New(db.Pool), s.batcher, s.pusher, reg, quiet)
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", s.edge)
 	mux.HandleFunc("/v1/events", s.edge.Ingest)
@@ -88,29 +86,6 @@ func newStackWith(t *testing.T, cfg ws.Config, bcfg pgbatch.Config) *stack {
 	})
 	waitFor(t, "listener", s.pusher.Listening)
 	return s
-}
-
-// poolStore is ws.Store over a pool, standing in for the store package in these tests.
-type poolStore struct{ pool *pgxpool.Pool }
-
-func (p poolStore) ProjectOrigins(ctx context.Context, projectID string) ([]string, bool, error) {
-	var origins []string
-	err := p.pool.QueryRow(ctx, `SELECT allowed_origins FROM beacon.projects WHERE project_id = $1`, projectID).Scan(&origins)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("select project: %w", err)
-	}
-	return origins, true, nil
-}
-
-func (p poolStore) Identify(ctx context.Context, projectID, anonID, userID string, traits []byte) error {
-	_, err := p.pool.Exec(ctx, `SELECT beacon.identify($1, $2, $3, $4::jsonb)`, projectID, anonID, userID, string(traits))
-	if err != nil {
-		return fmt.Errorf("identify: %w", err)
-	}
-	return nil
 }
 
 // project inserts a project allowing origins and returns its id.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/beacon-analytics/beacon/pgbatch"
 	"github.com/beacon-analytics/beacon/protocol"
+	"github.com/beacon-analytics/beacon/store"
 )
 
 // sender is who a message comes from: the connection's (or request's) query parameters, plus
@@ -42,12 +43,7 @@ func (s *Server) identify(ctx context.Context, m *protocol.Message, from *sender
 	if e != nil {
 		return e, nil
 	}
-	var err error
-	if signed, ok := s.store.(signedIdentifier); ok {
-		err = signed.IdentifySigned(ctx, from.project.String(), from.anon, userID, m.UserHash, traits)
-	} else {
-		err = s.store.Identify(ctx, from.project.String(), from.anon, userID, traits)
-	}
+	err := s.store.Identify(ctx, from.project.String(), from.anon, userID, m.UserHash, traits)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && trustCodes[pgErr.Code] != "" {
 		return protocol.NewError(trustCodes[pgErr.Code], pgErr.Message), nil
@@ -62,18 +58,11 @@ func (s *Server) identify(ctx context.Context, m *protocol.Message, from *sender
 	return nil, nil
 }
 
-// signedIdentifier is the Store that checks an identify's userHash (store.Store is one). A Store
-// without it (a test's stand-in) records identifies unsigned, which a verifying project refuses.
-// It belongs in Store (store.go) once that file's owner takes it in.
-type signedIdentifier interface {
-	IdentifySigned(ctx context.Context, projectID, anonID, userID, userHash string, traits []byte) error
-}
-
 // trustCodes maps the SQLSTATEs beacon.identify raises for the trust rules (store.SQLState…) to
 // the client's error code. The connection lives on; re-sending the same identify cannot help.
 var trustCodes = map[string]string{
-	"UB001": protocol.CodeIdentityUnverified,
-	"UB002": protocol.CodeTraitsTooLarge,
+	store.SQLStateIdentityUnverified: protocol.CodeIdentityUnverified,
+	store.SQLStateTraitsTooLarge:     protocol.CodeTraitsTooLarge,
 }
 
 // rowError turns a batcher rejection into the client's answer; nil for anything else.

@@ -20,7 +20,7 @@ func (s *countingStore) ProjectOrigins(_ context.Context, id string) ([]string, 
 	return []string{"https://a.example"}, id == s.known.String(), nil
 }
 
-func (s *countingStore) Identify(context.Context, string, string, string, []byte) error {
+func (s *countingStore) Identify(context.Context, string, string, string, string, []byte) error {
 	return fmt.Errorf("not used")
 }
 

@@ -15,7 +15,10 @@ type Store interface {
 	// ProjectOrigins returns a project's allowed origins; found is false when no such project exists.
 	ProjectOrigins(ctx context.Context, projectID string) (origins []string, found bool, err error)
 	// Identify records that anon is userID in project and merges traits (a JSON object).
-	Identify(ctx context.Context, projectID, anonID, userID string, traits []byte) error
+	// userHash proves userID where the project verifies identities ("" when the client sent
+	// none); an identify it does not prove is refused with SQLSTATE UB001, traits over the
+	// per-user bounds with UB002 (store.SQLState…).
+	Identify(ctx context.Context, projectID, anonID, userID, userHash string, traits []byte) error
 }
 
 // refusedByPostgres reports whether err is PostgreSQL refusing the data (see Store).
