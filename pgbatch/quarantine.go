@@ -101,9 +101,16 @@ func byProject(batch items) []items {
 func (b *Batcher) runQuarantine(ctx context.Context) {
 	for j := range b.quarantine {
 		start := time.Now()
-		b.write(ctx, j)
-		// Rest as long as the job took: the projects whose rows PostgreSQL keeps refusing get at
-		// most half of one connection's time, and the writers the rest of the database.
+		if !b.write(ctx, j) {
+			// Its rows passed: no rest, so a project whose fix landed (or whose bad rows stopped)
+			// goes at one connection's full speed until its suspicion ends (suspectFor). It is not
+			// cleared at once: a sender alternating good and bad bodies would have every bad one
+			// fail a shared batch again.
+			continue
+		}
+		// Rest three times as long as the job took: the projects whose rows PostgreSQL keeps
+		// refusing get at most a quarter of one connection's time, and the writers the rest of
+		// the database.
 		select {
 		case <-time.After(3 * time.Since(start)):
 		case <-ctx.Done():

@@ -17,8 +17,9 @@ import (
 // failing ones go on, in the quarantine (splitProjects); there, their rows are isolated (isolate)
 // and the ones PostgreSQL still refuses are kept as dead letters, on a trigger-bug error after
 // RejectRetries retries; on anything else (connection loss, restart) backoff and retry until ctx
-// ends. A job that comes with an error starts from it instead of copying again.
-func (b *Batcher) write(ctx context.Context, j job) {
+// ends. A job that comes with an error starts from it instead of copying again. It reports
+// whether PostgreSQL refused a row of the batch (the quarantine rests after such a job).
+func (b *Batcher) write(ctx context.Context, j job) (refused bool) {
 	batch, err, bugRetries := j.batch, j.err, 0
 	for attempt := 1; ; attempt++ {
 		if j.shared {
@@ -31,7 +32,7 @@ func (b *Batcher) write(ctx context.Context, j job) {
 				}
 				j.batch = batch
 				if len(batch) == 0 {
-					return
+					return false
 				}
 			}
 		}
@@ -43,7 +44,7 @@ func (b *Batcher) write(ctx context.Context, j job) {
 		kind := classify(err)
 		if (kind == badRow || kind == bug) && j.shared {
 			if err = b.splitProjects(ctx, j, err); err == nil {
-				return
+				return true
 			}
 			kind = transient // the split's transaction did not commit: nothing was answered
 		}
@@ -55,7 +56,7 @@ func (b *Batcher) write(ctx context.Context, j job) {
 		case ok:
 			b.obs.Committed(len(batch))
 			finish(batch, nil)
-			return
+			return refused
 		case duplicate:
 			if !j.slow {
 				j.slow = true // some rows were stored before: let ON CONFLICT skip them
@@ -63,8 +64,9 @@ func (b *Batcher) write(ctx context.Context, j job) {
 			}
 		case badRow, bug:
 			b.suspects.mark(batch[0].ev.ProjectID) // in the quarantine: one project; keep it there
+			refused = true
 			if err = b.isolate(ctx, batch, j.slow, err); err == nil {
-				return
+				return true
 			}
 		}
 		wait := backoff(b.cfg.RetryMin, b.cfg.RetryMax, attempt)
@@ -73,7 +75,7 @@ func (b *Batcher) write(ctx context.Context, j job) {
 		select {
 		case <-ctx.Done():
 			finish(batch, fmt.Errorf("flush batch: gave up: %w", ctx.Err()))
-			return
+			return refused
 		case <-time.After(wait):
 		}
 	}
