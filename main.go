@@ -1,5 +1,5 @@
 // Command beacon is Beacon's one binary: the relay and dashboard server (serve, the default), the
-// migrator (migrate) and project administration (project create).
+// migrator (migrate) and project administration (project create, secret, verify).
 package main
 
 import (
@@ -16,7 +16,9 @@ const usage = `usage: beacon [command]
 commands:
   serve                                      serve WebSocket, HTTP ingest and the dashboard on $PORT (default)
   migrate                                    apply every migration to $DATABASE_URL
-  project create --name NAME [--origin URL]  create a project and print its id
+  project create --name NAME [--origin URL]  create a project (identities verified, new flags server-only) and print its id
+  project secret ID [--rotate]               print (or replace) the project's identity-verification secret
+  project verify ID on|off                   require signed identifies (userHash) for the project, or not
 `
 
 func main() {
