@@ -74,6 +74,13 @@ func TestRejectedRowsDoNotStallAnotherProject(t *testing.T) {
 	// Baseline and attack alternate, so a change in the machine's load (two other test runs and
 	// a benchmark share its 2 cores) weighs on both alike.
 	const phase = 700 * time.Millisecond
+	// Discovery: the first shared batch that meets A's bad rows fails for everyone in it once,
+	// then A is a suspect for 30 s and its rows skip shared batches. That one failed COPY (about
+	// 0.1–0.4 s under -race on a busy machine) is logged, not counted: the bound is on the attack
+	// as it goes on, as the issue measured it (3.6–3.9 s before the quarantine).
+	attackFor(phase)
+	time.Sleep(phase) // the discovery's late acks land here, in neither sample
+	t.Logf("discovery round: p99 %v", p99(lat.cut()))
 	var baseline, attacked []time.Duration
 	for range 3 {
 		time.Sleep(phase) // B alone
