@@ -211,10 +211,17 @@ func (c *client) waitAck(seq float64) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	waitWithin(t, 15*time.Second, what, cond)
+}
+
+// waitWithin is waitFor with its own limit, for a condition whose time depends on the machine's
+// throughput rather than on a timer of the code under test.
+func waitWithin(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s not reached within 15s", what)
+			t.Fatalf("%s not reached within %v", what, limit)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -240,7 +240,9 @@ func TestDeafClientDoesNotHoldBackAcks(t *testing.T) {
 		for deaf.Write(ctx, websocket.MessageText, bad) == nil {
 		}
 	}()
-	waitFor(t, "the deaf client's writer blocked", func() bool { return s.edge.Closing() == 1 })
+	// The relay's socket send buffer (autotuned up to megabytes) takes tens of thousands of replies
+	// before the writer blocks: under -race on a loaded machine that takes longer than 15 s.
+	waitWithin(t, 50*time.Second, "the deaf client's writer blocked", func() bool { return s.edge.Closing() == 1 })
 	for seq := 1; seq <= 20; seq++ {
 		start := time.Now()
 		c.send(map[string]any{"type": "event", "event": "e", "seq": seq})
