@@ -3,65 +3,14 @@ package ws_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
-	"github.com/beacon-analytics/beacon/flags"
-	"github.com/beacon-analytics/beacon/internal/testdb"
-	"github.com/beacon-analytics/beacon/pgbatch"
 	"github.com/beacon-analytics/beacon/store"
 	"github.com/beacon-analytics/beacon/ws"
 )
-
-// newTrustStack is newStack with the real store.Store behind the edge (newStack's stand-in
-// records identifies without checking userHash), so these tests see what a client of the relay
-// sees.
-func newTrustStack(t *testing.T) *stack {
-	t.Helper()
-	db := testdb.New(t)
-	s := &stack{db: db}
-	s.batcher = pgbatch.New(db.Pool, pgbatch.Config{BatchSize: 500, FlushInterval: 5 * time.Millisecond}, quiet, nil)
-	reg := ws.NewRegistry()
-	connect := func(ctx context.Context) (*pgx.Conn, error) {
-		c, err := pgx.ParseConfig(db.URL)
-		if err != nil {
-			return nil, err
-		}
-		c.RuntimeParams["application_name"] = "beacon_listener"
-		return pgx.ConnectConfig(ctx, c)
-	}
-	s.pusher = flags.New(db.Pool, connect, reg, quiet, nil)
-	s.edge = ws.New(ws.Config{}, store.New(db.Pool), s.batcher, s.pusher, reg, quiet)
-	mux := http.NewServeMux()
-	mux.Handle("GET /ws", s.edge)
-	mux.HandleFunc("/v1/events", s.edge.Ingest)
-	s.http = httptest.NewServer(mux)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { s.batcher.Run(ctx) })
-	wg.Go(func() { s.pusher.Run(ctx) })
-	t.Cleanup(func() {
-		sctx, stop := context.WithTimeout(context.Background(), 20*time.Second)
-		defer stop()
-		if err := s.edge.Shutdown(sctx); err != nil {
-			t.Errorf("edge shutdown: %v", err)
-		}
-		s.http.Close()
-		if err := s.batcher.Close(sctx); err != nil {
-			t.Errorf("batcher close: %v", err)
-		}
-		cancel()
-		wg.Wait()
-	})
-	waitFor(t, "listener", s.pusher.Listening)
-	return s
-}
 
 // verifiedProject makes a project the way `beacon project create` does and returns its secret.
 func (s *stack) verifiedProject(t *testing.T) (uuid.UUID, string) {
@@ -111,7 +60,7 @@ func flagSet(t *testing.T, m map[string]any) map[string]any {
 // the identify is refused, the victim's traits stay and the victim keeps the flag.
 func TestVictimCannotBeImpersonated(t *testing.T) {
 	t.Parallel()
-	s := newTrustStack(t)
+	s := newStack(t, ws.Config{})
 	p, secret := s.verifiedProject(t)
 	s.exec(t, `INSERT INTO beacon.flags (project_id, key, enabled, rules, client_visible)
 		VALUES ($1, 'enterprise-export', true, '[{"trait":"plan","op":"eq","value":"enterprise"}]', true)`, p)
@@ -161,7 +110,7 @@ func TestVictimCannotBeImpersonated(t *testing.T) {
 // and from every push; marking it visible pushes it.
 func TestServerOnlyFlagNeverPushed(t *testing.T) {
 	t.Parallel()
-	s := newTrustStack(t)
+	s := newStack(t, ws.Config{})
 	p, _ := s.verifiedProject(t)
 	s.exec(t, `INSERT INTO beacon.flags (project_id, key, enabled, client_visible) VALUES ($1, 'public', false, true)`, p)
 	s.exec(t, `INSERT INTO beacon.flags (project_id, key, enabled) VALUES ($1, 'internal', true)`, p)
@@ -183,7 +132,7 @@ func TestServerOnlyFlagNeverPushed(t *testing.T) {
 // takes unsigned identifies as before, and a userHash is ignored; all its flags stay visible.
 func TestVerificationOffKeepsOldBehaviour(t *testing.T) {
 	t.Parallel()
-	s := newTrustStack(t)
+	s := newStack(t, ws.Config{})
 	p := s.project(t)
 	s.exec(t, `INSERT INTO beacon.flags (project_id, key, enabled, rules) VALUES ($1, 'pro', true, '[{"trait":"plan","op":"eq","value":"pro"}]')`, p)
 	c := s.dial(t, p, "old-1")
@@ -205,7 +154,7 @@ func TestVerificationOffKeepsOldBehaviour(t *testing.T) {
 // TestTraitsTooLarge: the per-user bound answers traits_too_large and the connection lives.
 func TestTraitsTooLarge(t *testing.T) {
 	t.Parallel()
-	s := newTrustStack(t)
+	s := newStack(t, ws.Config{})
 	p := s.project(t)
 	s.exec(t, `UPDATE beacon.settings SET max_trait_keys = 2`)
 	c := s.dial(t, p, "t1")
@@ -224,7 +173,7 @@ func TestTraitsTooLarge(t *testing.T) {
 // signed one names the user of the events after it.
 func TestHTTPIdentifyVerified(t *testing.T) {
 	t.Parallel()
-	s := newTrustStack(t)
+	s := newStack(t, ws.Config{})
 	p, secret := s.verifiedProject(t)
 	url := strings.Replace(s.url("/v1/events", p, "h-anon"), "ws://", "http://", 1)
 	body := `[
