@@ -62,10 +62,18 @@ func isNumberByte(b byte) bool {
 	return (b >= '0' && b <= '9') || b == '.' || b == 'e' || b == 'E' || b == '+' || b == '-'
 }
 
+// maxNumberBytes bounds a number's text: a double keeps 17 significant digits, and PostgreSQL's
+// numeric refuses more than 16,383 after the point (1.000…01 rounds to 1 as a double, so only
+// its length tells).
+const maxNumberBytes = 400
+
 // numberFits reports whether the JSON number tok is within what a double holds: neither beyond
-// ±1.8e308 nor a non-zero value too small for one (1e-400 prints as 400 digits too). Short plain
-// numbers always fit and are not parsed.
+// ±1.8e308 nor a non-zero value too small for one (1e-400 prints as 400 digits too), nor longer
+// than maxNumberBytes. Short plain numbers always fit and are not parsed.
 func numberFits(tok []byte) bool {
+	if len(tok) > maxNumberBytes {
+		return false
+	}
 	exp := bytes.IndexAny(tok, "eE")
 	if exp < 0 && len(tok) <= 300 {
 		return true // at most 300 digits without an exponent: below 1e300, and as long as it is sent

@@ -38,6 +38,8 @@ func TestPropsShape(t *testing.T) {
 		{"smallest denormal", `{"a":5e-324}`, ""},
 		{"long plain number", `{"a":` + strings.Repeat("9", 300) + `}`, ""},
 		{"plain number beyond", `{"a":` + strings.Repeat("9", 310) + `}`, protocol.CodeNumberOutOfRange},
+		{"digits numeric cannot hold", `{"a":1.` + strings.Repeat("0", 17000) + `1}`, protocol.CodeNumberOutOfRange},
+		{"longer than 400 bytes", `{"a":0.` + strings.Repeat("5", 400) + `}`, protocol.CodeNumberOutOfRange},
 		{"numbers in strings are text", `{"1e999":"1e999"}`, ""},
 	} {
 		m := protocol.Message{Type: "event", Event: "e", Props: jsontext.Value(tc.props)}
