@@ -30,13 +30,23 @@ const Channel = "beacon_flags"
 // 5,000), large enough that the calls stay few.
 const chunk = 1000
 
+// clock orders flag evaluations; see Stamp.
+var clock atomic.Uint64
+
+// Stamp returns a number above every one returned before. Take it just before an evaluation
+// starts: an evaluation that starts later sees every change committed before it, so among the
+// sets a client is handed, the one with the highest stamp is the current one.
+func Stamp() uint64 { return clock.Add(1) }
+
 // Client is a connected client whose flags the Pusher keeps current.
 type Client interface {
 	// Identity is who flags are evaluated for: the anon id and, once identified, the user id.
 	Identity() (anonID, userID string)
-	// PushFlags hands the client its full evaluated set. It must not block. Clients with the same
-	// flags get the same *Set within one push.
-	PushFlags(set *Set)
+	// PushFlags hands the client its full evaluated set, from the evaluation stamped stamp
+	// (Stamp). It must not block, and must drop a set whose stamp is below one it already has: a
+	// push that started before an identify's own evaluation may arrive after it. Clients with the
+	// same flags get the same *Set within one push.
+	PushFlags(set *Set, stamp uint64)
 }
 
 // Registry lists connected clients; ws's connection registry implements it.
@@ -183,8 +193,9 @@ func (p *Pusher) push(ctx context.Context, project uuid.UUID) error {
 		for i, c := range part {
 			anons[i], users[i] = c.Identity()
 		}
+		stamp := Stamp()
 		err := p.store.EvaluateFlagsMany(ctx, project, anons, users, func(i int, set []byte) {
-			part[i].PushFlags(sets.set(set))
+			part[i].PushFlags(sets.set(set), stamp)
 		})
 		if err != nil {
 			return fmt.Errorf("push flags: %w", err)

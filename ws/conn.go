@@ -47,7 +47,7 @@ type conn struct {
 	userID    string     // the pusher reads it
 	replies   [][]byte   // queued pongs and errors, as messages
 	flags     *flags.Set // newest set, not yet written
-	pushed    bool       // the pusher has set flags at least once
+	stamp     uint64     // flags.Stamp of the evaluation c.flags or c.sent came from
 	sent      *flags.Set // last set written
 	closeCode websocket.StatusCode
 	closeWhy  string
@@ -70,19 +70,12 @@ func (c *conn) Identity() (string, string) {
 	return c.from.anon, c.userID
 }
 
-// PushFlags implements flags.Client: the newest set wins, nothing blocks.
-func (c *conn) PushFlags(set *flags.Set) {
+// PushFlags implements flags.Client: the set of the latest evaluation wins (connect's, a push's,
+// an identify's, whichever finishes first), nothing blocks.
+func (c *conn) PushFlags(set *flags.Set, stamp uint64) {
 	c.mu.Lock()
-	c.flags, c.pushed = set, true
-	c.kickLocked()
-	c.mu.Unlock()
-}
-
-// initialFlags sets the connect-time evaluation unless a push (which is never older) came first.
-func (c *conn) initialFlags(set *flags.Set) {
-	c.mu.Lock()
-	if !c.pushed {
-		c.flags = set
+	if stamp >= c.stamp {
+		c.flags, c.stamp = set, stamp
 	}
 	c.kickLocked()
 	c.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/protocol"
 )
 
@@ -180,10 +181,11 @@ func (c *conn) identify(m *protocol.Message) {
 	c.userID = from.user
 	c.mu.Unlock()
 	c.finish(m.Seq)
+	stamp := flags.Stamp()
 	set, err := c.s.flags.Evaluate(ctx, from.project, from.anon, from.user)
 	if err != nil {
 		c.s.log.Warn("evaluate flags after identify", "error", err)
 		return
 	}
-	c.PushFlags(c.s.reg.intern(from.project, set))
+	c.PushFlags(c.s.reg.intern(from.project, set), stamp)
 }

@@ -118,6 +118,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, &refusal{http.StatusTooManyRequests, "too_many_connections", "this address has too many connections open; close some or retry later"})
 		return
 	}
+	stamp := flags.Stamp()
 	user, set, err := s.flags.Connect(r.Context(), from.project, from.anon)
 	if err != nil {
 		s.reg.remove(c)
@@ -128,7 +129,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.userID = user // identified before: events after a reconnect carry the user
 	c.mu.Unlock()
-	c.initialFlags(s.reg.intern(from.project, set))
+	c.PushFlags(s.reg.intern(from.project, set), stamp)
 	s.upgrade(w, r, c)
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/protocol"
 )
 
@@ -65,6 +66,31 @@ func TestWriteFailureCloseCodes(t *testing.T) {
 		c.writeFailed(tc.err)
 		if c.closeCode != tc.code || !c.closing() {
 			t.Errorf("%v: close code %d (closing %v), want %d", tc.err, c.closeCode, c.closing(), tc.code)
+		}
+	}
+}
+
+// A set from an evaluation that started earlier never replaces one from a later evaluation: a
+// project push that began before an identify's own evaluation, and finished after it, would
+// otherwise leave the client with flags from before its traits (seen in TestVerificationOff…
+// under load).
+func TestStaleFlagSetsAreDropped(t *testing.T) {
+	c := newConn(&Server{log: slog.New(slog.DiscardHandler)}, &sender{}, netip.Addr{})
+	before, after := flags.NewSet([]byte(`{"pro":false}`)), flags.NewSet([]byte(`{"pro":true}`))
+	connect, push, identify := flags.Stamp(), flags.Stamp(), flags.Stamp()
+	for _, step := range []struct {
+		set   *flags.Set
+		stamp uint64
+		want  *flags.Set
+	}{
+		{before, connect, before},
+		{after, identify, after},
+		{before, push, after}, // the push started before the identify's evaluation
+		{before, flags.Stamp(), before},
+	} {
+		c.PushFlags(step.set, step.stamp)
+		if c.flags != step.want {
+			t.Fatalf("after a set stamped %d: %s, want %s", step.stamp, c.flags.JSON, step.want.JSON)
 		}
 	}
 }
