@@ -124,10 +124,11 @@ func (s *stack) count(t *testing.T, sql string, args ...any) int {
 
 // client is a test WebSocket client that reads server messages into a channel.
 type client struct {
-	t    *testing.T
-	c    *websocket.Conn
-	msgs chan map[string]any
-	done chan error // the read loop's end
+	t     *testing.T
+	c     *websocket.Conn
+	msgs  chan map[string]any
+	done  chan error       // the read loop's end
+	flags []map[string]any // flag sets read while waiting for something else, oldest first
 }
 
 func (s *stack) dial(t *testing.T, project uuid.UUID, anon string) *client {
@@ -178,8 +179,16 @@ func (c *client) sendRaw(s string) {
 }
 
 // next returns the next message of type typ, skipping others for which skip is true.
+// next returns the next message of type typ, skipping acks and pongs. A flag set read meanwhile
+// is kept for the next next("flags"): the relay may write an identify's new flags before or
+// after its ack.
 func (c *client) next(typ string) map[string]any {
 	c.t.Helper()
+	if typ == "flags" && len(c.flags) > 0 {
+		m := c.flags[0]
+		c.flags = c.flags[1:]
+		return m
+	}
 	timeout := time.After(15 * time.Second)
 	for {
 		select {
@@ -190,7 +199,11 @@ func (c *client) next(typ string) map[string]any {
 			if m["type"] == typ {
 				return m
 			}
-			if m["type"] != "ack" && m["type"] != "pong" && m["type"] != "flags" {
+			if m["type"] == "flags" {
+				c.flags = append(c.flags, m)
+				continue
+			}
+			if m["type"] != "ack" && m["type"] != "pong" {
 				c.t.Fatalf("waiting for %s, got %v", typ, m)
 			}
 		case <-timeout:
