@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -46,7 +47,7 @@ func newStack(t *testing.T, cfg ws.Config) *stack {
 }
 
 // newStackWith is newStack with the batcher configured by bcfg.
-func newStackWith(t *testing.T, cfg ws.Config, bcfg pgbatch.Config) *stack {
+func newStackWith(t *testing.T, cfg ws.Config, bcfg pgbatch.Config, opts ...func(*httptest.Server)) *stack {
 	t.Helper()
 	db := testdb.New(t)
 	s := &stack{db: db}
@@ -65,7 +66,11 @@ func newStackWith(t *testing.T, cfg ws.Config, bcfg pgbatch.Config) *stack {
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", s.edge)
 	mux.HandleFunc("/v1/events", s.edge.Ingest)
-	s.http = httptest.NewServer(mux)
+	s.http = httptest.NewUnstartedServer(mux)
+	for _, o := range opts {
+		o(s.http)
+	}
+	s.http.Start()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -241,3 +246,21 @@ func waitWithin(t *testing.T, limit time.Duration, what string, cond func() bool
 }
 
 func mustUUID(s string) uuid.UUID { return uuid.MustParse(s) }
+
+// smallSendBuffers gives the relay's accepted sockets a 4 KiB kernel send buffer, so a client that
+// does not read blocks the relay's writes after a few KiB rather than after the megabytes Linux
+// autotunes to.
+func smallSendBuffers(srv *httptest.Server) { srv.Listener = sendBufferListener{srv.Listener} }
+
+type sendBufferListener struct{ net.Listener }
+
+func (l sendBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		if err := tc.SetWriteBuffer(4096); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, err
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/beacon-analytics/beacon/internal/wsclient"
+	"github.com/beacon-analytics/beacon/pgbatch"
 	"github.com/beacon-analytics/beacon/ws"
 )
 
@@ -222,7 +223,10 @@ func TestDeafClientDoesNotHoldBackTheFanOut(t *testing.T) {
 // socket (for up to WriteTimeout), a neighbour's acks and pongs arrive at once.
 func TestDeafClientDoesNotHoldBackAcks(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, ws.Config{WriteTimeout: 30 * time.Second, PingInterval: time.Hour})
+	// Small buffers at both ends: the relay's writer to the deaf client blocks after a few KiB of
+	// replies and stays blocked (WriteTimeout) while the neighbour is checked.
+	s := newStackWith(t, ws.Config{WriteTimeout: 30 * time.Second, PingInterval: time.Hour},
+		pgbatch.Config{BatchSize: 500, FlushInterval: 5 * time.Millisecond}, smallSendBuffers)
 	p := s.project(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -240,9 +244,7 @@ func TestDeafClientDoesNotHoldBackAcks(t *testing.T) {
 		for deaf.Write(ctx, websocket.MessageText, bad) == nil {
 		}
 	}()
-	// The relay's socket send buffer (autotuned up to megabytes) takes tens of thousands of replies
-	// before the writer blocks: under -race on a loaded machine that takes longer than 15 s.
-	waitWithin(t, 50*time.Second, "the deaf client's writer blocked", func() bool { return s.edge.Closing() == 1 })
+	waitWithin(t, 30*time.Second, "the deaf client's writer blocked", func() bool { return s.edge.Closing() == 1 })
 	for seq := 1; seq <= 20; seq++ {
 		start := time.Now()
 		c.send(map[string]any{"type": "event", "event": "e", "seq": seq})
