@@ -126,7 +126,8 @@ func printable(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
-// EventID returns the client's id, or a new UUIDv7 when it sent none.
+// EventID returns the client's id, or a new UUIDv7 when it sent none. The nil UUID is refused:
+// every sender that defaults an id to zeroes would otherwise dedup against every other.
 func EventID(id string) (uuid.UUID, *Error) {
 	if id == "" {
 		u, err := uuid.NewV7()
@@ -138,6 +139,9 @@ func EventID(id string) (uuid.UUID, *Error) {
 	u, err := uuid.Parse(id)
 	if err != nil || len(id) != 36 {
 		return uuid.UUID{}, errf(CodeBadID, "id must be a UUID in its 36-character form")
+	}
+	if u == uuid.Nil {
+		return uuid.UUID{}, errf(CodeBadID, "id must not be the nil UUID")
 	}
 	return u, nil
 }
