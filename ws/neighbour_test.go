@@ -20,11 +20,10 @@ import (
 	"github.com/beacon-analytics/beacon/ws"
 )
 
-// maxSlowdown bounds B's ack p99 under attack over its p99 alone. The issue's target is 2×:
-// measured here it is 1.1–1.6× on a quiet run, but under -race with the suite running in
-// parallel single rounds reach 3.4× (the quarantine isolates in one long transaction whose locks
-// B's COPY can meet), so the test holds 4× until isolation runs in short transactions.
-const maxSlowdown = 4
+// maxSlowdown bounds B's ack p99 under attack over its p99 alone: the issue's 2×. Under the race
+// detector (raceSlowdown) the relay's CPU per refused row grows 5–10× while PostgreSQL's does not,
+// so the attacker's share of 2 cores is not the one production sees; the bound there is 4×.
+const maxSlowdown = 2
 
 // TestRejectedRowsDoNotStallAnotherProject plays the noisy neighbour of issue 10 (item 2): four
 // senders of project A post bodies alternating a good event and one PostgreSQL refuses (a trigger
@@ -90,29 +89,34 @@ func TestRejectedRowsDoNotStallAnotherProject(t *testing.T) {
 	attackFor(phase)
 	time.Sleep(phase) // the discovery's late acks land here, in neither sample
 	t.Logf("discovery round: p99 %v", p99(lat.cut()))
+	// Rounds pair a baseline with the attack after it; the bound is on the median of the rounds'
+	// ratios, so a spike from another process on the shared machine in one round does not decide.
+	const rounds = 5
+	var ratios []float64
 	var baseline, attacked []time.Duration
-	for range 3 {
+	for range rounds {
 		time.Sleep(phase) // B alone
-		baseline = append(baseline, lat.cut()...)
+		base := lat.cut()
 		attackFor(phase)
 		round := lat.cut()
-		t.Logf("attack round: p99 %v of %d acks", p99(round), len(round))
-		attacked = append(attacked, round...)
+		ratios = append(ratios, float64(p99(round))/float64(p99(base)))
+		t.Logf("round: p99 %v alone, %v attacked (%d and %d acks)", p99(base), p99(round), len(base), len(round))
+		baseline, attacked = append(baseline, base...), append(attacked, round...)
 	}
 	lat.stop()
 
-	p99b, p99a := p99(baseline), p99(attacked)
-	t.Logf("alone: %v; attacked: %v", quantiles(baseline), quantiles(attacked))
-	t.Logf("B's ack latency p99: %v alone (%d acks), %v under attack (%d acks); A: %d posts, %d rows refused",
-		p99b, len(baseline), p99a, len(attacked), posts, refused)
+	slices.Sort(ratios)
+	median := ratios[rounds/2]
+	t.Logf("alone: %v; attacked: %v (p50 p90 p99 max)", quantiles(baseline), quantiles(attacked))
+	t.Logf("B's ack p99 attacked/alone, median of %d rounds: %.2f×; A: %d posts, %d rows refused", rounds, median, posts, refused)
 	if refused == 0 {
 		t.Fatal("the attack refused no row: it tested nothing")
 	}
-	if len(baseline) < 100 || len(attacked) < 100 {
+	if len(baseline) < 50*rounds || len(attacked) < 50*rounds {
 		t.Fatalf("too few samples: %d and %d", len(baseline), len(attacked))
 	}
-	if p99a > maxSlowdown*p99b {
-		t.Errorf("B's ack p99 under attack %v > %d× its baseline %v", p99a, maxSlowdown, p99b)
+	if bound := slowdownBound(); median > bound {
+		t.Errorf("B's ack p99 under attack is %.2f× its baseline (median of rounds %v), over %v×", median, ratios, bound)
 	}
 	if n := s.count(t, `SELECT count(*) FROM beacon.events_rejected WHERE project_id = $1`, a); n == 0 {
 		t.Error("no dead letter for A")
