@@ -33,7 +33,8 @@ type Config struct {
 	MaxPropsBytes     int           `envconfig:"MAX_PROPS_BYTES" default:"32768"`
 	MaxBodyBytes      int64         `envconfig:"MAX_BODY_BYTES" default:"1048576"`
 	MaxEventAge       time.Duration `envconfig:"MAX_EVENT_AGE" default:"43800h"`
-	CommitTimeout     time.Duration `envconfig:"COMMIT_TIMEOUT" default:"10s"` // POST /v1/events waits this long for its commit
+	CommitTimeout     time.Duration `envconfig:"COMMIT_TIMEOUT" default:"10s"`      // POST /v1/events waits this long for its commit
+	RejectLogInterval time.Duration `envconfig:"REJECT_LOG_INTERVAL" default:"10s"` // least time between two log lines on refused rows
 	AllowedOrigins    []string      `envconfig:"ALLOWED_ORIGINS"`
 	IdleTimeout       time.Duration `envconfig:"IDLE_TIMEOUT" default:"90s"`
 	HTTPWriteTimeout  time.Duration `envconfig:"HTTP_WRITE_TIMEOUT" default:"15s"` // an HTTP answer not written by then ends its connection
@@ -102,6 +103,7 @@ func (c *Config) validate() error {
 		{c.MaxBodyBytes < 1024, "MAX_BODY_BYTES", "at least 1024"},
 		{c.MaxEventAge < time.Hour, "MAX_EVENT_AGE", "at least 1h"},
 		{c.CommitTimeout < 100*time.Millisecond, "COMMIT_TIMEOUT", "at least 100ms"},
+		{c.RejectLogInterval < time.Second, "REJECT_LOG_INTERVAL", "at least 1s"},
 		{c.IdleTimeout < time.Second, "IDLE_TIMEOUT", "at least 1s"},
 		{c.HTTPWriteTimeout < 100*time.Millisecond, "HTTP_WRITE_TIMEOUT", "at least 100ms"},
 		{c.RateConn < 0, "RATE_LIMIT_CONN", "0 (no limit) or positive"},

@@ -152,7 +152,7 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 	r := &relay{cfg: cfg, log: log, pool: pool, copy: copyPool, store: store.New(pool), metrics: metrics.New()}
 	r.batcher = pgbatch.New(copyPool, pgbatch.Config{
 		BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
-		BufferBytes: cfg.BufferLimit, Writers: cfg.CopyWriters,
+		BufferBytes: cfg.BufferLimit, Writers: cfg.CopyWriters, LogEvery: cfg.RejectLogInterval,
 	}, log, r.metrics)
 	reg := ws.NewRegistry()
 	connect := func(ctx context.Context) (*pgx.Conn, error) {
