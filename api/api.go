@@ -71,6 +71,10 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/session", s.session(false, s.getSession))
 	m.HandleFunc("DELETE /api/session", s.session(true, s.signOut))
 	m.HandleFunc("/api/session", methodNotAllowed)
+	m.HandleFunc("GET /api/projects", s.session(false, s.projects))
+	m.HandleFunc("/api/projects", methodNotAllowed)
+	m.HandleFunc("GET /api/projects/{id}/overview", s.session(false, s.overview))
+	m.HandleFunc("/api/projects/{id}/overview", methodNotAllowed)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})
