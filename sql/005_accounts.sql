@@ -122,7 +122,7 @@ COMMENT ON COLUMN beacon.audit.account_id IS 'Who: the account that acted (the s
 COMMENT ON COLUMN beacon.audit.db_role IS 'Database role acting (SET ROLE, else login role): beacon_api for the dashboard, the owner for the CLI.';
 COMMENT ON COLUMN beacon.audit.login_role IS 'Login role of the session.';
 COMMENT ON COLUMN beacon.audit.ip IS 'From which address: the client address the relay saw (beacon.client_addr), NULL from the CLI.';
-COMMENT ON COLUMN beacon.audit.action IS 'What: sign_in, sign_in_failed (wrong password, unknown email, disabled account: before.reason), sign_in_locked (refused during a lockout), lockout (the failure that reached the threshold), sign_out, session_expired, account_created, account_changed, membership_added/changed/removed, password_rehashed.';
+COMMENT ON COLUMN beacon.audit.action IS 'What: sign_in, sign_in_failed (wrong password, unknown email, disabled account: after.reason), sign_in_locked (refused during a lockout), lockout (the failure that reached the threshold), sign_out, session_expired, account_created, account_changed, membership_added/changed/removed, password_rehashed.';
 COMMENT ON COLUMN beacon.audit.target IS 'What it was done to: account:<id>, project:<id>/account:<id> for a membership, email:<lower-case address> for an unknown email.';
 COMMENT ON COLUMN beacon.audit.before IS 'State before (NULL when there was none), as JSON; never a password or hash.';
 COMMENT ON COLUMN beacon.audit.after IS 'State after (NULL when there is none), as JSON; never a password or hash.';
