@@ -58,12 +58,18 @@ func TestProjectsAndOverview(t *testing.T) {
 	}
 	var ov struct {
 		Series []struct {
-			Day                                  string
+			Day                                   string
 			Pageviews, Visitors, Sessions, Events int
 		}
-		Totals       struct{ Pageviews, Visitors, Sessions, Events int }
-		TopPages     []struct{ Page string; Pageviews int } `json:"top_pages"`
-		TopReferrers []struct{ Referrer string; Pageviews int } `json:"top_referrers"`
+		Totals   struct{ Pageviews, Visitors, Sessions, Events int }
+		TopPages []struct {
+			Page      string
+			Pageviews int
+		} `json:"top_pages"`
+		TopReferrers []struct {
+			Referrer  string
+			Pageviews int
+		} `json:"top_referrers"`
 	}
 	if err := json.Unmarshal(a.body, &ov); err != nil {
 		t.Fatal(err)
@@ -228,6 +234,14 @@ func TestAuditIsAppendOnlyForTheOwnerToo(t *testing.T) {
 		if !errors.As(err, &pe) || pe.Code != "42501" || !strings.HasPrefix(pe.Message, "beacon.audit is append-only: ") {
 			t.Errorf("%s as the owner: %v", q, err)
 		}
+	}
+	// No application role holds any right on the account tables.
+	if got := scalar[string](e, `SELECT coalesce(string_agg(r || ' ' || t || ' ' || p, ', '), '')
+		FROM unnest('{beacon_api,beacon_relay,beacon_dashboard,beacon_reader}'::text[]) r,
+		     unnest('{beacon.audit,beacon.accounts,beacon.memberships,beacon.account_sessions,beacon.sign_in_failures}'::text[]) t,
+		     unnest('{SELECT,INSERT,UPDATE,DELETE,TRUNCATE}'::text[]) p
+		WHERE has_table_privilege(r, t, p)`); got != "" {
+		t.Errorf("application roles' rights on account tables: %s", got)
 	}
 	if n := scalar[int](e, `SELECT count(*)::int FROM beacon.audit`); n != 1 {
 		t.Errorf("%d audit rows, want the one account_created", n)
