@@ -127,7 +127,7 @@ DECLARE
 BEGIN
     SELECT * INTO a FROM beacon.accounts x WHERE lower(x.email) = lower(btrim(p_email)) FOR UPDATE;
     IF NOT FOUND THEN
-        PERFORM beacon.write_audit('sign_in_failed', 'email:' || lower(btrim(p_email)), NULL,
+        PERFORM beacon.write_audit('sign_in_failed', 'email:' || left(lower(btrim(p_email)), 320), NULL,
                                    '{"reason": "unknown_email"}', NULL);
         RETURN QUERY SELECT 'unknown', NULL::uuid, NULL::text, NULL::bigint;
         RETURN;
