@@ -70,7 +70,13 @@ func scalar[T any](e *env, sql string, args ...any) T {
 // account creates an account as the CLI does and returns its id.
 func (e *env) account(email, pw string, admin bool) string {
 	e.t.Helper()
-	h, err := password.Hash(password.Normalize(pw), testIterations)
+	return e.accountWith(email, pw, admin, testIterations)
+}
+
+// accountWith creates an account whose hash has the given iterations.
+func (e *env) accountWith(email, pw string, admin bool, iterations int) string {
+	e.t.Helper()
+	h, err := password.Hash(password.Normalize(pw), iterations)
 	if err != nil {
 		e.t.Fatal(err)
 	}
