@@ -263,3 +263,39 @@ func TestRehashOnSignIn(t *testing.T) {
 	}
 	e.browser().mustSignIn("ada@example.com", pw) // the new hash checks
 }
+
+func TestCookieUnderTLS(t *testing.T) {
+	t.Parallel()
+	cfg := defaultConfig()
+	cfg.TLS = true
+	e := newEnv(t, cfg)
+	e.account("ada@example.com", pw, false)
+	a := e.browser().signIn("ada@example.com", pw)
+	cookie := a.header.Get("Set-Cookie")
+	for _, want := range []string{"__Host-beacon_session=", "Path=/", "HttpOnly", "SameSite=Strict", "Secure"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("TLS cookie %q lacks %s", cookie, want)
+		}
+	}
+	if strings.Contains(cookie, "Domain=") {
+		t.Errorf("TLS cookie %q names a domain (__Host- forbids it)", cookie)
+	}
+}
+
+func TestDisabledAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, defaultConfig())
+	id := e.account("ada@example.com", pw, false)
+	b := e.browser()
+	b.mustSignIn("ada@example.com", pw)
+	e.exec(`UPDATE beacon.accounts SET disabled_at = now()`)
+	if a := b.do("GET", "/api/session", nil); a.status != http.StatusUnauthorized {
+		t.Errorf("session of a disabled account: %d %s", a.status, a.body)
+	}
+	if a := e.browser().signIn("ada@example.com", pw); a.status != http.StatusUnauthorized || a.code(t) != "bad_credentials" {
+		t.Errorf("sign-in of a disabled account: %d %s", a.status, a.body)
+	}
+	if n := scalar[int](e, `SELECT count(*)::int FROM beacon.audit WHERE action = 'sign_in_failed' AND account_id = $1 AND after->>'reason' = 'disabled'`, id); n != 1 {
+		t.Errorf("%d sign_in_failed (disabled) rows", n)
+	}
+}

@@ -118,3 +118,27 @@ func TestDefaultIterations(t *testing.T) {
 		t.Errorf("hash %q", h)
 	}
 }
+
+// FuzzCheck: any input is refused with a reason or accepted normalised and within the limits;
+// nothing panics.
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{"correct horse b", "ｐａｓｓｗｏｒｄｐａｓｓｗｏｒｄ", "e\u0301abcdefghijklm", "\xff\xfe", strings.Repeat("ab", 200)} {
+		f.Add(s, "a@b.c")
+	}
+	f.Fuzz(func(t *testing.T, pw, email string) {
+		n, err := Check(pw, email)
+		if err != nil {
+			var weak *WeakError
+			if !errors.As(err, &weak) || weak.Reason == "" {
+				t.Fatalf("Check(%q) = %v, not a WeakError", pw, err)
+			}
+			return
+		}
+		if n != Normalize(n) {
+			t.Fatalf("accepted %q is not NFKC", n)
+		}
+		if l := len([]rune(n)); l < MinLength || l > MaxLength {
+			t.Fatalf("accepted %q of %d characters", n, l)
+		}
+	})
+}
