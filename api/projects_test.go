@@ -243,6 +243,15 @@ func TestAuditIsAppendOnlyForTheOwnerToo(t *testing.T) {
 		WHERE has_table_privilege(r, t, p)`); got != "" {
 		t.Errorf("application roles' rights on account tables: %s", got)
 	}
+	// Only beacon_api may call the API's functions; the other roles none of the account functions.
+	if got := scalar[string](e, `SELECT coalesce(string_agg(r || ' ' || p.oid::regprocedure::text, ', '), '')
+		FROM unnest('{beacon_relay,beacon_dashboard,beacon_reader}'::text[]) r, pg_proc p
+		WHERE p.pronamespace = 'beacon'::regnamespace
+		  AND (p.proname LIKE 'api\_%' OR p.proname IN ('sign_in_begin', 'sign_in_finish', 'session_check', 'sign_out',
+		       'create_account', 'set_membership', 'write_audit', 'require_role', 'account_role'))
+		  AND has_function_privilege(r, p.oid, 'EXECUTE')`); got != "" {
+		t.Errorf("other roles may call: %s", got)
+	}
 	if n := scalar[int](e, `SELECT count(*)::int FROM beacon.audit`); n != 1 {
 		t.Errorf("%d audit rows, want the one account_created", n)
 	}

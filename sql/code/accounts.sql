@@ -232,6 +232,15 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION beacon.sign_out(bytea) IS 'Ends the signed-in account''s session with this token hash (the row is deleted: the cookie is worthless from then on) and audits it (sign_out).';
 
+-- Not callable by PUBLIC whatever the install order (roles.sql revokes from PUBLIC too, after).
+REVOKE ALL ON FUNCTION
+    beacon.current_account(), beacon.client_addr(), beacon.write_audit(text, text, jsonb, jsonb, uuid),
+    beacon.account_role(uuid, uuid), beacon.require_role(uuid, text),
+    beacon.create_account(text, text, boolean), beacon.set_membership(uuid, uuid, text),
+    beacon.sign_in_begin(text, int, interval, interval),
+    beacon.sign_in_finish(bigint, boolean, bytea, text, text, text, int, interval),
+    beacon.session_check(bytea, interval, interval), beacon.sign_out(bytea)
+FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     beacon.sign_in_begin(text, int, interval, interval),
     beacon.sign_in_finish(bigint, boolean, bytea, text, text, text, int, interval),

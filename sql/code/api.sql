@@ -62,6 +62,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION beacon.api_overview(uuid, date, date) IS 'GET /api/projects/{id}/overview: per UTC day from p_from to p_to (inclusive, at most 731 days) pageviews, visitors, sessions and events (analytics.daily; 0 for days without); totals (pageviews and events summed, visitors and sessions distinct over the whole range: analytics.visitors); the 10 top pages and referrers by pageviews (analytics.daily_pageviews). Needs the viewer role: raises P0002 ''project not found'' for an account that is not a member, 22023 for a bad range. Reads only the rollups, never beacon.events.';
 
+REVOKE ALL ON FUNCTION beacon.api_projects(), beacon.api_overview(uuid, date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     beacon.api_projects(),
     beacon.api_overview(uuid, date, date)
