@@ -93,6 +93,13 @@ func TestAccountCreateAndSignIn(t *testing.T) {
 	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM beacon.audit WHERE action IN ('account_created', 'membership_added', 'sign_in', 'sign_in_failed')`).Scan(&n); err != nil || n != 5 {
 		t.Errorf("%d audit rows, want 5: %v", n, err)
 	}
+
+	// A relay run with the owner's URL, as `just dev` does, serves the API too: the migration
+	// made the owner a member of beacon_api.
+	dev := startRelay(t, freePort(t), owner...)
+	if resp, body := post(t, dev.base+"/api/session", `{"email":"ada@example.com","password":"a perfectly fine passphrase"}`, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("sign in through a relay on the owner's URL: %d %s", resp.StatusCode, body)
+	}
 }
 
 // runBeacon runs the binary with env and args, stdin given, and returns its standard output.

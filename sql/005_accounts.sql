@@ -26,6 +26,16 @@ BEGIN
         END;
     END IF;
 END $$;
+-- The migration's role may act as beacon_api, so a relay run with the owner's URL (development,
+-- `just dev`) serves the API; a production relay's own login is granted beacon_api by the
+-- operator (docs/dashboard.md). Membership gives the owner nothing it does not have.
+DO $$
+BEGIN
+    EXECUTE format('GRANT beacon_api TO %I', current_user);
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE '% may not grant itself beacon_api: a relay using this role''s URL cannot serve /api/', current_user
+        USING HINT = format('As a superuser: GRANT beacon_api TO %I;', current_user);
+END $$;
 GRANT USAGE ON SCHEMA beacon TO beacon_api;
 GRANT SELECT ON beacon.schema_migrations, beacon.schema_code TO beacon_api;
 
