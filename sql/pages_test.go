@@ -56,8 +56,8 @@ func TestURLParam(t *testing.T) {
 		{"/p?utm_source=a&utm_source=b", "utm_source", "a"},
 		{"/p?xutm_source=a&utm_source=b", "utm_source", "b"},
 		{"/p?utm_source=%E2%82%AC", "utm_source", "€"},
-		{"/p?utm_source=%zz", "utm_source", "%zz"},  // malformed escape: as sent
-		{"/p?utm_source=%C3", "utm_source", "%C3"},  // not UTF-8: as sent
+		{"/p?utm_source=%zz", "utm_source", "%zz"},   // malformed escape: as sent
+		{"/p?utm_source=%C3", "utm_source", "%C3"},   // not UTF-8: as sent
 		{"/p?utm_source=a%2Bb", "utm_source", "a+b"}, // %2B is a plus sign
 		{"/p", "utm_source", "<nil>"},
 		{"", "utm_source", "<nil>"},

@@ -11,9 +11,9 @@ import (
 // overview is a session as analytics.sessions shows it, the columns of issue 11 item 5 as text.
 type overview struct {
 	entry, exit, source, utmSource, utmMedium, utmCampaign, bounce string
-	pageviews                                                       string
-	duration                                                        float64
-	day                                                             string
+	pageviews                                                      string
+	duration                                                       float64
+	day                                                            string
 }
 
 func getOverview(t *testing.T, q querier, project, id string) overview {
