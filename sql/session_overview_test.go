@@ -136,3 +136,47 @@ func TestSessionCrossingMidnightCountsOnce(t *testing.T) {
 		t.Errorf("night's day = %s, want %s (the day it started)", d, day1)
 	}
 }
+
+// Sessions written before migration 005 (NULL pageviews) are filled from their events by
+// beacon.backfill_sessions; ongoing sessions and sessions before p_since are left alone.
+func TestBackfillSessions(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	p := newProject(t, db.Pool)
+	t0 := time.Now().UTC().Add(-5 * time.Hour)
+	pv := func(session string, minutes int, url, ref string) ev {
+		return ev{project: p, session: session, anon: "a", name: "$pageview", ts: t0.Add(time.Duration(minutes) * time.Minute),
+			props: map[string]any{"url": url, "referrer": ref}}
+	}
+	copyEvents(t, db.Pool,
+		pv("old", 0, "https://app.test/in?utm_source=news&utm_campaign=c+1", "https://news.test/"),
+		pv("old", 5, "https://app.test/out?x=1", "https://app.test/in"),
+		pv("before", -60, "https://app.test/x", ""),
+		pv("live", 290, "https://app.test/live", ""),
+	)
+	want := map[string]string{}
+	for _, id := range []string{"old", "before", "live"} {
+		want[id] = fmt.Sprintf("%+v", getOverview(t, db.Pool, p, id))
+	}
+	// As a session row before migration 005 looked: no pageviews, source or UTM; a URL as page.
+	exec(t, db.Pool, `UPDATE beacon.sessions SET pageviews = NULL, source = NULL, utm_source = NULL, utm_campaign = NULL,
+		entry_page = 'https://app.test/in?utm_source=news', exit_page = 'https://app.test/out?x=1' WHERE project_id = $1`, p)
+	stale := map[string]string{}
+	for _, id := range []string{"before", "live"} {
+		stale[id] = fmt.Sprintf("%+v", getOverview(t, db.Pool, p, id))
+	}
+	if n := scalar[int64](t, db.Pool, `SELECT beacon.backfill_sessions($1, $2)`, p, t0.Add(-time.Minute)); n != 1 {
+		t.Errorf("backfill_sessions filled %d sessions, want 1 (old)", n)
+	}
+	if got := fmt.Sprintf("%+v", getOverview(t, db.Pool, p, "old")); got != want["old"] {
+		t.Errorf("old after backfill:\n got %s\nwant %s", got, want["old"])
+	}
+	for id, w := range stale {
+		if got := fmt.Sprintf("%+v", getOverview(t, db.Pool, p, id)); got != w {
+			t.Errorf("%s changed by the backfill:\n got %s\nwant %s (untouched)", id, got, w)
+		}
+	}
+	if n := scalar[int64](t, db.Pool, `SELECT beacon.backfill_sessions($1, $2)`, p, t0.Add(-time.Minute)); n != 0 {
+		t.Errorf("a second backfill filled %d sessions, want 0", n)
+	}
+}

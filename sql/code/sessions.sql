@@ -119,6 +119,58 @@ CREATE OR REPLACE TRIGGER events_sessions AFTER INSERT ON beacon.events
     FOR EACH STATEMENT EXECUTE FUNCTION beacon.sessions_from_events();
 COMMENT ON TRIGGER events_sessions ON beacon.events IS 'Folds each inserted batch into beacon.sessions (beacon.sessions_from_events). Statement-level: one upsert per COPY, not per row.';
 
+-- Sessions written before migration 005 have NULL in the columns it added: a DBA may fill them
+-- from the events (not done by the migration: it reads every event of the period).
+CREATE OR REPLACE FUNCTION beacon.backfill_sessions(p_project uuid, p_since timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    -- Sessions of the project that started at or after p_since (so all their events are at or
+    -- after it: partitions before it are not read), whose pageviews are unknown (written before
+    -- migration 005) and that ended over an hour ago: the insert trigger no longer touches them, so
+    -- no batch committed meanwhile can be missed.
+    WITH todo AS (
+        SELECT s.session_id FROM beacon.sessions s
+        WHERE s.project_id = p_project AND s.first_seen >= p_since AND s.pageviews IS NULL
+          AND s.last_seen < now() - interval '1 hour'
+    ), agg AS (
+        SELECT e.session_id,
+               count(*) FILTER (WHERE e.name = '$pageview') AS pageviews,
+               (array_agg(e.page ORDER BY e.ts, e.event_id) FILTER (WHERE e.page IS NOT NULL))[1] AS entry_raw,
+               (array_agg(e.page ORDER BY e.ts DESC, e.event_id DESC) FILTER (WHERE e.page IS NOT NULL))[1] AS exit_raw,
+               (array_agg(e.url ORDER BY e.ts, e.event_id) FILTER (WHERE e.page IS NOT NULL))[1] AS entry_url,
+               (array_agg(e.referrer ORDER BY e.ts, e.event_id) FILTER (WHERE e.page IS NOT NULL))[1] AS entry_referrer
+        FROM (
+            SELECT n.session_id, n.ts, n.event_id, n.name,
+                   CASE WHEN n.name = '$pageview' THEN beacon.raw_page(n.props->>'path', n.props->>'url') END AS page,
+                   CASE WHEN n.name = '$pageview' THEN n.props->>'url' END AS url,
+                   CASE WHEN n.name = '$pageview' THEN n.props->>'referrer' END AS referrer
+            FROM beacon.events n
+            WHERE n.project_id = p_project AND n.ts >= p_since AND isfinite(n.ts)
+              AND n.session_id IN (SELECT t.session_id FROM todo t)
+        ) e
+        GROUP BY e.session_id
+    )
+    UPDATE beacon.sessions s SET
+        pageviews    = a.pageviews,
+        entry_page   = beacon.page_of(a.entry_raw, NULL),
+        exit_page    = beacon.page_of(a.exit_raw, NULL),
+        source       = CASE WHEN a.entry_raw IS NOT NULL THEN
+                           coalesce(beacon.referrer_of(a.entry_referrer, beacon.site_of(a.entry_url), p_project), '(direct)') END,
+        utm_source   = beacon.url_param(l.href, 'utm_source'),
+        utm_medium   = beacon.url_param(l.href, 'utm_medium'),
+        utm_campaign = beacon.url_param(l.href, 'utm_campaign'),
+        utm_term     = beacon.url_param(l.href, 'utm_term'),
+        utm_content  = beacon.url_param(l.href, 'utm_content')
+    FROM agg a
+    CROSS JOIN LATERAL (SELECT CASE WHEN strpos(a.entry_url, '?') > 0 THEN a.entry_url ELSE a.entry_raw END AS href) l
+    WHERE s.project_id = p_project AND s.session_id = a.session_id AND s.pageviews IS NULL;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION beacon.backfill_sessions(uuid, timestamptz) IS 'Fills pageviews, source and the UTM columns (and re-reads entry and exit page as paths) of a project''s sessions written before migration 005, from their events: those that started at or after p_since, have NULL pageviews and ended over an hour ago. Reads the project''s events from p_since (partitions before it are pruned): run it by the DBA, for a period at a time, outside busy hours. Returns the sessions filled. Idempotent: a filled session is not read again.';
+
 CREATE OR REPLACE FUNCTION beacon.purge_sessions() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
