@@ -29,6 +29,19 @@ func TestTriggersMatch011(t *testing.T) {
 	}
 	exec(t, ref.Pool, eventPage)
 	exec(t, ref.Pool, legacyFile(t, "011_cheaper_triggers.sql"))
+	// Issue 11 changed what a page (no query string or fragment) and a same-site referrer (same
+	// host) are, in code/ingest.sql; 011's per-event functions get those rules, so the comparison
+	// still checks what the triggers do with them.
+	exec(t, ref.Pool, `
+		CREATE OR REPLACE FUNCTION beacon.event_page(p_name text, p_props jsonb) RETURNS text
+		LANGUAGE sql IMMUTABLE AS $$
+			SELECT CASE WHEN p_name = '$pageview' THEN beacon.page_of(p_props->>'path', p_props->>'url') END
+		$$;
+		CREATE OR REPLACE FUNCTION beacon.event_referrer(p_name text, p_props jsonb) RETURNS text
+		LANGUAGE sql IMMUTABLE AS $$
+			SELECT CASE WHEN p_name = '$pageview'
+			            THEN beacon.referrer_of(p_props->>'referrer', beacon.site_of(p_props->>'url')) END
+		$$`)
 
 	projects := []string{newProject(t, cur.Pool), newProject(t, cur.Pool)}
 	rng := rand.New(rand.NewPCG(14, 2026))

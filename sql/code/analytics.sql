@@ -31,11 +31,58 @@ SELECT s.project_id, s.session_id, s.anon_id,
        coalesce(s.user_id, a.user_id) AS user_id,
        coalesce(u.merged_into, s.user_id, a.user_id) AS person_id,
        s.first_seen, s.last_seen, s.duration, s.event_count,
-       s.entry_event, s.exit_event, s.entry_page, s.exit_page
+       s.entry_event, s.exit_event, s.entry_page, s.exit_page,
+       s.pageviews,
+       CASE WHEN s.pageviews > 0 THEN s.pageviews = 1 AND s.event_count = 1 END AS bounce,
+       s.source, s.utm_source, s.utm_medium, s.utm_campaign, s.utm_term, s.utm_content,
+       (s.first_seen AT TIME ZONE 'UTC')::date AS day,
+       extract(epoch FROM s.duration) AS duration_seconds
 FROM beacon.sessions s
 LEFT JOIN beacon.aliases a ON s.user_id IS NULL AND a.project_id = s.project_id AND a.anon_id = s.anon_id
 LEFT JOIN beacon.users u ON u.project_id = s.project_id AND u.user_id = coalesce(s.user_id, a.user_id);
-COMMENT ON VIEW analytics.sessions IS 'One row per session (the SDK''s session id), with its user resolved like analytics.events.';
+COMMENT ON VIEW analytics.sessions IS 'One row per session (the SDK''s session id), with its user resolved like analytics.events, its landing page''s source and UTM parameters, pageviews and bounce. A session belongs to the day it started (day): count sessions of a period by day or first_seen, so one that crosses midnight counts once.';
+
+-- Sessions per start day. Sums over days are period figures (each session counted once, on the day
+-- it started); the ratios are per day: over a period, divide the summed columns.
+CREATE OR REPLACE VIEW analytics.daily_sessions AS
+SELECT s.project_id, (s.first_seen AT TIME ZONE 'UTC')::date AS day,
+       count(*) AS sessions,
+       count(*) FILTER (WHERE s.pageviews > 0) AS sessions_with_pageviews,
+       count(*) FILTER (WHERE s.pageviews = 1 AND s.event_count = 1) AS bounces,
+       sum(s.pageviews) AS pageviews,
+       sum(extract(epoch FROM s.duration)) AS duration_seconds,
+       round(count(*) FILTER (WHERE s.pageviews = 1 AND s.event_count = 1)::numeric
+             / nullif(count(*) FILTER (WHERE s.pageviews > 0), 0), 4) AS bounce_rate,
+       round(avg(extract(epoch FROM s.duration)), 1) AS avg_duration_seconds
+FROM beacon.sessions s
+GROUP BY 1, 2;
+COMMENT ON VIEW analytics.daily_sessions IS 'Sessions per project and UTC day they started: count, bounces, pageviews, duration. A session that crosses midnight counts once, on its first day, so summing days gives a period''s figures (analytics.daily.sessions counts a session on every day it had an event). Computed from beacon.sessions when read (filter on project_id); up to date with every insert.';
+
+-- First seen per visitor, for cohorts: beacon.first_seen_ids holds the first session of each
+-- anonymous id and user id (kept by the sessions trigger); ids are resolved to people here, when
+-- read, so identifies, merges and unmerges are reflected at once.
+CREATE OR REPLACE VIEW analytics.first_seen AS
+SELECT f.project_id, coalesce(f.person_id, s.anon_id) AS visitor_id, f.person_id, s.anon_id,
+       f.first_seen, f.session_id,
+       s.entry_page AS first_page, s.source AS first_source,
+       s.utm_source AS first_utm_source, s.utm_medium AS first_utm_medium, s.utm_campaign AS first_utm_campaign
+FROM (
+    SELECT DISTINCT ON (r.project_id, r.person_id, r.anon_key)
+           r.project_id, r.person_id, r.first_seen, r.session_id
+    FROM (
+        SELECT i.project_id, i.first_seen, i.session_id,
+               CASE i.kind WHEN 'u' THEN coalesce(u.merged_into, i.id)
+                           ELSE coalesce(u.merged_into, a.user_id) END AS person_id,
+               CASE WHEN i.kind = 'a' AND a.user_id IS NULL THEN i.id END AS anon_key
+        FROM beacon.first_seen_ids i
+        LEFT JOIN beacon.aliases a ON i.kind = 'a' AND a.project_id = i.project_id AND a.anon_id = i.id
+        LEFT JOIN beacon.users u ON u.project_id = i.project_id
+                                AND u.user_id = CASE i.kind WHEN 'u' THEN i.id ELSE a.user_id END
+    ) r
+    ORDER BY r.project_id, r.person_id, r.anon_key, r.first_seen, r.session_id
+) f
+JOIN beacon.sessions s ON s.project_id = f.project_id AND s.session_id = f.session_id;
+COMMENT ON VIEW analytics.first_seen IS 'When each visitor was first seen, for cohorts without scanning analytics.events: one row per person (identified: merged users and the anonymous ids aliased to them count as one) and per still-anonymous id, with the first session''s start, landing page, source and UTM parameters. Identifies and merges apply at once (resolved when read). Cost grows with the project''s distinct ids, not its events. When retention or a privacy delete removes a visitor''s first session, its first-seen row goes with it; the visitor is first seen again at its next new session.';
 
 CREATE OR REPLACE VIEW analytics.users AS
 SELECT u.project_id, u.user_id, coalesce(u.merged_into, u.user_id) AS person_id, u.traits, u.created_at, u.updated_at
@@ -159,6 +206,33 @@ BEGIN
         ('sessions', 'exit_event',  'Name of the last event.'),
         ('sessions', 'entry_page',  'Page of the first $pageview.'),
         ('sessions', 'exit_page',   'Page of the last $pageview.'),
+        ('sessions', 'pageviews',   '$pageview events in the session; NULL for a session that began before migration 005.'),
+        ('sessions', 'bounce',      'True when the session is one $pageview and nothing else; NULL without pageviews (or pageviews unknown).'),
+        ('sessions', 'source',      'Referring host of the landing page (first $pageview), ''(direct)'' when none or the site itself; NULL without pageviews.'),
+        ('sessions', 'utm_source',  'utm_source of the landing page''s URL.'),
+        ('sessions', 'utm_medium',  'utm_medium of the landing page''s URL.'),
+        ('sessions', 'utm_campaign','utm_campaign of the landing page''s URL.'),
+        ('sessions', 'utm_term',    'utm_term of the landing page''s URL.'),
+        ('sessions', 'utm_content', 'utm_content of the landing page''s URL.'),
+        ('sessions', 'day',         'UTC day the session started: the day it counts on in period figures (analytics.daily_sessions).'),
+        ('sessions', 'duration_seconds', 'duration in seconds.'),
+        ('daily_sessions', 'day',                     'UTC day the sessions started.'),
+        ('daily_sessions', 'sessions',                'Sessions started that day (each counted once, however long it ran).'),
+        ('daily_sessions', 'sessions_with_pageviews', 'Of those, sessions with at least one $pageview (the denominator of bounce_rate).'),
+        ('daily_sessions', 'bounces',                 'Sessions of one $pageview and nothing else.'),
+        ('daily_sessions', 'pageviews',               '$pageview events of those sessions (sessions from before migration 005 add nothing).'),
+        ('daily_sessions', 'duration_seconds',        'Total duration of those sessions, in seconds.'),
+        ('daily_sessions', 'bounce_rate',             'bounces / sessions_with_pageviews that day; over a period, divide the sums.'),
+        ('daily_sessions', 'avg_duration_seconds',    'Mean duration that day, in seconds; over a period, sum(duration_seconds) / sum(sessions).'),
+        ('first_seen', 'visitor_id',         'person_id, else the anonymous id: the same key as coalesce(person_id, anon_id) in analytics.events and analytics.sessions.'),
+        ('first_seen', 'anon_id',            'Anonymous id of the first session.'),
+        ('first_seen', 'first_seen',         'Start of the visitor''s first session (client time).'),
+        ('first_seen', 'session_id',         'The first session (join analytics.sessions).'),
+        ('first_seen', 'first_page',         'Landing page of the first session.'),
+        ('first_seen', 'first_source',       'Source of the first session (referring host or (direct)).'),
+        ('first_seen', 'first_utm_source',   'utm_source of the first session.'),
+        ('first_seen', 'first_utm_medium',   'utm_medium of the first session.'),
+        ('first_seen', 'first_utm_campaign', 'utm_campaign of the first session.'),
         ('users', 'user_id',    'The product''s user id.'),
         ('users', 'traits',     'This user''s traits (JSON object), merged over every identify, newer wins per key.'),
         ('users', 'updated_at', 'Last identify.'),

@@ -29,9 +29,9 @@ BEGIN
                    date_bin('1 day', n.ts, timestamptz '2000-01-01 00:00:00+00') AS day,
                    n.name = '$pageview' AS pageview,
                    -- props are read for $pageviews only.
-                   CASE WHEN n.name = '$pageview' THEN beacon.page_of(n.props->>'path', n.props->>'url') END AS page,
+                   CASE WHEN n.name = '$pageview' THEN beacon.raw_page(n.props->>'path', n.props->>'url') END AS page,
                    CASE WHEN n.name = '$pageview' THEN n.props->>'referrer' END AS referrer,
-                   CASE WHEN n.name = '$pageview' THEN split_part(n.props->>'url', '/', 3) END AS site,
+                   CASE WHEN n.name = '$pageview' THEN beacon.site_of(n.props->>'url') END AS site,
                    CASE WHEN n.name = '$pageview' THEN coalesce(n.props->>'$browser', n.props->>'browser') END AS browser,
                    CASE WHEN n.name = '$pageview' THEN coalesce(n.props->>'$device', n.props->>'device') END AS device,
                    CASE WHEN n.name = '$pageview' THEN coalesce(n.props->>'$os', n.props->>'os') END AS os
@@ -55,9 +55,9 @@ BEGIN
         UNION ALL
         SELECT d.project_id, d.kind, d.day, d.value, sum(d.n)
         FROM (
-            SELECT p.project_id, p.day, p.n, 'page' AS kind, p.page AS value FROM pageviews p
+            SELECT p.project_id, p.day, p.n, 'page' AS kind, beacon.page_of(p.page, NULL) AS value FROM pageviews p
             UNION ALL
-            SELECT p.project_id, p.day, p.n, 'referrer', beacon.referrer_of(p.referrer, p.site) FROM pageviews p
+            SELECT p.project_id, p.day, p.n, 'referrer', beacon.referrer_of(p.referrer, p.site, p.project_id) FROM pageviews p
             UNION ALL
             SELECT p.project_id, p.day, p.n, 'browser', left(p.browser, 200) FROM pageviews p
             UNION ALL
