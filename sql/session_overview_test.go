@@ -137,7 +137,7 @@ func TestSessionCrossingMidnightCountsOnce(t *testing.T) {
 	}
 }
 
-// Sessions written before migration 005 (NULL pageviews) are filled from their events by
+// Sessions written before migration 006 (NULL pageviews) are filled from their events by
 // beacon.backfill_sessions; ongoing sessions and sessions before p_since are left alone.
 func TestBackfillSessions(t *testing.T) {
 	t.Parallel()
@@ -158,7 +158,7 @@ func TestBackfillSessions(t *testing.T) {
 	for _, id := range []string{"old", "before", "live"} {
 		want[id] = fmt.Sprintf("%+v", getOverview(t, db.Pool, p, id))
 	}
-	// As a session row before migration 005 looked: no pageviews, source or UTM; a URL as page.
+	// As a session row before migration 006 looked: no pageviews, source or UTM; a URL as page.
 	exec(t, db.Pool, `UPDATE beacon.sessions SET pageviews = NULL, source = NULL, utm_source = NULL, utm_campaign = NULL,
 		entry_page = 'https://app.test/in?utm_source=news', exit_page = 'https://app.test/out?x=1' WHERE project_id = $1`, p)
 	stale := map[string]string{}

@@ -81,7 +81,7 @@ BEGIN
                                  THEN coalesce(excluded.exit_page, s.exit_page) ELSE s.exit_page END,
             entry_page_at = least(s.entry_page_at, excluded.entry_page_at),
             exit_page_at  = greatest(s.exit_page_at, excluded.exit_page_at),
-            -- NULL (a session from before migration 005) stays NULL: its earlier count is unknown.
+            -- NULL (a session from before migration 006) stays NULL: its earlier count is unknown.
             pageviews     = s.pageviews + excluded.pageviews,
             -- Source and UTM belong to the landing page: replaced, NULLs included, when the batch
             -- holds an earlier pageview than the session's (a late event).
@@ -119,7 +119,7 @@ CREATE OR REPLACE TRIGGER events_sessions AFTER INSERT ON beacon.events
     FOR EACH STATEMENT EXECUTE FUNCTION beacon.sessions_from_events();
 COMMENT ON TRIGGER events_sessions ON beacon.events IS 'Folds each inserted batch into beacon.sessions (beacon.sessions_from_events). Statement-level: one upsert per COPY, not per row.';
 
--- Sessions written before migration 005 have NULL in the columns it added: a DBA may fill them
+-- Sessions written before migration 006 have NULL in the columns it added: a DBA may fill them
 -- from the events (not done by the migration: it reads every event of the period).
 CREATE OR REPLACE FUNCTION beacon.backfill_sessions(p_project uuid, p_since timestamptz) RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -128,7 +128,7 @@ DECLARE
 BEGIN
     -- Sessions of the project that started at or after p_since (so all their events are at or
     -- after it: partitions before it are not read), whose pageviews are unknown (written before
-    -- migration 005) and that ended over an hour ago: the insert trigger no longer touches them, so
+    -- migration 006) and that ended over an hour ago: the insert trigger no longer touches them, so
     -- no batch committed meanwhile can be missed.
     WITH todo AS (
         SELECT s.session_id FROM beacon.sessions s
@@ -169,7 +169,7 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END $$;
-COMMENT ON FUNCTION beacon.backfill_sessions(uuid, timestamptz) IS 'Fills pageviews, source and the UTM columns (and re-reads entry and exit page as paths) of a project''s sessions written before migration 005, from their events: those that started at or after p_since, have NULL pageviews and ended over an hour ago. Reads the project''s events from p_since (partitions before it are pruned): run it by the DBA, for a period at a time, outside busy hours. Returns the sessions filled. Idempotent: a filled session is not read again.';
+COMMENT ON FUNCTION beacon.backfill_sessions(uuid, timestamptz) IS 'Fills pageviews, source and the UTM columns (and re-reads entry and exit page as paths) of a project''s sessions written before migration 006, from their events: those that started at or after p_since, have NULL pageviews and ended over an hour ago. Reads the project''s events from p_since (partitions before it are pruned): run it by the DBA, for a period at a time, outside busy hours. Returns the sessions filled. Idempotent: a filled session is not read again.';
 
 CREATE OR REPLACE FUNCTION beacon.purge_sessions() RETURNS bigint
 LANGUAGE plpgsql AS $$

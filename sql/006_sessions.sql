@@ -1,4 +1,4 @@
--- 005_sessions: what a session overview needs (issue 11, item 5), and first-seen per visitor.
+-- 006_sessions: what a session overview needs (issue 11, item 5), and first-seen per visitor.
 --
 --  * beacon.sessions gains the landing page's source and UTM parameters and a pageview count. The
 --    insert trigger (code/sessions.sql) fills them for new events. Existing rows keep NULL in
@@ -19,14 +19,14 @@ ALTER TABLE beacon.sessions
     ADD COLUMN utm_campaign text,
     ADD COLUMN utm_term     text,
     ADD COLUMN utm_content  text;
-COMMENT ON COLUMN beacon.sessions.pageviews IS '$pageview events of the session. NULL for a session that began before migration 005 (its earlier count is unknown).';
-COMMENT ON COLUMN beacon.sessions.source IS 'Where the session came from: the referring host of its landing page (the earliest $pageview, beacon.referrer_of), ''(direct)'' when it had no referrer or one on the site itself. NULL without pageviews, or for a session that began before migration 005.';
+COMMENT ON COLUMN beacon.sessions.pageviews IS '$pageview events of the session. NULL for a session that began before migration 006 (its earlier count is unknown).';
+COMMENT ON COLUMN beacon.sessions.source IS 'Where the session came from: the referring host of its landing page (the earliest $pageview, beacon.referrer_of), ''(direct)'' when it had no referrer or one on the site itself. NULL without pageviews, or for a session that began before migration 006.';
 COMMENT ON COLUMN beacon.sessions.utm_source IS 'utm_source of the landing page''s URL (props.url, else props.path; beacon.url_param, decoded, at most 200 characters); NULL when absent.';
 COMMENT ON COLUMN beacon.sessions.utm_medium IS 'utm_medium of the landing page''s URL; NULL when absent.';
 COMMENT ON COLUMN beacon.sessions.utm_campaign IS 'utm_campaign of the landing page''s URL; NULL when absent.';
 COMMENT ON COLUMN beacon.sessions.utm_term IS 'utm_term of the landing page''s URL; NULL when absent.';
 COMMENT ON COLUMN beacon.sessions.utm_content IS 'utm_content of the landing page''s URL; NULL when absent.';
-COMMENT ON COLUMN beacon.sessions.entry_page IS 'Page of the earliest $pageview (the landing page): its path without query string or fragment (beacon.page_of), at most 500 characters; NULL without pageviews. Sessions written before migration 005 may hold a URL with its query string.';
+COMMENT ON COLUMN beacon.sessions.entry_page IS 'Page of the earliest $pageview (the landing page): its path without query string or fragment (beacon.page_of), at most 500 characters; NULL without pageviews. Sessions written before migration 006 may hold a URL with its query string.';
 
 CREATE TABLE beacon.first_seen_ids (
     project_id uuid        NOT NULL,
