@@ -47,12 +47,12 @@ func TestRollupsAndViews(t *testing.T) {
 	}
 	if got := scalar[string](t, db.Pool, `
 		SELECT string_agg(dimension || ':' || value || '=' || pageviews_30d, ', ' ORDER BY dimension, value)
-		FROM beacon.mv_top_values WHERE project_id = $1`, p); got != "browser:Chrome=1, browser:Firefox=1, page:/=2, page:/pricing=2, referrer:(direct)=2, referrer:news.example=1" {
+		FROM beacon.mv_top_values_local WHERE project_id = $1`, p); got != "browser:Chrome=1, browser:Firefox=1, page:/=2, page:/pricing=2, referrer:(direct)=2, referrer:news.example=1" {
 		t.Errorf("top values = %s", got)
 	}
 	if got := scalar[string](t, db.Pool, `
 		SELECT string_agg(name || '=' || events_30d, ', ' ORDER BY events_30d DESC, name)
-		FROM beacon.mv_event_names WHERE project_id = $1`, p); got != "$pageview=4, signup=1" {
+		FROM beacon.mv_event_names_local WHERE project_id = $1`, p); got != "$pageview=4, signup=1" {
 		t.Errorf("event names = %s", got)
 	}
 	if n := scalar[int](t, db.Pool, `SELECT count(*) FROM beacon.rollup_pending`); n != 0 {
@@ -90,7 +90,7 @@ func TestRollupRefreshTouchesOnlyRecentData(t *testing.T) {
 		t.Errorf("the refresh after 7 new events recounted %d days, want 1 or 2", n)
 	}
 
-	for _, mv := range []string{"beacon.mv_event_names", "beacon.mv_top_values"} {
+	for _, mv := range []string{"beacon.mv_event_names_local", "beacon.mv_top_values_local"} {
 		if n := scalar[int](t, db.Pool, `
 			SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
 			WHERE r.ev_class = $1::regclass AND d.refobjid = 'beacon.events'::regclass`, mv); n != 0 {

@@ -79,28 +79,28 @@ COMMENT ON VIEW analytics.daily_pageviews IS '$pageview events per project, UTC 
 
 CREATE OR REPLACE VIEW analytics.top_events AS
 SELECT n.project_id, n.name, n.events_24h, n.events_7d, n.events_30d, n.last_hour
-FROM beacon.mv_event_names n;
-COMMENT ON VIEW analytics.top_events IS 'Event names of the last 30 days with 24-hour, 7- and 30-day counts. Materialized.';
+FROM beacon.mv_event_names_local n;
+COMMENT ON VIEW analytics.top_events IS 'Event names of the project''s last 30 days with 24-hour, 7- and 30-day counts. "The last N days" is, in every analytics view: the N calendar days ending today in the project''s time zone (analytics.projects.timezone), today included. Materialized: as of the last refresh.';
 
 CREATE OR REPLACE VIEW analytics.top_pages AS
 SELECT v.project_id, v.value AS page, v.pageviews_7d, v.pageviews_30d, v.rank
-FROM beacon.mv_top_values v WHERE v.dimension = 'page';
-COMMENT ON VIEW analytics.top_pages IS 'The 1,000 most viewed pages per project over the last 30 UTC days. Materialized.';
+FROM beacon.mv_top_values_local v WHERE v.dimension = 'page';
+COMMENT ON VIEW analytics.top_pages IS 'The 1,000 most viewed pages per project over the last 30 days (calendar days ending today in the project''s time zone, today included). Materialized: as of the last refresh.';
 
 CREATE OR REPLACE VIEW analytics.top_referrers AS
 SELECT v.project_id, v.value AS referrer, v.pageviews_7d, v.pageviews_30d, v.rank
-FROM beacon.mv_top_values v WHERE v.dimension = 'referrer';
-COMMENT ON VIEW analytics.top_referrers IS 'The 1,000 top external referrer hosts per project over the last 30 UTC days, ''(direct)'' for none. Materialized.';
+FROM beacon.mv_top_values_local v WHERE v.dimension = 'referrer';
+COMMENT ON VIEW analytics.top_referrers IS 'Where pageviews came from: the 1,000 top external referrer hosts per project over the last 30 days (calendar days ending today in the project''s time zone, today included), ''(direct)'' for pageviews without a referrer. Pageviews referred by the site itself (navigation inside it) are not counted, so a project''s referrers add up to fewer than its pageviews. Materialized: as of the last refresh.';
 
 CREATE OR REPLACE VIEW analytics.top_browsers AS
 SELECT v.project_id, v.value AS browser, v.pageviews_7d, v.pageviews_30d, v.rank
-FROM beacon.mv_top_values v WHERE v.dimension = 'browser';
-COMMENT ON VIEW analytics.top_browsers IS 'Pageviews by browser (the $browser or browser prop) over the last 30 UTC days. Materialized.';
+FROM beacon.mv_top_values_local v WHERE v.dimension = 'browser';
+COMMENT ON VIEW analytics.top_browsers IS 'Pageviews by browser (the $browser or browser prop) over the last 30 days (calendar days ending today in the project''s time zone, today included). Materialized: as of the last refresh.';
 
 CREATE OR REPLACE VIEW analytics.top_devices AS
 SELECT v.project_id, v.value AS device, v.pageviews_7d, v.pageviews_30d, v.rank
-FROM beacon.mv_top_values v WHERE v.dimension = 'device';
-COMMENT ON VIEW analytics.top_devices IS 'Pageviews by device (the $device or device prop) over the last 30 UTC days. Materialized.';
+FROM beacon.mv_top_values_local v WHERE v.dimension = 'device';
+COMMENT ON VIEW analytics.top_devices IS 'Pageviews by device (the $device or device prop) over the last 30 days (calendar days ending today in the project''s time zone, today included). Materialized: as of the last refresh.';
 
 CREATE OR REPLACE VIEW analytics.flags AS
 SELECT f.project_id, f.key, f.enabled, f.rollout_percent, f.rules, f.description, f.created_at, f.updated_at
@@ -129,8 +129,8 @@ BEGIN
     FOR c IN SELECT * FROM (VALUES
         ('*', 'project_id',       'Project id.'),
         ('*', 'rank',             'Rank by 30-day pageviews within the project (1 = most).'),
-        ('*', 'pageviews_7d',     '$pageview events in the last 7 UTC days, today included.'),
-        ('*', 'pageviews_30d',    '$pageview events in the last 30 UTC days, today included.'),
+        ('*', 'pageviews_7d',     '$pageview events in the last 7 days: the 7 calendar days ending today in the project''s time zone, today included (as of the last refresh).'),
+        ('*', 'pageviews_30d',    '$pageview events in the last 30 days: the 30 calendar days ending today in the project''s time zone, today included (as of the last refresh).'),
         ('*', 'created_at',       'When it was created.'),
         ('*', 'anon_id',          'Anonymous id the SDK made for the browser.'),
         ('*', 'person_id',        'The person: the root user id when users were merged, else the user id; NULL when anonymous.'),
@@ -182,12 +182,14 @@ BEGIN
         ('daily_pageviews', 'value',     'Value of the dimension.'),
         ('daily_pageviews', 'pageviews', '$pageview events with that value.'),
         ('top_events', 'name',       'Event name.'),
-        ('top_events', 'events_24h', 'Events in the last 24 hours (by whole hours).'),
-        ('top_events', 'events_7d',  'Events in the last 7 days.'),
-        ('top_events', 'events_30d', 'Events in the last 30 days.'),
-        ('top_events', 'last_hour',  'Latest UTC hour with such an event.'),
+        ('top_events', 'events_24h', 'Events in the hour of the last refresh and the 23 hours before it (whole hour buckets starting after refresh time - 24 h).'),
+        ('top_events', 'events_7d',  'Events in the last 7 days: the 7 calendar days ending today in the project''s time zone, today included (as of the last refresh).'),
+        ('top_events', 'events_30d', 'Events in the last 30 days: the 30 calendar days ending today in the project''s time zone, today included (as of the last refresh).'),
+        ('top_events', 'last_hour',  'Start of the latest hour of those 30 days with such an event.'),
         ('top_pages', 'page',         'Page path (else URL).'),
-        ('top_referrers', 'referrer', 'Referring host, or (direct).'),
+        ('top_referrers', 'referrer', 'Host of an external referrer, or (direct) for pageviews without one. Pageviews referred by the site itself are not counted in any row.'),
+        ('top_referrers', 'pageviews_7d',  '$pageview events from this referrer in the last 7 days: the 7 calendar days ending today in the project''s time zone, today included (as of the last refresh). Only pageviews with an external or empty referrer count.'),
+        ('top_referrers', 'pageviews_30d', '$pageview events from this referrer in the last 30 days: the 30 calendar days ending today in the project''s time zone, today included (as of the last refresh). Only pageviews with an external or empty referrer count.'),
         ('top_browsers', 'browser',   'Browser as the SDK reported it.'),
         ('top_devices', 'device',     'Device as the SDK reported it.'),
         ('flags', 'key',             'Flag key.'),

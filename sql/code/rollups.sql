@@ -177,10 +177,10 @@ BEGIN
         RETURN 0;
     END IF;
     PERFORM beacon.refresh_daily();
-    REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_event_names;
-    REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_top_values;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_event_names_local;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_top_values_local;
     UPDATE beacon.rollup_state SET dirty = false, refreshed_at = now();
     RETURN 3;
 END $$;
-COMMENT ON FUNCTION beacon.refresh_views() IS 'Brings the dashboard''s aggregates up to date when the rollups or identities changed and beacon.settings.refresh_interval has passed, and at least hourly (their windows move): beacon.refresh_daily() (the changed days of daily_stats) and REFRESH … CONCURRENTLY of mv_event_names and mv_top_values. Returns the aggregates refreshed (3). A maintain() step.';
+COMMENT ON FUNCTION beacon.refresh_views() IS 'Brings the dashboard''s aggregates up to date when the rollups or identities changed and beacon.settings.refresh_interval has passed, and at least hourly (their windows move): beacon.refresh_daily() (the changed days of daily_stats) and REFRESH … CONCURRENTLY of mv_event_names_local and mv_top_values_local (the top lists; their windows are calendar days of each project''s time zone). Returns the aggregates refreshed (3). A maintain() step.';
 

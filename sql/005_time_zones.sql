@@ -1,0 +1,69 @@
+-- 005_time_zones: one meaning of "the last N days", in the project's own time zone (issue 11,
+-- items 3 and 4).
+--
+--  * beacon.projects.timezone: an IANA zone name (default 'UTC'), validated against
+--    pg_timezone_names by a trigger in the code package (a CHECK may not read a catalog that
+--    changes with the tz database). Daily figures, the day boundaries of the rollups and the top
+--    lists follow it.
+--  * "The last 7 days" (and 30) is, everywhere: the 7 calendar days ending today, in the
+--    project's time zone, today included. Before, mv_event_names counted the hours since the
+--    refresh time minus 7×24 h, mv_top_values 7 UTC days: two figures for one name. Both
+--    materialized views get a new definition, so (docs/sql.md, "Materialized views are state")
+--    they are created here under new names; the code package points the analytics views and the
+--    refresh at them. The old ones are no longer refreshed and are dropped by a later migration
+--    (a migration cannot drop them now: the analytics views depend on them until the code
+--    package, which runs after every migration, repoints them).
+
+ALTER TABLE beacon.projects ADD COLUMN timezone text NOT NULL DEFAULT 'UTC';
+COMMENT ON COLUMN beacon.projects.timezone IS 'The project''s time zone, an IANA name from pg_timezone_names (e.g. Europe/Paris); default UTC. Its calendar days are the days of analytics.daily, of the rollups'' day columns and of the top lists'' 7- and 30-day windows. Change it with beacon.set_project_timezone (`beacon project set-tz`) or a plain UPDATE: either queues a recount of the project''s rollups (beacon.timezone_recounts).';
+
+-- One row per project and event name of its last 30 days: the window is per project (its today).
+CREATE MATERIALIZED VIEW beacon.mv_event_names_local AS
+SELECT h.project_id, h.name,
+       coalesce(sum(h.events) FILTER (WHERE h.hour >= now() - interval '24 hours'), 0)::bigint AS events_24h,
+       coalesce(sum(h.events) FILTER (WHERE h.hour >= w.from_7d), 0)::bigint AS events_7d,
+       sum(h.events)::bigint AS events_30d,
+       max(h.hour) AS last_hour
+FROM (
+    SELECT p.project_id,
+           ((now() AT TIME ZONE p.timezone)::date - 29)::timestamp AT TIME ZONE p.timezone AS from_30d,
+           ((now() AT TIME ZONE p.timezone)::date - 6)::timestamp AT TIME ZONE p.timezone AS from_7d,
+           ((now() AT TIME ZONE p.timezone)::date + 1)::timestamp AT TIME ZONE p.timezone AS until
+    FROM beacon.projects p
+) w
+JOIN beacon.rollup_hourly h ON h.project_id = w.project_id AND h.hour >= w.from_30d AND h.hour < w.until
+GROUP BY h.project_id, h.name;
+CREATE UNIQUE INDEX mv_event_names_local_key ON beacon.mv_event_names_local (project_id, name);
+COMMENT ON INDEX beacon.mv_event_names_local_key IS 'One row per project and name; lets REFRESH MATERIALIZED VIEW CONCURRENTLY run.';
+COMMENT ON MATERIALIZED VIEW beacon.mv_event_names_local IS 'Event names of each project''s last 30 days (the 30 calendar days ending today in the project''s time zone, today included) with their 24-hour, 7- and 30-day counts. Read it through analytics.top_events.';
+COMMENT ON COLUMN beacon.mv_event_names_local.project_id IS 'Project.';
+COMMENT ON COLUMN beacon.mv_event_names_local.name IS 'Event name.';
+COMMENT ON COLUMN beacon.mv_event_names_local.events_24h IS 'Events in the hour of the last refresh and the 23 hours before it (whole hour buckets starting after refresh time - 24 h).';
+COMMENT ON COLUMN beacon.mv_event_names_local.events_7d IS 'Events in the 7 calendar days ending today in the project''s time zone, today included (as of the last refresh).';
+COMMENT ON COLUMN beacon.mv_event_names_local.events_30d IS 'Events in the 30 calendar days ending today in the project''s time zone, today included (as of the last refresh).';
+COMMENT ON COLUMN beacon.mv_event_names_local.last_hour IS 'Start of the latest hour of those 30 days with such an event.';
+
+CREATE MATERIALIZED VIEW beacon.mv_top_values_local AS
+SELECT r.project_id, r.dimension, r.value, r.pageviews_7d, r.pageviews_30d, r.rank
+FROM (
+    SELECT d.project_id, d.dimension, d.value,
+           coalesce(sum(d.pageviews) FILTER (WHERE d.day >= w.today - 6), 0)::bigint AS pageviews_7d,
+           sum(d.pageviews)::bigint AS pageviews_30d,
+           rank() OVER (PARTITION BY d.project_id, d.dimension ORDER BY sum(d.pageviews) DESC)::int AS rank
+    FROM (SELECT p.project_id, (now() AT TIME ZONE p.timezone)::date AS today FROM beacon.projects p) w
+    JOIN beacon.rollup_daily_dims d ON d.project_id = w.project_id AND d.day BETWEEN w.today - 29 AND w.today
+    GROUP BY d.project_id, d.dimension, d.value
+) r
+WHERE r.rank <= 1000;
+CREATE UNIQUE INDEX mv_top_values_local_key ON beacon.mv_top_values_local (project_id, dimension, value);
+COMMENT ON INDEX beacon.mv_top_values_local_key IS 'One row per project, dimension and value; lets REFRESH MATERIALIZED VIEW CONCURRENTLY run.';
+COMMENT ON MATERIALIZED VIEW beacon.mv_top_values_local IS 'The 1,000 most viewed values per project and dimension (page, referrer, browser, device, os) over the 30 calendar days ending today in the project''s time zone (today included), with 7- and 30-day $pageview counts. Read it through analytics.top_pages and friends.';
+COMMENT ON COLUMN beacon.mv_top_values_local.project_id IS 'Project.';
+COMMENT ON COLUMN beacon.mv_top_values_local.dimension IS 'page, referrer, browser, device or os.';
+COMMENT ON COLUMN beacon.mv_top_values_local.value IS 'Value of the dimension (referrer: the external host or (direct); pageviews from the same site are not in this dimension).';
+COMMENT ON COLUMN beacon.mv_top_values_local.pageviews_7d IS '$pageview events with this value in the 7 calendar days ending today in the project''s time zone, today included (as of the last refresh).';
+COMMENT ON COLUMN beacon.mv_top_values_local.pageviews_30d IS '$pageview events with this value in the 30 calendar days ending today in the project''s time zone, today included (as of the last refresh).';
+COMMENT ON COLUMN beacon.mv_top_values_local.rank IS 'Rank by 30-day pageviews within project and dimension (1 = most); at most 1,000.';
+
+COMMENT ON MATERIALIZED VIEW beacon.mv_event_names IS 'Superseded by beacon.mv_event_names_local (migration 005: windows in calendar days of the project''s time zone). No longer refreshed; dropped by a later migration.';
+COMMENT ON MATERIALIZED VIEW beacon.mv_top_values IS 'Superseded by beacon.mv_top_values_local (migration 005: windows in calendar days of the project''s time zone). No longer refreshed; dropped by a later migration.';
