@@ -17,6 +17,19 @@
 ALTER TABLE beacon.projects ADD COLUMN timezone text NOT NULL DEFAULT 'UTC';
 COMMENT ON COLUMN beacon.projects.timezone IS 'The project''s time zone, an IANA name from pg_timezone_names (e.g. Europe/Paris); default UTC. Its calendar days are the days of analytics.daily, of the rollups'' day columns and of the top lists'' 7- and 30-day windows. Change it with beacon.set_project_timezone (`beacon project set-tz`) or a plain UPDATE: either queues a recount of the project''s rollups (beacon.timezone_recounts).';
 
+-- A change of time zone moves the day boundaries of everything counted per day: the project's
+-- rollups are recounted from its events (beacon.recount_timezones, run by fold_rollups). The
+-- queue is state; the functions are in code/timezones.sql.
+CREATE TABLE beacon.timezone_recounts (
+    project_id   uuid        PRIMARY KEY REFERENCES beacon.projects ON DELETE CASCADE,
+    old_timezone text        NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE beacon.timezone_recounts IS 'Projects whose time zone changed and whose rollups must be recounted in the new zone: written by the projects_timezone_changed trigger, emptied by beacon.recount_timezones() (a part of fold_rollups, so of maintain()).';
+COMMENT ON COLUMN beacon.timezone_recounts.project_id IS 'Project whose time zone changed.';
+COMMENT ON COLUMN beacon.timezone_recounts.old_timezone IS 'The zone its rollups are counted in (the first one, when the zone changed again before the recount).';
+COMMENT ON COLUMN beacon.timezone_recounts.requested_at IS 'When the time zone was (last) changed.';
+
 -- One row per project and event name of its last 30 days: the window is per project (its today).
 CREATE MATERIALIZED VIEW beacon.mv_event_names_local AS
 SELECT h.project_id, h.name,
@@ -67,3 +80,15 @@ COMMENT ON COLUMN beacon.mv_top_values_local.rank IS 'Rank by 30-day pageviews w
 
 COMMENT ON MATERIALIZED VIEW beacon.mv_event_names IS 'Superseded by beacon.mv_event_names_local (migration 005: windows in calendar days of the project''s time zone). No longer refreshed; dropped by a later migration.';
 COMMENT ON MATERIALIZED VIEW beacon.mv_top_values IS 'Superseded by beacon.mv_top_values_local (migration 005: windows in calendar days of the project''s time zone). No longer refreshed; dropped by a later migration.';
+
+COMMENT ON COLUMN beacon.rollup_pending.bucket IS 'event: start of the hour in the project''s time zone (the UTC hour unless the zone''s offset has a fraction of an hour). page/referrer/browser/device/os and u/a/s: the day in the project''s time zone, as midnight UTC of that date.';
+COMMENT ON TABLE beacon.rollup_hourly IS 'Events per project, hour (of the client time ts; hours start where they start in the project''s time zone, which is the UTC hour for every zone with a whole-hour offset) and event name; all history (counts only, no personal data, so not subject to retention).';
+COMMENT ON COLUMN beacon.rollup_hourly.hour IS 'Start of the hour in the project''s time zone (the UTC hour unless the zone''s offset has a fraction of an hour).';
+COMMENT ON TABLE beacon.rollup_daily_dims IS '$pageview events per project, day in the project''s time zone and value of a dimension: page (props.path or url), referrer (external host or ''(direct)''), browser, device, os (props $browser/browser, $device/device, $os/os). All history.';
+COMMENT ON COLUMN beacon.rollup_daily_dims.day IS 'Day of ts in the project''s time zone.';
+COMMENT ON TABLE beacon.rollup_daily_ids IS 'Each distinct id seen per project and day in the project''s time zone — u: user id of events that carried one, a: anon id of events without a user id, s: session id — so daily unique counts are exact. Written directly by the events_rollup trigger (ON CONFLICT DO NOTHING). Holds personal ids: subject to retention.';
+COMMENT ON COLUMN beacon.rollup_daily_ids.day IS 'Day of ts in the project''s time zone.';
+COMMENT ON TABLE beacon.daily_stats IS 'Per project and day (in the project''s time zone) of the last beacon.settings.view_days days: events, pageviews and exact unique visitors, users and sessions (aliases and merges resolved). Kept by beacon.refresh_daily(), which recounts only the days that changed; read it through analytics.daily.';
+COMMENT ON COLUMN beacon.daily_stats.day IS 'Day in the project''s time zone (of the client time ts).';
+COMMENT ON COLUMN beacon.daily_dirty.day IS 'Day (in the project''s time zone) to recount.';
+COMMENT ON COLUMN beacon.settings.view_days IS 'Days of history (days before today in each project''s time zone, plus today) that beacon.daily_stats (analytics.daily) covers.';

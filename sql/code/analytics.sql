@@ -9,7 +9,8 @@
 -- them (they run with their owner's rights on the beacon tables).
 
 CREATE OR REPLACE VIEW analytics.projects AS
-SELECT p.project_id, p.name, p.created_at, coalesce(p.retention_days, s.retention_days) AS retention_days
+SELECT p.project_id, p.name, p.created_at, coalesce(p.retention_days, s.retention_days) AS retention_days,
+       p.timezone
 FROM beacon.projects p CROSS JOIN beacon.settings s;
 COMMENT ON VIEW analytics.projects IS 'Projects (tracked products).';
 
@@ -67,15 +68,15 @@ COMMENT ON VIEW analytics.aliases IS 'Which user each anonymous id identified as
 CREATE OR REPLACE VIEW analytics.daily AS
 SELECT d.project_id, d.day, d.events, d.pageviews, d.visitors, d.users, d.sessions
 FROM beacon.daily_stats d;
-COMMENT ON VIEW analytics.daily IS 'Per project and UTC day of the last view_days days (beacon.settings, default 90): events, pageviews and exact unique visitors, users and sessions. Stored; brought up to date by beacon.maintain() (about every minute while events arrive, at least hourly), which recounts only the days that changed, including past days whose people an identify, merge or unmerge changed.';
+COMMENT ON VIEW analytics.daily IS 'Per project and day (calendar day in the project''s time zone, analytics.projects.timezone) of the last view_days days (beacon.settings, default 90): events, pageviews and exact unique visitors, users and sessions. Stored; brought up to date by beacon.maintain() (about every minute while events arrive, at least hourly), which recounts only the days that changed, including past days whose people an identify, merge or unmerge changed.';
 
 CREATE OR REPLACE VIEW analytics.hourly_events AS
 SELECT h.project_id, h.hour, h.name, h.events FROM beacon.rollup_hourly h;
-COMMENT ON VIEW analytics.hourly_events IS 'Events per project, UTC hour and event name, all history. Up to date as of the last beacon.maintain().';
+COMMENT ON VIEW analytics.hourly_events IS 'Events per project, hour and event name, all history; hours start where they start in the project''s time zone (the UTC hour, unless the zone''s offset has a fraction of an hour). Up to date as of the last beacon.maintain().';
 
 CREATE OR REPLACE VIEW analytics.daily_pageviews AS
 SELECT d.project_id, d.day, d.dimension, d.value, d.pageviews FROM beacon.rollup_daily_dims d;
-COMMENT ON VIEW analytics.daily_pageviews IS '$pageview events per project, UTC day and value of a dimension (page, referrer, browser, device, os), all history. Up to date as of the last beacon.maintain().';
+COMMENT ON VIEW analytics.daily_pageviews IS '$pageview events per project, day (in the project''s time zone) and value of a dimension (page, referrer, browser, device, os), all history. Up to date as of the last beacon.maintain().';
 
 CREATE OR REPLACE VIEW analytics.top_events AS
 SELECT n.project_id, n.name, n.events_24h, n.events_7d, n.events_30d, n.last_hour
@@ -140,6 +141,7 @@ BEGIN
         ('*', 'audit_id',         'Order of the audit rows.'),
         ('projects', 'name',            'Display name.'),
         ('projects', 'retention_days',  'Days of events kept (the project''s own setting, else the global one); NULL: forever.'),
+        ('projects', 'timezone',        'The project''s time zone (IANA name): the days of analytics.daily, daily_pageviews, the top lists'' windows and analytics.visitors are its calendar days.'),
         ('events', 'event_id',     'Event id (client-made UUIDv7 or the relay''s).'),
         ('events', 'name',         'Event name, e.g. $pageview.'),
         ('events', 'ts',           'Client time of the event (corrected by the relay when implausible).'),
@@ -168,16 +170,16 @@ BEGIN
         ('people', 'last_updated',     'Latest identify of any of its users.'),
         ('aliases', 'user_id',    'User the anonymous id identified as (the first one; later logins on a shared device do not take its history).'),
         ('aliases', 'created_at', 'When the anonymous id first identified.'),
-        ('daily', 'day',       'UTC day.'),
+        ('daily', 'day',       'Calendar day in the project''s time zone.'),
         ('daily', 'events',    'Events.'),
         ('daily', 'pageviews', '$pageview events.'),
         ('daily', 'visitors',  'Exact distinct people that day, identified or anonymous (anonymous ids later identified count as their person).'),
         ('daily', 'users',     'Exact distinct identified people that day.'),
         ('daily', 'sessions',  'Exact distinct sessions with an event that day.'),
-        ('hourly_events', 'hour',   'Start of the UTC hour (client time).'),
+        ('hourly_events', 'hour',   'Start of the hour (client time), as it starts in the project''s time zone: the UTC hour unless the zone''s offset has a fraction of an hour.'),
         ('hourly_events', 'name',   'Event name.'),
         ('hourly_events', 'events', 'Events.'),
-        ('daily_pageviews', 'day',       'UTC day.'),
+        ('daily_pageviews', 'day',       'Calendar day in the project''s time zone.'),
         ('daily_pageviews', 'dimension', 'page, referrer, browser, device or os.'),
         ('daily_pageviews', 'value',     'Value of the dimension.'),
         ('daily_pageviews', 'pageviews', '$pageview events with that value.'),
@@ -244,4 +246,4 @@ AS $$
            count(DISTINCT p.id) FILTER (WHERE p.kind = 's')
     FROM people p
 $$;
-COMMENT ON FUNCTION analytics.visitors(uuid, date, date) IS 'Distinct visitors, users and sessions of a project over the UTC days p_from to p_to (inclusive), counted like analytics.daily (aliases and merges resolved now) but once over the whole period: a person who came on several days counts once, which summing daily figures does not do. Reads the daily id sets: days older than the project''s retention have none and count nothing. Cost grows with the period''s distinct ids per day.';
+COMMENT ON FUNCTION analytics.visitors(uuid, date, date) IS 'Distinct visitors, users and sessions of a project over its days (calendar days in the project''s time zone) p_from to p_to (inclusive), counted like analytics.daily (aliases and merges resolved now) but once over the whole period: a person who came on several days counts once, which summing daily figures does not do. Reads the daily id sets: days older than the project''s retention have none and count nothing. Cost grows with the period''s distinct ids per day.';
