@@ -247,3 +247,38 @@ AS $$
     FROM people p
 $$;
 COMMENT ON FUNCTION analytics.visitors(uuid, date, date) IS 'Distinct visitors, users and sessions of a project over its days (calendar days in the project''s time zone) p_from to p_to (inclusive), counted like analytics.daily (aliases and merges resolved now) but once over the whole period: a person who came on several days counts once, which summing daily figures does not do. Reads the daily id sets: days older than the project''s retention have none and count nothing. Cost grows with the period''s distinct ids per day.';
+
+-- Period uniques for query builders (Metabase, Superset), which can pick a view but not call a
+-- function: fixed periods, in each project's time zone. Uniques come from analytics.visitors (one
+-- definition), events and pageviews are the sum of analytics.daily over the same days.
+CREATE OR REPLACE VIEW analytics.period_visitors AS
+SELECT w.project_id, w.period, w.first_day, w.last_day, v.visitors, v.users, v.sessions,
+       coalesce(d.events, 0)::bigint AS events, coalesce(d.pageviews, 0)::bigint AS pageviews
+FROM (
+    SELECT p.project_id, x.period, x.first_day, x.last_day
+    FROM beacon.projects p
+    CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE p.timezone)::date) t (today)
+    CROSS JOIN LATERAL (VALUES
+        ('today',         t.today,                               t.today),
+        ('yesterday',     t.today - 1,                           t.today - 1),
+        ('last_7_days',   t.today - 6,                           t.today),
+        ('last_30_days',  t.today - 29,                          t.today),
+        ('month_to_date', date_trunc('month', t.today)::date,    t.today)
+    ) x (period, first_day, last_day)
+) w
+CROSS JOIN LATERAL analytics.visitors(w.project_id, w.first_day, w.last_day) v
+LEFT JOIN LATERAL (
+    SELECT sum(s.events) AS events, sum(s.pageviews) AS pageviews
+    FROM beacon.daily_stats s
+    WHERE s.project_id = w.project_id AND s.day BETWEEN w.first_day AND w.last_day
+) d ON true;
+COMMENT ON VIEW analytics.period_visitors IS 'Unique visitors, users and sessions (each person once over the period, as analytics.visitors counts them) and events and pageviews per project over fixed periods of calendar days in the project''s time zone: today, yesterday, last_7_days, last_30_days (today included), month_to_date. For query builders that cannot call analytics.visitors. Filter on project_id and period: each row reads that period''s daily id sets when queried.';
+COMMENT ON COLUMN analytics.period_visitors.project_id IS 'Project id.';
+COMMENT ON COLUMN analytics.period_visitors.period IS 'today, yesterday, last_7_days, last_30_days (the N calendar days ending today, today included) or month_to_date; days of the project''s time zone.';
+COMMENT ON COLUMN analytics.period_visitors.first_day IS 'First day of the period (in the project''s time zone).';
+COMMENT ON COLUMN analytics.period_visitors.last_day IS 'Last day of the period, included.';
+COMMENT ON COLUMN analytics.period_visitors.visitors IS 'Exact distinct people over the whole period, identified or anonymous (a person who came on several days counts once); counted when queried, with aliases and merges as they are now.';
+COMMENT ON COLUMN analytics.period_visitors.users IS 'Exact distinct identified people over the period.';
+COMMENT ON COLUMN analytics.period_visitors.sessions IS 'Exact distinct sessions with an event in the period.';
+COMMENT ON COLUMN analytics.period_visitors.events IS 'Events in the period: the sum of analytics.daily over its days (as of the last refresh).';
+COMMENT ON COLUMN analytics.period_visitors.pageviews IS '$pageview events in the period: the sum of analytics.daily over its days (as of the last refresh).';
