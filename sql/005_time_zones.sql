@@ -45,6 +45,9 @@ FROM (
     FROM beacon.projects p
 ) w
 JOIN beacon.rollup_hourly h ON h.project_id = w.project_id AND h.hour >= w.from_30d AND h.hour < w.until
+-- Every zone's window lies within these bounds (today is at most a day from UTC's): a range the
+-- hour index can scan, whatever the history.
+WHERE h.hour >= now() - interval '32 days' AND h.hour < now() + interval '2 days'
 GROUP BY h.project_id, h.name;
 CREATE UNIQUE INDEX mv_event_names_local_key ON beacon.mv_event_names_local (project_id, name);
 COMMENT ON INDEX beacon.mv_event_names_local_key IS 'One row per project and name; lets REFRESH MATERIALIZED VIEW CONCURRENTLY run.';
@@ -65,6 +68,8 @@ FROM (
            rank() OVER (PARTITION BY d.project_id, d.dimension ORDER BY sum(d.pageviews) DESC)::int AS rank
     FROM (SELECT p.project_id, (now() AT TIME ZONE p.timezone)::date AS today FROM beacon.projects p) w
     JOIN beacon.rollup_daily_dims d ON d.project_id = w.project_id AND d.day BETWEEN w.today - 29 AND w.today
+    -- Every zone's window lies within these days: a range the day index can scan.
+    WHERE d.day BETWEEN (now() AT TIME ZONE 'UTC')::date - 30 AND (now() AT TIME ZONE 'UTC')::date + 1
     GROUP BY d.project_id, d.dimension, d.value
 ) r
 WHERE r.rank <= 1000;

@@ -2,6 +2,7 @@ package sql_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,22 @@ func TestRollupRefreshTouchesOnlyRecentData(t *testing.T) {
 			SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
 			WHERE r.ev_class = $1::regclass AND d.refobjid = 'beacon.events'::regclass`, mv); n != 0 {
 			t.Errorf("%s depends on beacon.events", mv)
+		}
+	}
+
+	// Years of history in the count rollups: refreshing the top lists reads their windows only.
+	exec(t, db.Pool, `
+		INSERT INTO beacon.rollup_daily_dims (project_id, day, dimension, value, pageviews)
+		SELECT $1, current_date - 40 - g / 100, 'page', '/old' || g, 1 FROM generate_series(1, 50000) g`, p)
+	exec(t, db.Pool, `
+		INSERT INTO beacon.rollup_hourly (project_id, hour, name, events)
+		SELECT $1, date_trunc('hour', now()) - interval '40 days' - g * interval '1 hour', 'old', 1 FROM generate_series(1, 50000) g`, p)
+	exec(t, db.Pool, `ANALYZE beacon.rollup_daily_dims, beacon.rollup_hourly`)
+	for mv, table := range map[string]string{"mv_top_values_local": "rollup_daily_dims", "mv_event_names_local": "rollup_hourly"} {
+		def := scalar[string](t, db.Pool, `SELECT definition FROM pg_matviews WHERE schemaname = 'beacon' AND matviewname = $1`, mv)
+		plan := scalar[[]byte](t, db.Pool, `EXPLAIN (ANALYZE, FORMAT JSON) `+strings.TrimSuffix(strings.TrimSpace(def), ";"))
+		if read := rowsRead(t, plan, table); read > 5000 {
+			t.Errorf("refreshing %s read %.0f rows of %s holding 50,000 older ones, want only its 30 days'", mv, read, table)
 		}
 	}
 
