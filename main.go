@@ -1,5 +1,5 @@
 // Command beacon is Beacon's one binary: the relay and dashboard server (serve, the default), the
-// migrator (migrate) and project administration (project create, secret, verify).
+// migrator (migrate) and project administration (project create, secret, verify, set-tz).
 package main
 
 import (
@@ -20,6 +20,7 @@ commands:
   project secret ID [--rotate]               print (or replace) the project's identity-verification secret
   project verify ID on|off                   require signed identifies (userHash) for the project, or not
   account create --email E --role R [--project ID]  create a dashboard account, password on standard input
+  project set-tz ID ZONE                     set the project's time zone (IANA name; create takes --tz ZONE too)
 `
 
 func main() {

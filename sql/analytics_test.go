@@ -154,3 +154,74 @@ func stripComments(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// "The last 7 days" means one thing in every view: the 7 calendar days ending today in the
+// project's time zone, today included (30 likewise). Events just inside and just outside each
+// window, and a day ahead, are counted independently from beacon.events and compared with
+// top_events and top_pages; top_referrers counts only pageviews with an external or empty
+// referrer, as its comments say.
+func TestLastNDaysOneMeaning(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	p := newProject(t, db.Pool)
+	assertTopWindows(t, db, p, "UTC")
+}
+
+// assertTopWindows loads events around the 7- and 30-day boundaries of project p, whose time
+// zone is tz, refreshes, and compares the top lists with counts made from beacon.events.
+func assertTopWindows(t *testing.T, db *testdb.DB, p, tz string) {
+	t.Helper()
+	exec(t, db.Pool, `UPDATE beacon.settings SET refresh_interval = '0'`)
+	// Local midnight of today minus d days, in the project's zone.
+	midnight := func(d int) time.Time {
+		return scalar[time.Time](t, db.Pool, `SELECT ((now() AT TIME ZONE $1)::date - $2::int)::timestamp AT TIME ZONE $1`, tz, d)
+	}
+	pv := func(at time.Time, path, ref string) ev {
+		return ev{project: p, session: "s", anon: "a", name: "$pageview", ts: at,
+			props: map[string]any{"url": "https://app.test" + path, "path": path, "referrer": ref}}
+	}
+	copyEvents(t, db.Pool,
+		pv(midnight(6).Add(time.Minute), "/in7", ""),
+		pv(midnight(6).Add(time.Minute), "/in7", "https://app.test/"), // same-site referrer
+		pv(midnight(6).Add(-time.Minute), "/out7", "https://news.test/a"),
+		pv(midnight(29).Add(time.Minute), "/in30", ""),
+		pv(midnight(29).Add(-time.Minute), "/out30", ""),
+		pv(midnight(0).Add(time.Hour), "/today", "https://news.test/b"),
+		pv(midnight(-1).Add(time.Hour), "/tomorrow", ""), // a clock a little ahead
+		ev{project: p, session: "s", anon: "a", name: "click", ts: midnight(6).Add(-time.Minute)},
+		ev{project: p, session: "s", anon: "a", name: "click", ts: midnight(0).Add(2 * time.Hour)},
+	)
+	exec(t, db.Pool, `CALL beacon.maintain()`)
+	exec(t, db.Pool, `SELECT beacon.refresh_views()`)
+
+	// The truth: events with ts in [midnight(N-1), midnight(-1)).
+	want := scalar[string](t, db.Pool, `
+		SELECT concat_ws(' ',
+		    count(*) FILTER (WHERE name = '$pageview' AND ts >= $2 AND ts < $4),
+		    count(*) FILTER (WHERE name = '$pageview' AND ts >= $3 AND ts < $4),
+		    count(*) FILTER (WHERE name = 'click' AND ts >= $2 AND ts < $4),
+		    count(*) FILTER (WHERE name = 'click' AND ts >= $3 AND ts < $4),
+		    count(*) FILTER (WHERE name = '$pageview' AND ts >= $2 AND ts < $4 AND props->>'referrer' NOT LIKE 'https://app.test/%'),
+		    count(*) FILTER (WHERE name = '$pageview' AND ts >= $3 AND ts < $4 AND props->>'referrer' NOT LIKE 'https://app.test/%'))
+		FROM beacon.events WHERE project_id = $1`, p, midnight(6), midnight(29), midnight(-1))
+	got := scalar[string](t, db.Pool, `
+		SELECT concat_ws(' ',
+		    (SELECT events_7d FROM analytics.top_events WHERE project_id = $1 AND name = '$pageview'),
+		    (SELECT events_30d FROM analytics.top_events WHERE project_id = $1 AND name = '$pageview'),
+		    (SELECT events_7d FROM analytics.top_events WHERE project_id = $1 AND name = 'click'),
+		    (SELECT events_30d FROM analytics.top_events WHERE project_id = $1 AND name = 'click'),
+		    (SELECT sum(pageviews_7d) FROM analytics.top_referrers WHERE project_id = $1),
+		    (SELECT sum(pageviews_30d) FROM analytics.top_referrers WHERE project_id = $1))`, p)
+	if want != "3 5 1 2 2 4" {
+		t.Fatalf("%s: independent counts %s, want 3 5 1 2 2 4: the test data is not what it means to be", tz, want)
+	}
+	if got != want {
+		t.Errorf("%s: top_events 7d/30d of $pageview and click, top_referrers 7d/30d = %s; counted from the events %s", tz, got, want)
+	}
+	pages := scalar[string](t, db.Pool, `
+		SELECT string_agg(page || '=' || pageviews_7d || '/' || pageviews_30d, ' ' ORDER BY page)
+		FROM analytics.top_pages WHERE project_id = $1`, p)
+	if want := "/in30=0/1 /in7=2/2 /out7=0/1 /today=1/1"; pages != want {
+		t.Errorf("%s: top_pages = %s, want %s", tz, pages, want)
+	}
+}

@@ -9,14 +9,15 @@ import (
 	"github.com/beacon-analytics/beacon/internal/testdb"
 )
 
-// fromScratchDaily is the query beacon.mv_daily ran (migration 005): every day of the window
-// recounted from the rollups. beacon.daily_stats must always hold exactly its rows.
+// fromScratchDaily is the query beacon.mv_daily ran (pre-baseline migration 005), with days and
+// windows in each project's time zone: every day of the window recounted from the rollups.
+// beacon.daily_stats must always hold exactly its rows.
 const fromScratchDaily = `
 WITH ev AS (
-    SELECT h.project_id, (h.hour AT TIME ZONE 'UTC')::date AS day,
+    SELECT h.project_id, (h.hour AT TIME ZONE coalesce(pr.timezone, 'UTC'))::date AS day,
            sum(h.events) AS events,
            coalesce(sum(h.events) FILTER (WHERE h.name = '$pageview'), 0) AS pageviews
-    FROM beacon.rollup_hourly h
+    FROM beacon.rollup_hourly h LEFT JOIN beacon.projects pr ON pr.project_id = h.project_id
     WHERE h.hour >= beacon.view_since()::timestamp AT TIME ZONE 'UTC'
     GROUP BY 1, 2
 ), people AS (
@@ -43,7 +44,9 @@ SELECT coalesce(ev.project_id, ids.project_id) AS project_id,
        coalesce(ids.visitors, 0) AS visitors,
        coalesce(ids.users, 0) AS users,
        coalesce(ids.sessions, 0) AS sessions
-FROM ev FULL JOIN ids ON ids.project_id = ev.project_id AND ids.day = ev.day`
+FROM ev FULL JOIN ids ON ids.project_id = ev.project_id AND ids.day = ev.day
+WHERE coalesce(ev.day, ids.day) >= beacon.view_since(coalesce(
+          (SELECT p.timezone FROM beacon.projects p WHERE p.project_id = coalesce(ev.project_id, ids.project_id)), 'UTC'))`
 
 // assertDailyFromScratch fails the test when analytics.daily differs from a recount of the
 // whole window.

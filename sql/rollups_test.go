@@ -2,6 +2,7 @@ package sql_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,12 +48,12 @@ func TestRollupsAndViews(t *testing.T) {
 	}
 	if got := scalar[string](t, db.Pool, `
 		SELECT string_agg(dimension || ':' || value || '=' || pageviews_30d, ', ' ORDER BY dimension, value)
-		FROM beacon.mv_top_values WHERE project_id = $1`, p); got != "browser:Chrome=1, browser:Firefox=1, page:/=2, page:/pricing=2, referrer:(direct)=2, referrer:news.example=1" {
+		FROM beacon.mv_top_values_local WHERE project_id = $1`, p); got != "browser:Chrome=1, browser:Firefox=1, page:/=2, page:/pricing=2, referrer:(direct)=2, referrer:news.example=1" {
 		t.Errorf("top values = %s", got)
 	}
 	if got := scalar[string](t, db.Pool, `
 		SELECT string_agg(name || '=' || events_30d, ', ' ORDER BY events_30d DESC, name)
-		FROM beacon.mv_event_names WHERE project_id = $1`, p); got != "$pageview=4, signup=1" {
+		FROM beacon.mv_event_names_local WHERE project_id = $1`, p); got != "$pageview=4, signup=1" {
 		t.Errorf("event names = %s", got)
 	}
 	if n := scalar[int](t, db.Pool, `SELECT count(*) FROM beacon.rollup_pending`); n != 0 {
@@ -90,11 +91,27 @@ func TestRollupRefreshTouchesOnlyRecentData(t *testing.T) {
 		t.Errorf("the refresh after 7 new events recounted %d days, want 1 or 2", n)
 	}
 
-	for _, mv := range []string{"beacon.mv_event_names", "beacon.mv_top_values"} {
+	for _, mv := range []string{"beacon.mv_event_names_local", "beacon.mv_top_values_local"} {
 		if n := scalar[int](t, db.Pool, `
 			SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
 			WHERE r.ev_class = $1::regclass AND d.refobjid = 'beacon.events'::regclass`, mv); n != 0 {
 			t.Errorf("%s depends on beacon.events", mv)
+		}
+	}
+
+	// Years of history in the count rollups: refreshing the top lists reads their windows only.
+	exec(t, db.Pool, `
+		INSERT INTO beacon.rollup_daily_dims (project_id, day, dimension, value, pageviews)
+		SELECT $1, current_date - 40 - g / 100, 'page', '/old' || g, 1 FROM generate_series(1, 50000) g`, p)
+	exec(t, db.Pool, `
+		INSERT INTO beacon.rollup_hourly (project_id, hour, name, events)
+		SELECT $1, date_trunc('hour', now()) - interval '40 days' - g * interval '1 hour', 'old', 1 FROM generate_series(1, 50000) g`, p)
+	exec(t, db.Pool, `ANALYZE beacon.rollup_daily_dims, beacon.rollup_hourly`)
+	for mv, table := range map[string]string{"mv_top_values_local": "rollup_daily_dims", "mv_event_names_local": "rollup_hourly"} {
+		def := scalar[string](t, db.Pool, `SELECT definition FROM pg_matviews WHERE schemaname = 'beacon' AND matviewname = $1`, mv)
+		plan := scalar[[]byte](t, db.Pool, `EXPLAIN (ANALYZE, FORMAT JSON) `+strings.TrimSuffix(strings.TrimSpace(def), ";"))
+		if read := rowsRead(t, plan, table); read > 5000 {
+			t.Errorf("refreshing %s read %.0f rows of %s holding 50,000 older ones, want only its 30 days'", mv, read, table)
 		}
 	}
 

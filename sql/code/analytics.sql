@@ -9,7 +9,8 @@
 -- them (they run with their owner's rights on the beacon tables).
 
 CREATE OR REPLACE VIEW analytics.projects AS
-SELECT p.project_id, p.name, p.created_at, coalesce(p.retention_days, s.retention_days) AS retention_days
+SELECT p.project_id, p.name, p.created_at, coalesce(p.retention_days, s.retention_days) AS retention_days,
+       p.timezone
 FROM beacon.projects p CROSS JOIN beacon.settings s;
 COMMENT ON VIEW analytics.projects IS 'Projects (tracked products).';
 
@@ -114,40 +115,40 @@ COMMENT ON VIEW analytics.aliases IS 'Which user each anonymous id identified as
 CREATE OR REPLACE VIEW analytics.daily AS
 SELECT d.project_id, d.day, d.events, d.pageviews, d.visitors, d.users, d.sessions
 FROM beacon.daily_stats d;
-COMMENT ON VIEW analytics.daily IS 'Per project and UTC day of the last view_days days (beacon.settings, default 90): events, pageviews and exact unique visitors, users and sessions. Stored; brought up to date by beacon.maintain() (about every minute while events arrive, at least hourly), which recounts only the days that changed, including past days whose people an identify, merge or unmerge changed.';
+COMMENT ON VIEW analytics.daily IS 'Per project and day (calendar day in the project''s time zone, analytics.projects.timezone) of the last view_days days (beacon.settings, default 90): events, pageviews and exact unique visitors, users and sessions. Stored; brought up to date by beacon.maintain() (about every minute while events arrive, at least hourly), which recounts only the days that changed, including past days whose people an identify, merge or unmerge changed.';
 
 CREATE OR REPLACE VIEW analytics.hourly_events AS
 SELECT h.project_id, h.hour, h.name, h.events FROM beacon.rollup_hourly h;
-COMMENT ON VIEW analytics.hourly_events IS 'Events per project, UTC hour and event name, all history. Up to date as of the last beacon.maintain().';
+COMMENT ON VIEW analytics.hourly_events IS 'Events per project, hour and event name, all history; hours start where they start in the project''s time zone (the UTC hour, unless the zone''s offset has a fraction of an hour). Up to date as of the last beacon.maintain().';
 
 CREATE OR REPLACE VIEW analytics.daily_pageviews AS
 SELECT d.project_id, d.day, d.dimension, d.value, d.pageviews FROM beacon.rollup_daily_dims d;
-COMMENT ON VIEW analytics.daily_pageviews IS '$pageview events per project, UTC day and value of a dimension (page, referrer, browser, device, os), all history. Up to date as of the last beacon.maintain().';
+COMMENT ON VIEW analytics.daily_pageviews IS '$pageview events per project, day (in the project''s time zone) and value of a dimension (page, referrer, browser, device, os), all history. Up to date as of the last beacon.maintain().';
 
 CREATE OR REPLACE VIEW analytics.top_events AS
 SELECT n.project_id, n.name, n.events_24h, n.events_7d, n.events_30d, n.last_hour
-FROM beacon.mv_event_names n;
-COMMENT ON VIEW analytics.top_events IS 'Event names of the last 30 days with 24-hour, 7- and 30-day counts. Materialized.';
+FROM beacon.mv_event_names_local n;
+COMMENT ON VIEW analytics.top_events IS 'Event names of the project''s last 30 days with 24-hour, 7- and 30-day counts. "The last N days" is, in every analytics view: the N calendar days ending today in the project''s time zone (analytics.projects.timezone), today included. Materialized: as of the last refresh.';
 
 CREATE OR REPLACE VIEW analytics.top_pages AS
 SELECT v.project_id, v.value AS page, v.pageviews_7d, v.pageviews_30d, v.rank
-FROM beacon.mv_top_values v WHERE v.dimension = 'page';
-COMMENT ON VIEW analytics.top_pages IS 'The 1,000 most viewed pages per project over the last 30 UTC days. Materialized.';
+FROM beacon.mv_top_values_local v WHERE v.dimension = 'page';
+COMMENT ON VIEW analytics.top_pages IS 'The 1,000 most viewed pages per project over the last 30 days (calendar days ending today in the project''s time zone, today included). Materialized: as of the last refresh.';
 
 CREATE OR REPLACE VIEW analytics.top_referrers AS
 SELECT v.project_id, v.value AS referrer, v.pageviews_7d, v.pageviews_30d, v.rank
-FROM beacon.mv_top_values v WHERE v.dimension = 'referrer';
-COMMENT ON VIEW analytics.top_referrers IS 'The 1,000 top external referrer hosts per project over the last 30 UTC days, ''(direct)'' for none. Materialized.';
+FROM beacon.mv_top_values_local v WHERE v.dimension = 'referrer';
+COMMENT ON VIEW analytics.top_referrers IS 'Where pageviews came from: the 1,000 top external referrer hosts per project over the last 30 days (calendar days ending today in the project''s time zone, today included), ''(direct)'' for pageviews without a referrer. Pageviews referred by the site itself (navigation inside it) are not counted, so a project''s referrers add up to fewer than its pageviews. Materialized: as of the last refresh.';
 
 CREATE OR REPLACE VIEW analytics.top_browsers AS
 SELECT v.project_id, v.value AS browser, v.pageviews_7d, v.pageviews_30d, v.rank
-FROM beacon.mv_top_values v WHERE v.dimension = 'browser';
-COMMENT ON VIEW analytics.top_browsers IS 'Pageviews by browser (the $browser or browser prop) over the last 30 UTC days. Materialized.';
+FROM beacon.mv_top_values_local v WHERE v.dimension = 'browser';
+COMMENT ON VIEW analytics.top_browsers IS 'Pageviews by browser (the $browser or browser prop) over the last 30 days (calendar days ending today in the project''s time zone, today included). Materialized: as of the last refresh.';
 
 CREATE OR REPLACE VIEW analytics.top_devices AS
 SELECT v.project_id, v.value AS device, v.pageviews_7d, v.pageviews_30d, v.rank
-FROM beacon.mv_top_values v WHERE v.dimension = 'device';
-COMMENT ON VIEW analytics.top_devices IS 'Pageviews by device (the $device or device prop) over the last 30 UTC days. Materialized.';
+FROM beacon.mv_top_values_local v WHERE v.dimension = 'device';
+COMMENT ON VIEW analytics.top_devices IS 'Pageviews by device (the $device or device prop) over the last 30 days (calendar days ending today in the project''s time zone, today included). Materialized: as of the last refresh.';
 
 CREATE OR REPLACE VIEW analytics.flags AS
 SELECT f.project_id, f.key, f.enabled, f.rollout_percent, f.rules, f.description, f.created_at, f.updated_at
@@ -176,8 +177,8 @@ BEGIN
     FOR c IN SELECT * FROM (VALUES
         ('*', 'project_id',       'Project id.'),
         ('*', 'rank',             'Rank by 30-day pageviews within the project (1 = most).'),
-        ('*', 'pageviews_7d',     '$pageview events in the last 7 UTC days, today included.'),
-        ('*', 'pageviews_30d',    '$pageview events in the last 30 UTC days, today included.'),
+        ('*', 'pageviews_7d',     '$pageview events in the last 7 days: the 7 calendar days ending today in the project''s time zone, today included (as of the last refresh).'),
+        ('*', 'pageviews_30d',    '$pageview events in the last 30 days: the 30 calendar days ending today in the project''s time zone, today included (as of the last refresh).'),
         ('*', 'created_at',       'When it was created.'),
         ('*', 'anon_id',          'Anonymous id the SDK made for the browser.'),
         ('*', 'person_id',        'The person: the root user id when users were merged, else the user id; NULL when anonymous.'),
@@ -187,6 +188,7 @@ BEGIN
         ('*', 'audit_id',         'Order of the audit rows.'),
         ('projects', 'name',            'Display name.'),
         ('projects', 'retention_days',  'Days of events kept (the project''s own setting, else the global one); NULL: forever.'),
+        ('projects', 'timezone',        'The project''s time zone (IANA name): the days of analytics.daily, daily_pageviews, the top lists'' windows and analytics.visitors are its calendar days.'),
         ('events', 'event_id',     'Event id (client-made UUIDv7 or the relay''s).'),
         ('events', 'name',         'Event name, e.g. $pageview.'),
         ('events', 'ts',           'Client time of the event (corrected by the relay when implausible).'),
@@ -242,26 +244,28 @@ BEGIN
         ('people', 'last_updated',     'Latest identify of any of its users.'),
         ('aliases', 'user_id',    'User the anonymous id identified as (the first one; later logins on a shared device do not take its history).'),
         ('aliases', 'created_at', 'When the anonymous id first identified.'),
-        ('daily', 'day',       'UTC day.'),
+        ('daily', 'day',       'Calendar day in the project''s time zone.'),
         ('daily', 'events',    'Events.'),
         ('daily', 'pageviews', '$pageview events.'),
         ('daily', 'visitors',  'Exact distinct people that day, identified or anonymous (anonymous ids later identified count as their person).'),
         ('daily', 'users',     'Exact distinct identified people that day.'),
         ('daily', 'sessions',  'Exact distinct sessions with an event that day.'),
-        ('hourly_events', 'hour',   'Start of the UTC hour (client time).'),
+        ('hourly_events', 'hour',   'Start of the hour (client time), as it starts in the project''s time zone: the UTC hour unless the zone''s offset has a fraction of an hour.'),
         ('hourly_events', 'name',   'Event name.'),
         ('hourly_events', 'events', 'Events.'),
-        ('daily_pageviews', 'day',       'UTC day.'),
+        ('daily_pageviews', 'day',       'Calendar day in the project''s time zone.'),
         ('daily_pageviews', 'dimension', 'page, referrer, browser, device or os.'),
         ('daily_pageviews', 'value',     'Value of the dimension.'),
         ('daily_pageviews', 'pageviews', '$pageview events with that value.'),
         ('top_events', 'name',       'Event name.'),
-        ('top_events', 'events_24h', 'Events in the last 24 hours (by whole hours).'),
-        ('top_events', 'events_7d',  'Events in the last 7 days.'),
-        ('top_events', 'events_30d', 'Events in the last 30 days.'),
-        ('top_events', 'last_hour',  'Latest UTC hour with such an event.'),
+        ('top_events', 'events_24h', 'Events in the hour of the last refresh and the 23 hours before it (whole hour buckets starting after refresh time - 24 h).'),
+        ('top_events', 'events_7d',  'Events in the last 7 days: the 7 calendar days ending today in the project''s time zone, today included (as of the last refresh).'),
+        ('top_events', 'events_30d', 'Events in the last 30 days: the 30 calendar days ending today in the project''s time zone, today included (as of the last refresh).'),
+        ('top_events', 'last_hour',  'Start of the latest hour of those 30 days with such an event.'),
         ('top_pages', 'page',         'Page path (else URL).'),
-        ('top_referrers', 'referrer', 'Referring host, or (direct).'),
+        ('top_referrers', 'referrer', 'Host of an external referrer, or (direct) for pageviews without one. Pageviews referred by the site itself are not counted in any row.'),
+        ('top_referrers', 'pageviews_7d',  '$pageview events from this referrer in the last 7 days: the 7 calendar days ending today in the project''s time zone, today included (as of the last refresh). Only pageviews with an external or empty referrer count.'),
+        ('top_referrers', 'pageviews_30d', '$pageview events from this referrer in the last 30 days: the 30 calendar days ending today in the project''s time zone, today included (as of the last refresh). Only pageviews with an external or empty referrer count.'),
         ('top_browsers', 'browser',   'Browser as the SDK reported it.'),
         ('top_devices', 'device',     'Device as the SDK reported it.'),
         ('flags', 'key',             'Flag key.'),
@@ -316,4 +320,39 @@ AS $$
            count(DISTINCT p.id) FILTER (WHERE p.kind = 's')
     FROM people p
 $$;
-COMMENT ON FUNCTION analytics.visitors(uuid, date, date) IS 'Distinct visitors, users and sessions of a project over the UTC days p_from to p_to (inclusive), counted like analytics.daily (aliases and merges resolved now) but once over the whole period: a person who came on several days counts once, which summing daily figures does not do. Reads the daily id sets: days older than the project''s retention have none and count nothing. Cost grows with the period''s distinct ids per day.';
+COMMENT ON FUNCTION analytics.visitors(uuid, date, date) IS 'Distinct visitors, users and sessions of a project over its days (calendar days in the project''s time zone) p_from to p_to (inclusive), counted like analytics.daily (aliases and merges resolved now) but once over the whole period: a person who came on several days counts once, which summing daily figures does not do. Reads the daily id sets: days older than the project''s retention have none and count nothing. Cost grows with the period''s distinct ids per day.';
+
+-- Period uniques for query builders (Metabase, Superset), which can pick a view but not call a
+-- function: fixed periods, in each project's time zone. Uniques come from analytics.visitors (one
+-- definition), events and pageviews are the sum of analytics.daily over the same days.
+CREATE OR REPLACE VIEW analytics.period_visitors AS
+SELECT w.project_id, w.period, w.first_day, w.last_day, v.visitors, v.users, v.sessions,
+       coalesce(d.events, 0)::bigint AS events, coalesce(d.pageviews, 0)::bigint AS pageviews
+FROM (
+    SELECT p.project_id, x.period, x.first_day, x.last_day
+    FROM beacon.projects p
+    CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE p.timezone)::date) t (today)
+    CROSS JOIN LATERAL (VALUES
+        ('today',         t.today,                               t.today),
+        ('yesterday',     t.today - 1,                           t.today - 1),
+        ('last_7_days',   t.today - 6,                           t.today),
+        ('last_30_days',  t.today - 29,                          t.today),
+        ('month_to_date', date_trunc('month', t.today)::date,    t.today)
+    ) x (period, first_day, last_day)
+) w
+CROSS JOIN LATERAL analytics.visitors(w.project_id, w.first_day, w.last_day) v
+LEFT JOIN LATERAL (
+    SELECT sum(s.events) AS events, sum(s.pageviews) AS pageviews
+    FROM beacon.daily_stats s
+    WHERE s.project_id = w.project_id AND s.day BETWEEN w.first_day AND w.last_day
+) d ON true;
+COMMENT ON VIEW analytics.period_visitors IS 'Unique visitors, users and sessions (each person once over the period, as analytics.visitors counts them) and events and pageviews per project over fixed periods of calendar days in the project''s time zone: today, yesterday, last_7_days, last_30_days (today included), month_to_date. For query builders that cannot call analytics.visitors. Filter on project_id and period: each row reads that period''s daily id sets when queried.';
+COMMENT ON COLUMN analytics.period_visitors.project_id IS 'Project id.';
+COMMENT ON COLUMN analytics.period_visitors.period IS 'today, yesterday, last_7_days, last_30_days (the N calendar days ending today, today included) or month_to_date; days of the project''s time zone.';
+COMMENT ON COLUMN analytics.period_visitors.first_day IS 'First day of the period (in the project''s time zone).';
+COMMENT ON COLUMN analytics.period_visitors.last_day IS 'Last day of the period, included.';
+COMMENT ON COLUMN analytics.period_visitors.visitors IS 'Exact distinct people over the whole period, identified or anonymous (a person who came on several days counts once); counted when queried, with aliases and merges as they are now.';
+COMMENT ON COLUMN analytics.period_visitors.users IS 'Exact distinct identified people over the period.';
+COMMENT ON COLUMN analytics.period_visitors.sessions IS 'Exact distinct sessions with an event in the period.';
+COMMENT ON COLUMN analytics.period_visitors.events IS 'Events in the period: the sum of analytics.daily over its days (as of the last refresh).';
+COMMENT ON COLUMN analytics.period_visitors.pageviews IS '$pageview events in the period: the sum of analytics.daily over its days (as of the last refresh).';

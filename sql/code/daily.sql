@@ -2,6 +2,9 @@
 -- (project, day) pairs that changed, so a refresh after a new hour of events costs that hour's
 -- days, whatever the history.
 --
+-- Days are calendar days of each project's time zone (beacon.projects.timezone), and so is the
+-- window: a project's today and the view_days days before it.
+--
 -- beacon.daily_dirty lists the pairs to recount. It is filled by fold_rollups() (the days of the
 -- pending rows it folds: every event with a finite ts leaves an 'event' row, in the same trigger
 -- run that adds its ids), purge_rollup_ids() (days whose id sets retention emptied) and
@@ -22,24 +25,35 @@
 CREATE OR REPLACE FUNCTION beacon.view_since() RETURNS date
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    RETURN (now() AT TIME ZONE 'UTC')::date - (SELECT s.view_days FROM beacon.settings s);
+    -- The earliest today of any zone is UTC's yesterday (UTC-12).
+    RETURN (now() AT TIME ZONE 'UTC')::date - 1 - (SELECT s.view_days FROM beacon.settings s);
 END $$;
-COMMENT ON FUNCTION beacon.view_since() IS 'First UTC day covered by beacon.daily_stats: today minus beacon.settings.view_days.';
+COMMENT ON FUNCTION beacon.view_since() IS 'The earliest first day of any project''s window in beacon.daily_stats: UTC yesterday (the earliest today of any time zone) minus beacon.settings.view_days. A bound for index scans; a project''s own first day is beacon.view_since(its time zone).';
+
+CREATE OR REPLACE FUNCTION beacon.view_since(p_tz text) RETURNS date
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (now() AT TIME ZONE p_tz)::date - (SELECT s.view_days FROM beacon.settings s);
+END $$;
+COMMENT ON FUNCTION beacon.view_since(text) IS 'First day covered by beacon.daily_stats for a project in time zone p_tz: its today minus beacon.settings.view_days.';
 
 CREATE OR REPLACE FUNCTION beacon.daily_counts(p_project uuid[], p_day date[])
 RETURNS TABLE (project_id uuid, day date, events bigint, pageviews bigint, visitors bigint, users bigint,
                sessions bigint, id_rows bigint, hour_rows bigint)
 LANGUAGE sql STABLE AS $$
     WITH d AS (
-        SELECT DISTINCT x.project_id, x.day FROM unnest(p_project, p_day) x (project_id, day)
+        SELECT x.project_id, x.day, coalesce(pr.timezone, 'UTC') AS tz
+        FROM (SELECT DISTINCT x.project_id, x.day FROM unnest(p_project, p_day) x (project_id, day)) x
+        LEFT JOIN beacon.projects pr ON pr.project_id = x.project_id
     ), ev AS (
+        -- The day's hours: from its local midnight to the next (23 or 25 hours across DST).
         SELECT d.project_id, d.day, sum(h.events) AS events,
                coalesce(sum(h.events) FILTER (WHERE h.name = '$pageview'), 0) AS pageviews,
                count(*) AS hour_rows
         FROM d
         JOIN beacon.rollup_hourly h ON h.project_id = d.project_id
-                                   AND h.hour >= d.day::timestamp AT TIME ZONE 'UTC'
-                                   AND h.hour < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+                                   AND h.hour >= d.day::timestamp AT TIME ZONE d.tz
+                                   AND h.hour < (d.day + 1)::timestamp AT TIME ZONE d.tz
         GROUP BY 1, 2
     ), people AS (
         SELECT i.project_id, i.day, i.kind, i.id,
@@ -70,7 +84,7 @@ LANGUAGE sql STABLE AS $$
            coalesce(ev.hour_rows, 0)
     FROM ev FULL JOIN ids ON ids.project_id = ev.project_id AND ids.day = ev.day
 $$;
-COMMENT ON FUNCTION beacon.daily_counts(uuid[], date[]) IS 'Daily figures counted from the rollups (rollup_hourly, rollup_daily_ids, with aliases and merges resolved now) for the given (project, day) pairs (parallel arrays): the query mv_daily ran, restricted to those days. One row per pair with data; id_rows and hour_rows are the rollup rows it read. Reads only those days'' rows.';
+COMMENT ON FUNCTION beacon.daily_counts(uuid[], date[]) IS 'Daily figures (days of each project''s time zone) counted from the rollups (rollup_hourly, rollup_daily_ids, with aliases and merges resolved now) for the given (project, day) pairs (parallel arrays): the query mv_daily ran, restricted to those days. One row per pair with data; id_rows and hour_rows are the rollup rows it read. Reads only those days'' rows.';
 
 CREATE OR REPLACE FUNCTION beacon.refresh_daily() RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -89,15 +103,19 @@ BEGIN
     SELECT * INTO v_state FROM beacon.daily_state FOR UPDATE;
 
     -- 1. The window: days that left it go (as they did from the matview); days that enter it
-    -- because view_days grew are counted.
+    -- because view_days grew are counted. Each project's window starts at view_since(its zone),
+    -- between v_since and v_since + 2.
     DELETE FROM beacon.daily_stats s WHERE s.day < v_since;
+    DELETE FROM beacon.daily_stats s USING beacon.projects p
+    WHERE s.day < v_since + 2 AND p.project_id = s.project_id AND s.day < beacon.view_since(p.timezone);
     IF v_since < v_state.since THEN
         INSERT INTO beacon.daily_dirty (project_id, day)
-        SELECT h.project_id, (h.hour AT TIME ZONE 'UTC')::date FROM beacon.rollup_hourly h
-        WHERE h.hour >= v_since::timestamp AT TIME ZONE 'UTC' AND h.hour < v_state.since::timestamp AT TIME ZONE 'UTC'
+        SELECT h.project_id, (h.hour AT TIME ZONE coalesce(pr.timezone, 'UTC'))::date
+        FROM beacon.rollup_hourly h LEFT JOIN beacon.projects pr ON pr.project_id = h.project_id
+        WHERE h.hour >= v_since::timestamp AT TIME ZONE 'UTC' AND h.hour < (v_state.since + 2)::timestamp AT TIME ZONE 'UTC'
         UNION
         SELECT i.project_id, i.day FROM beacon.rollup_daily_ids i
-        WHERE i.day >= v_since AND i.day < v_state.since
+        WHERE i.day >= v_since AND i.day < v_state.since + 2
         ON CONFLICT DO NOTHING;
     END IF;
 
@@ -131,7 +149,8 @@ BEGIN
     )
     SELECT array_agg(q.project_id ORDER BY q.project_id, q.day), array_agg(q.day ORDER BY q.project_id, q.day)
     INTO v_ps, v_ds
-    FROM q WHERE q.day >= v_since;
+    FROM q LEFT JOIN beacon.projects p ON p.project_id = q.project_id
+    WHERE q.day >= beacon.view_since(coalesce(p.timezone, 'UTC'));
 
     IF v_ps IS NOT NULL THEN
         WITH c AS (

@@ -14,6 +14,7 @@
 {{ template "flags.sql" . }}
 {{ template "rollups.sql" . }}
 {{ template "daily.sql" . }}
+{{ template "timezones.sql" . }}
 {{ template "maintenance.sql" . }}
 {{ template "analytics.sql" . }}
 {{ template "accounts.sql" . }}

@@ -8,6 +8,10 @@
 --  3. beacon.refresh_views() (a maintain() step) recounts the changed days of daily_stats
 --     (code/daily.sql) and refreshes the materialized views CONCURRENTLY.
 -- Measurements behind the trigger's shape: docs/sql.md and docs/benchmarks.md.
+--
+-- Days and hours are those of each project's time zone (beacon.projects.timezone): a day is the
+-- project's calendar day of ts, an hour starts where it starts in that zone (the UTC hour for
+-- every zone with a whole-hour offset). A change of zone is recounted (code/timezones.sql).
 
 CREATE OR REPLACE FUNCTION beacon.rollup_from_events() RETURNS trigger
 LANGUAGE plpgsql
@@ -19,14 +23,21 @@ BEGIN
         --  by_hour:     project, hour, event name and ids — about one row per session and name;
         --  not by_hour: project, day and raw dimension values of the $pageviews (e.pageview keeps
         --               the other events, whose values are all NULL, in a group of their own).
-        SELECT e.project_id, e.hour, e.day, e.name, e.session_id, e.anon_id, e.user_id,
+        SELECT e.project_id, e.tz, e.hour, e.day, e.name, e.session_id, e.anon_id, e.user_id,
                e.pageview, e.page, e.referrer, e.site, e.browser, e.device, e.os,
                count(*) AS n,
                grouping(e.hour) = 0 AS by_hour
         FROM (
-            SELECT n.project_id, n.name, n.session_id, n.anon_id, n.user_id,
-                   date_bin('1 hour', n.ts, timestamptz '2000-01-01 00:00:00+00') AS hour,
-                   date_bin('1 day', n.ts, timestamptz '2000-01-01 00:00:00+00') AS day,
+            -- UTC projects (most) take the cheap date_bin; others the start of the local hour
+            -- (ts minus the minutes past the local hour: unambiguous across a DST change) and
+            -- the local date, kept as midnight UTC of that date like a UTC day.
+            SELECT n.project_id, n.name, n.session_id, n.anon_id, n.user_id, coalesce(pr.timezone, 'UTC') AS tz,
+                   CASE WHEN pr.timezone IS NULL OR pr.timezone = 'UTC'
+                        THEN date_bin('1 hour', n.ts, timestamptz '2000-01-01 00:00:00+00')
+                        ELSE n.ts - ((n.ts AT TIME ZONE pr.timezone) - date_trunc('hour', n.ts AT TIME ZONE pr.timezone)) END AS hour,
+                   CASE WHEN pr.timezone IS NULL OR pr.timezone = 'UTC'
+                        THEN date_bin('1 day', n.ts, timestamptz '2000-01-01 00:00:00+00')
+                        ELSE (n.ts AT TIME ZONE pr.timezone)::date::timestamp AT TIME ZONE 'UTC' END AS day,
                    n.name = '$pageview' AS pageview,
                    -- props are read for $pageviews only.
                    CASE WHEN n.name = '$pageview' THEN beacon.raw_page(n.props->>'path', n.props->>'url') END AS page,
@@ -36,10 +47,11 @@ BEGIN
                    CASE WHEN n.name = '$pageview' THEN coalesce(n.props->>'$device', n.props->>'device') END AS device,
                    CASE WHEN n.name = '$pageview' THEN coalesce(n.props->>'$os', n.props->>'os') END AS os
             FROM new_events n
+            LEFT JOIN beacon.projects pr ON pr.project_id = n.project_id
             WHERE isfinite(n.ts)
         ) e
         GROUP BY GROUPING SETS (
-            (e.project_id, e.hour, e.name, e.session_id, e.anon_id, e.user_id),
+            (e.project_id, e.tz, e.hour, e.name, e.session_id, e.anon_id, e.user_id),
             (e.project_id, e.day, e.pageview, e.page, e.referrer, e.site, e.browser, e.device, e.os))
     ), pageviews AS (
         SELECT g.* FROM grouped g WHERE NOT g.by_hour AND g.pageview
@@ -71,14 +83,14 @@ BEGIN
     -- Daily ids from the by_hour rows. Key order, like the sessions upsert: concurrent writers
     -- inserting the same new ids wait for each other in one order and cannot deadlock.
     INSERT INTO beacon.rollup_daily_ids (project_id, day, kind, id)
-    SELECT DISTINCT x.project_id, (x.hour AT TIME ZONE 'UTC')::date, x.kind, x.id
+    SELECT DISTINCT x.project_id, (x.hour AT TIME ZONE x.tz)::date, x.kind, x.id
     FROM (
-        SELECT g.project_id, g.hour, (CASE WHEN g.user_id IS NOT NULL THEN 'u' ELSE 'a' END)::"char" AS kind,
+        SELECT g.project_id, g.tz, g.hour, (CASE WHEN g.user_id IS NOT NULL THEN 'u' ELSE 'a' END)::"char" AS kind,
                coalesce(g.user_id, g.anon_id) AS id
         FROM grouped g
         WHERE g.by_hour AND (g.user_id IS NOT NULL OR g.anon_id <> '')
         UNION ALL
-        SELECT g.project_id, g.hour, 's', g.session_id
+        SELECT g.project_id, g.tz, g.hour, 's', g.session_id
         FROM grouped g
         WHERE g.by_hour AND g.session_id <> ''
     ) x
@@ -87,7 +99,7 @@ BEGIN
     ON CONFLICT (project_id, day, kind, id) DO NOTHING;
     RETURN NULL;
 END $$;
-COMMENT ON FUNCTION beacon.rollup_from_events() IS 'Statement-level AFTER INSERT trigger on beacon.events: appends the batch''s counts (events per hour and name; $pageview pages, referrers, browsers, devices, OSes per day) to beacon.rollup_pending, and adds its distinct user, anon and session ids per day to beacon.rollup_daily_ids. Reads the transition table once (one hash aggregate, two grouping sets). Security definer so the ingest role needs no rights on them.';
+COMMENT ON FUNCTION beacon.rollup_from_events() IS 'Statement-level AFTER INSERT trigger on beacon.events: appends the batch''s counts (events per hour and name; $pageview pages, referrers, browsers, devices, OSes per day) to beacon.rollup_pending, and adds its distinct user, anon and session ids per day to beacon.rollup_daily_ids; hours and days are those of each project''s time zone. Reads the transition table once (one hash aggregate, two grouping sets). Security definer so the ingest role needs no rights on them. Also replays a project''s events after a change of time zone (beacon.recount_project).';
 
 CREATE OR REPLACE TRIGGER events_rollup AFTER INSERT ON beacon.events
     REFERENCING NEW TABLE AS new_events
@@ -98,8 +110,11 @@ CREATE OR REPLACE FUNCTION beacon.fold_rollups() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     folded  bigint;
-    v_since timestamptz := beacon.view_since()::timestamp AT TIME ZONE 'UTC';
+    v_since date := beacon.view_since();
 BEGIN
+    -- Projects whose time zone changed are recounted first: their pending rows are replaced by
+    -- rows counted in the new zone, folded below.
+    PERFORM beacon.recount_timezones();
     -- Rows are consumed and added in one transaction: rows a concurrent COPY commits meanwhile are
     -- not in this snapshot and wait for the next run. (The trigger no longer queues u/a/s rows —
     -- it writes rollup_daily_ids itself — but a database from before that change may hold some.)
@@ -125,9 +140,16 @@ BEGIN
         ORDER BY 1, 2, 3, 4
         ON CONFLICT (project_id, day, kind, id) DO NOTHING
     ), dirty AS (
+        -- An 'event' row's bucket is an hour: its day is the project's date of that hour.
         INSERT INTO beacon.daily_dirty (project_id, day)
-        SELECT DISTINCT p.project_id, (p.bucket AT TIME ZONE 'UTC')::date FROM pending p
-        WHERE p.kind IN ('event', 'u', 'a', 's') AND p.bucket >= v_since
+        SELECT DISTINCT x.project_id, x.day
+        FROM (
+            SELECT p.project_id,
+                   (p.bucket AT TIME ZONE CASE WHEN p.kind = 'event' THEN coalesce(pr.timezone, 'UTC') ELSE 'UTC' END)::date AS day
+            FROM pending p LEFT JOIN beacon.projects pr ON pr.project_id = p.project_id
+            WHERE p.kind IN ('event', 'u', 'a', 's')
+        ) x
+        WHERE x.day >= v_since
         ORDER BY 1, 2
         ON CONFLICT DO NOTHING
     )
@@ -137,7 +159,7 @@ BEGIN
     END IF;
     RETURN folded;
 END $$;
-COMMENT ON FUNCTION beacon.fold_rollups() IS 'Adds the pending batch counts into beacon.rollup_hourly and rollup_daily_dims, marks their days of the window in beacon.daily_dirty, and empties beacon.rollup_pending. Returns the events folded: the work is proportional to events inserted since the last run. A maintain() step.';
+COMMENT ON FUNCTION beacon.fold_rollups() IS 'Recounts projects whose time zone changed (beacon.recount_timezones), then adds the pending batch counts into beacon.rollup_hourly and rollup_daily_dims, marks their days of the window in beacon.daily_dirty, and empties beacon.rollup_pending. Returns the events folded: the work is proportional to events inserted since the last run. A maintain() step.';
 
 CREATE OR REPLACE FUNCTION beacon.purge_rollup_ids() RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -148,9 +170,10 @@ BEGIN
     WITH gone AS (
         DELETE FROM beacon.rollup_daily_ids i
         USING beacon.project_retention() r
+        JOIN beacon.projects p ON p.project_id = r.project_id
         WHERE i.project_id = r.project_id
           AND r.retention_days IS NOT NULL
-          AND i.day < (now() AT TIME ZONE 'UTC')::date - r.retention_days
+          AND i.day < (now() AT TIME ZONE p.timezone)::date - r.retention_days
         RETURNING i.project_id, i.day
     ), days AS (
         SELECT g.project_id, g.day, count(*) AS n FROM gone g GROUP BY 1, 2
@@ -177,10 +200,10 @@ BEGIN
         RETURN 0;
     END IF;
     PERFORM beacon.refresh_daily();
-    REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_event_names;
-    REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_top_values;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_event_names_local;
+    REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_top_values_local;
     UPDATE beacon.rollup_state SET dirty = false, refreshed_at = now();
     RETURN 3;
 END $$;
-COMMENT ON FUNCTION beacon.refresh_views() IS 'Brings the dashboard''s aggregates up to date when the rollups or identities changed and beacon.settings.refresh_interval has passed, and at least hourly (their windows move): beacon.refresh_daily() (the changed days of daily_stats) and REFRESH … CONCURRENTLY of mv_event_names and mv_top_values. Returns the aggregates refreshed (3). A maintain() step.';
+COMMENT ON FUNCTION beacon.refresh_views() IS 'Brings the dashboard''s aggregates up to date when the rollups or identities changed and beacon.settings.refresh_interval has passed, and at least hourly (their windows move): beacon.refresh_daily() (the changed days of daily_stats) and REFRESH … CONCURRENTLY of mv_event_names_local and mv_top_values_local (the top lists; their windows are calendar days of each project''s time zone). Returns the aggregates refreshed (3). A maintain() step.';
 
