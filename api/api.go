@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -41,11 +42,12 @@ type Config struct {
 // Server serves /api/. It holds no state of its own: sessions live in PostgreSQL, so any relay
 // answers any request.
 type Server struct {
-	pool  *pgxpool.Pool
-	cfg   Config
-	log   *slog.Logger
-	mux   *http.ServeMux
-	dummy func() string // a hash to check unknown emails against, so they take as long
+	pool   *pgxpool.Pool
+	cfg    Config
+	log    *slog.Logger
+	mux    *http.ServeMux
+	dummy  func() string // a hash to check unknown emails against, so they take as long
+	checks atomic.Int64  // passwords checked, real or dummy (tests read it: export_test.go)
 }
 
 // New returns the API on pool, whose login must be a member of beacon_api.

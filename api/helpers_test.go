@@ -27,6 +27,7 @@ type env struct {
 	t   *testing.T
 	db  *testdb.DB
 	srv *httptest.Server
+	api *api.Server
 }
 
 func defaultConfig() api.Config {
@@ -46,9 +47,10 @@ func newEnv(t *testing.T, cfg api.Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	srv := httptest.NewServer(api.New(pool, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	a := api.New(pool, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, srv: srv}
+	return &env{t: t, db: db, srv: srv, api: a}
 }
 
 func (e *env) exec(sql string, args ...any) {

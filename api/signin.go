@@ -72,15 +72,20 @@ func (s *Server) checkCredentials(r *http.Request, email, pw string) (sessionBod
 	if err != nil {
 		return sessionBody{}, "", fmt.Errorf("sign in: %w", err)
 	}
+	// Unknown, disabled and locked sign-ins take the wrong password's path: a check of as many
+	// iterations (a dummy hash) and the second transaction (sign_in_finish with no attempt, which
+	// does nothing), so neither the answer nor its time tells an attacker which accounts exist.
+	checked := hash
 	if status != "check" {
-		_, _, _ = password.Verify(pw, s.dummy()) // as long as a real check
-		return sessionBody{}, "", errBadCredentials
+		checked = s.dummy()
 	}
-	ok, iterations, err := password.Verify(pw, hash)
+	s.checks.Add(1)
+	ok, iterations, err := password.Verify(pw, checked)
 	if err != nil {
 		s.log.Error("api: stored password hash unreadable", "account", *accountID, "error", err)
 		ok = false
 	}
+	ok = ok && status == "check"
 	var newHash *string
 	if ok && password.NeedsRehash(iterations, s.cfg.Iterations) {
 		if h, err := password.Hash(pw, s.cfg.Iterations); err == nil {
@@ -92,7 +97,7 @@ func (s *Server) checkCredentials(r *http.Request, email, pw string) (sessionBod
 	var body sessionBody
 	err = s.inTx(ctx, r, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT account_id::text, email FROM beacon.sign_in_finish($1, $2, $3, $4, $5, $6, $7, $8)`,
-			*attempt, ok, sum[:], csrf, r.UserAgent(), newHash, s.cfg.LockoutThreshold, s.cfg.LockoutWindow).
+			attempt, ok, sum[:], csrf, r.UserAgent(), newHash, s.cfg.LockoutThreshold, s.cfg.LockoutWindow).
 			Scan(&body.Account.ID, &body.Account.Email)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errBadCredentials // committed: the failure stays counted and audited

@@ -162,6 +162,9 @@ DECLARE
     acct uuid;
     n int;
 BEGIN
+    IF p_attempt IS NULL THEN
+        RETURN; -- sign_in_begin refused (unknown, disabled, locked): the same round trip, nothing to do
+    END IF;
     SELECT f.account_id INTO acct FROM beacon.sign_in_failures f WHERE f.failure_id = p_attempt;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'sign-in attempt % is unknown or finished', p_attempt USING ERRCODE = '22023';
@@ -185,7 +188,7 @@ BEGIN
     PERFORM beacon.write_audit('sign_in', 'account:' || acct, NULL, NULL, acct);
     RETURN QUERY SELECT a.account_id, a.email FROM beacon.accounts a WHERE a.account_id = acct;
 END $$;
-COMMENT ON FUNCTION beacon.sign_in_finish(bigint, boolean, bytea, text, text, text, int, interval) IS 'Second step of a sign-in, after the relay checked the password of sign_in_begin''s attempt. p_ok false: the attempt stays counted as a failure, audited (sign_in_failed; lockout when it is the p_threshold-th in p_window). True: the account''s failures are cleared, the session (SHA-256 of its token, CSRF token, client address, user agent) created and audited (sign_in); p_new_hash, when given, replaces the password hash (a higher iteration count, password_rehashed). Returns the account on success, nothing on failure.';
+COMMENT ON FUNCTION beacon.sign_in_finish(bigint, boolean, bytea, text, text, text, int, interval) IS 'Second step of a sign-in, after the relay checked the password of sign_in_begin''s attempt. p_ok false: the attempt stays counted as a failure, audited (sign_in_failed; lockout when it is the p_threshold-th in p_window). True: the account''s failures are cleared, the session (SHA-256 of its token, CSRF token, client address, user agent) created and audited (sign_in); p_new_hash, when given, replaces the password hash (a higher iteration count, password_rehashed). Returns the account on success, nothing on failure. p_attempt NULL (a sign-in sign_in_begin refused) does nothing: the relay calls it anyway, so every refusal costs the same two round trips as a wrong password.';
 
 -- Sessions ----------------------------------------------------------------------------------------
 
