@@ -27,17 +27,53 @@ LANGUAGE sql IMMUTABLE STRICT AS $$
 $$;
 COMMENT ON FUNCTION beacon.partition_bounds(date) IS 'Bounds [lo, hi) of the daily partition of beacon.events holding p_day: its UTC midnight and the next.';
 
+CREATE OR REPLACE FUNCTION beacon.move_default_rows(p_days date[]) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+    d date;
+    b record;
+BEGIN
+    -- One pass over events_default whatever the number of days (it is scanned whole: its only
+    -- index on ts is the BRIN, which a backfill's interleaved days defeat), then one index range
+    -- per day over the rows taken out.
+    IF to_regclass('pg_temp.beacon_partition_moves') IS NULL THEN
+        CREATE TEMP TABLE beacon_partition_moves (LIKE beacon.events) ON COMMIT DROP;
+        CREATE INDEX beacon_partition_moves_ts ON pg_temp.beacon_partition_moves (ts);
+    END IF;
+    TRUNCATE pg_temp.beacon_partition_moves;
+    WITH m AS (
+        DELETE FROM beacon.events_default e
+        WHERE e.ts >= (beacon.partition_bounds(p_days[1])).lo
+          AND e.ts < (beacon.partition_bounds(p_days[cardinality(p_days)])).hi
+          AND (e.ts AT TIME ZONE 'UTC')::date = ANY (p_days)
+        RETURNING *)
+    INSERT INTO pg_temp.beacon_partition_moves SELECT * FROM m;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN 0;
+    END IF;
+    ANALYZE pg_temp.beacon_partition_moves;
+    FOR d IN SELECT DISTINCT (m.ts AT TIME ZONE 'UTC')::date FROM pg_temp.beacon_partition_moves m LOOP
+        SELECT * INTO b FROM beacon.partition_bounds(d);
+        EXECUTE format('INSERT INTO beacon.%I SELECT * FROM pg_temp.beacon_partition_moves WHERE ts >= $1 AND ts < $2',
+                       beacon.partition_name(d)) USING b.lo, b.hi;
+    END LOOP;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION beacon.move_default_rows(date[]) IS 'Moves the rows beacon.events_default holds for p_days (sorted, each with its standalone table beacon.events_YYYYMMDD made by beacon.attach_day_partitions) into those tables: one pass over events_default through a temp table. Returns the rows moved.';
+
 -- How a day gets its partition without blocking ingest (beacon.attach_day_partitions):
 --   1. unlocked: each day is a standalone table (LIKE beacon.events, its indexes, and a CHECK of its
---      range so ATTACH need not scan it); the rows beacon.events_default caught for it are moved
---      in, one day per statement. Only ROW EXCLUSIVE on events_default: COPYs go on committing
---      (rows for those days still land in the default partition meanwhile).
+--      range so ATTACH need not scan it); the rows beacon.events_default caught for those days are
+--      moved in (beacon.move_default_rows, one pass). Only ROW EXCLUSIVE on events_default: COPYs
+--      go on committing (rows for those days still land in the default partition meanwhile).
 --   2. locked, short: SHARE on beacon.events (waits for the COPYs in flight, holds new ones back;
 --      readers go on) and ACCESS EXCLUSIVE on events_default; the rows that arrived during step 1
---      are moved in one pass, a CHECK on events_default saying it holds none of those days is
---      validated in one more pass (so no ATTACH scans it again: one scan, not one per day), every
---      table is attached, and both CHECKs are dropped. The SHARE lock is what keeps a COPY that
---      began before the ATTACH from routing a row of the new day into events_default afterwards
+--      are moved in one more pass, a CHECK on events_default saying it holds none of those days is
+--      validated in another (so no ATTACH scans it again: one scan, not one per day), every table
+--      is attached, and both CHECKs are dropped. The SHARE lock is what keeps a COPY that began
+--      before the ATTACH from routing a row of the new day into events_default afterwards
 --      (PostgreSQL would fail that COPY on the default's new partition constraint).
 CREATE OR REPLACE FUNCTION beacon.attach_day_partitions(p_days date[]) RETURNS int
 LANGUAGE plpgsql AS $$
@@ -59,35 +95,18 @@ BEGIN
         RETURN 0;
     END IF;
 
-    -- 1. Unlocked: standalone tables, filled from events_default one day at a time.
+    -- 1. Unlocked: the standalone tables, and the rows events_default holds for them.
     FOREACH d IN ARRAY days LOOP
-        part := beacon.partition_name(d);
         SELECT * INTO b FROM beacon.partition_bounds(d);
         EXECUTE format('CREATE TABLE beacon.%I (LIKE beacon.events INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING STORAGE INCLUDING COMPRESSION,'
-                       ' CONSTRAINT beacon_attach_range CHECK (ts >= %L AND ts < %L))', part, b.lo, b.hi);
-        EXECUTE format('WITH m AS (DELETE FROM beacon.events_default WHERE ts >= $1 AND ts < $2 RETURNING *)'
-                       ' INSERT INTO beacon.%I SELECT * FROM m', part) USING b.lo, b.hi;
+                       ' CONSTRAINT beacon_attach_range CHECK (ts >= %L AND ts < %L))', beacon.partition_name(d), b.lo, b.hi);
     END LOOP;
+    PERFORM beacon.move_default_rows(days);
 
     -- 2. Locked: the stragglers, the default's CHECK, the ATTACHes.
     LOCK TABLE beacon.events IN SHARE MODE;
     LOCK TABLE beacon.events_default IN ACCESS EXCLUSIVE MODE;
-    CREATE TEMP TABLE IF NOT EXISTS beacon_partition_moves (LIKE beacon.events) ON COMMIT DROP;
-    TRUNCATE pg_temp.beacon_partition_moves;
-    WITH m AS (
-        DELETE FROM beacon.events_default e
-        WHERE e.ts >= (beacon.partition_bounds(days[1])).lo
-          AND e.ts < (beacon.partition_bounds(days[cardinality(days)])).hi
-          AND (e.ts AT TIME ZONE 'UTC')::date = ANY (days)
-        RETURNING *)
-    INSERT INTO pg_temp.beacon_partition_moves SELECT * FROM m;
-    IF FOUND THEN
-        FOR d IN SELECT DISTINCT (m.ts AT TIME ZONE 'UTC')::date FROM pg_temp.beacon_partition_moves m LOOP
-            SELECT * INTO b FROM beacon.partition_bounds(d);
-            EXECUTE format('INSERT INTO beacon.%I SELECT * FROM pg_temp.beacon_partition_moves WHERE ts >= $1 AND ts < $2',
-                           beacon.partition_name(d)) USING b.lo, b.hi;
-        END LOOP;
-    END IF;
+    PERFORM beacon.move_default_rows(days);
     SELECT string_agg(format('(ts < %L OR ts >= %L)', (beacon.partition_bounds(x)).lo, (beacon.partition_bounds(x)).hi), ' AND ')
     INTO excl FROM unnest(days) x;
     EXECUTE format('ALTER TABLE beacon.events_default ADD CONSTRAINT beacon_attach_excl CHECK (%s)', excl);
