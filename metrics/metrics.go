@@ -33,6 +33,7 @@ type Metrics struct {
 	flagPushSeconds  prometheus.Histogram
 	flagsSent        prometheus.Counter
 	listenerConnects prometheus.Counter
+	tsReplaced       *prometheus.CounterVec
 }
 
 // New registers every collector, plus Go runtime and process collectors.
@@ -55,7 +56,8 @@ func New() *Metrics {
 	m.flagPushSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "beacon_flag_evaluation_seconds", Help: "Time to re-evaluate and hand out one project's flags.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 	m.flagsSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_evaluations_total", Help: "Evaluated flag sets written to clients (one per client per push or connect)."})
 	m.listenerConnects = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_listener_connects_total", Help: "Times the flag listener connected (1 + reconnects)."})
-	for _, c := range []prometheus.Collector{m.connections, m.refused, m.messages, m.rejected, m.acks,
+	m.tsReplaced = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beacon_events_ts_replaced_total", Help: "Events whose client ts the relay replaced as implausible, by reason (too_old: older than MAX_EVENT_AGE; ahead: over 1 day ahead); the sender was warned (ts_replaced) and the value kept in sent_ts."}, []string{"reason"})
+	for _, c := range []prometheus.Collector{m.tsReplaced, m.connections, m.refused, m.messages, m.rejected, m.acks,
 		m.eventsCommitted, m.eventsRejected, m.batchSize, m.flushSeconds, m.bufferBytes, m.flushRetries,
 		m.flagPushes, m.flagPushSeconds, m.flagsSent, m.listenerConnects,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
@@ -140,3 +142,6 @@ func (m *Metrics) Acked() { m.acks.Inc() }
 
 // FlagsSent implements ws.Observer.
 func (m *Metrics) FlagsSent() { m.flagsSent.Inc() }
+
+// TSReplaced implements ws.Observer.
+func (m *Metrics) TSReplaced(reason string) { m.tsReplaced.WithLabelValues(reason).Inc() }

@@ -36,6 +36,19 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// Warnings sent with a message that was taken, but not quite as sent ({"type":"warning"} on a
+// WebSocket, "warnings" in an HTTP ingest answer). Clients may ignore them.
+const (
+	CodeTSReplaced = "ts_replaced" // the client's ts was implausible and replaced; the original is kept in sent_ts
+)
+
+// Warning is a note on a message that was taken: the same JSON form as Error, answered with the
+// message's seq on a WebSocket, its index over HTTP.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // NewError makes an Error; code is one of the Code constants.

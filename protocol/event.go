@@ -12,6 +12,12 @@ type Event struct {
 	Name  string
 	Props []byte // a JSON object without \u0000
 	TS    time.Time
+	// SentTS is the client's ts when it was replaced (zero otherwise), and Warning says so to the
+	// sender (nil otherwise).
+	SentTS  time.Time
+	Warning *Warning
+	// TSReplaced is why the ts was replaced (protocol.TSTooOld, TSAhead), "" when it was not.
+	TSReplaced string
 }
 
 // Event validates an event message received at received and resolves its id and time.
@@ -31,7 +37,7 @@ func (l Limits) Event(m *Message, received time.Time) (Event, *Error) {
 	if e != nil {
 		return Event{}, e
 	}
-	return Event{ID: id, Name: m.Event, Props: props, TS: ts}, nil
+	return Event{ID: id, Name: m.Event, Props: props, TS: ts.Time, SentTS: ts.Sent, Warning: l.Warning(ts), TSReplaced: ts.Replaced}, nil
 }
 
 // Identify validates an identify message and returns its user id and traits (a JSON object

@@ -146,37 +146,77 @@ func EventID(id string) (uuid.UUID, *Error) {
 	return u, nil
 }
 
+// Why ResolveTS replaced a client's ts (TS.Replaced, the label of the relay's
+// beacon_events_ts_replaced_total).
+const (
+	TSTooOld = "too_old" // older than MaxEventAge
+	TSAhead  = "ahead"   // more than MaxClockAhead ahead of the relay
+)
+
+// TS is an event's resolved time: what is stored as ts and, when the client's own ts was
+// replaced, that ts and why. A missing ts is not "replaced": the rule for it is the documented
+// default, not a correction the sender should hear about.
+type TS struct {
+	Time     time.Time // stored as beacon.events.ts
+	Sent     time.Time // the client's ts (whole milliseconds) when Replaced is set; zero otherwise
+	Replaced string    // TSTooOld or TSAhead; "" when the client's ts, or none, was kept
+}
+
+// MaxTSMillis is the largest ts accepted (year 33658): larger numbers are refused (bad_ts), so
+// every ts a client can send — replaced or not — fits a PostgreSQL timestamptz (up to year 294276)
+// and can be kept as beacon.events.sent_ts.
+const MaxTSMillis = 1e15
+
 // ResolveTS applies the documented time rule. ts must be a non-negative number of epoch
-// milliseconds (fractions dropped); missing or null means the time inside the event's UUIDv7 id
-// when that one is plausible, else received. A time older than MaxEventAge is a broken clock: it
-// is replaced the same way. Using the id's time keeps a re-sent event's ts, and so its dedup key,
-// the same. A time more than MaxClockAhead ahead of received is replaced by received, never by
-// the id's time: a re-send a little later may find it plausible and keep it, and only a ts from
-// the relay's clock or ahead of it is also deduplicated by id alone (store.Event.KeyedByID), so
-// the first copy must be one of those too.
-func (l Limits) ResolveTS(raw jsontext.Value, id uuid.UUID, received time.Time) (time.Time, *Error) {
+// milliseconds (fractions dropped) up to MaxTSMillis; missing or null means the time inside the
+// event's UUIDv7 id when that one is plausible, else received. A time older than MaxEventAge is a
+// broken clock: it is replaced the same way. Using the id's time keeps a re-sent event's ts, and
+// so its dedup key, the same. A time more than MaxClockAhead ahead of received is replaced by
+// received, never by the id's time: a re-send a little later may find it plausible and keep it,
+// and only a ts from the relay's clock or ahead of it is also deduplicated by id alone
+// (store.Event.KeyedByID), so the first copy must be one of those too. A replaced ts is reported
+// in TS.Sent and TS.Replaced, so the sender can be warned and the value kept.
+func (l Limits) ResolveTS(raw jsontext.Value, id uuid.UUID, received time.Time) (TS, *Error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		if t, ok := l.idTime(id, received); ok {
-			return t, nil
+			return TS{Time: t}, nil
 		}
-		return received, nil
+		return TS{Time: received}, nil
 	}
 	ms, ok := parseNumber(raw)
-	if !ok || ms < 0 || ms > 1e15 {
-		return time.Time{}, errf(CodeBadTS, "ts must be epoch milliseconds (a non-negative number)")
+	if !ok || ms < 0 || ms > MaxTSMillis {
+		return TS{}, errf(CodeBadTS, "ts must be epoch milliseconds (a non-negative number)")
 	}
 	t := time.UnixMilli(int64(ms)).UTC()
 	if l.plausible(t, received) {
-		return t, nil
+		return TS{Time: t}, nil
 	}
 	if t.After(received) {
-		return received, nil
+		return TS{Time: received, Sent: t, Replaced: TSAhead}, nil
 	}
-	if t, ok := l.idTime(id, received); ok {
-		return t, nil
+	if it, ok := l.idTime(id, received); ok {
+		return TS{Time: it, Sent: t, Replaced: TSTooOld}, nil
 	}
-	return received, nil
+	return TS{Time: received, Sent: t, Replaced: TSTooOld}, nil
+}
+
+// Warning tells the sender that ts was replaced (nil when it was not): a ts_replaced warning
+// naming both times and the limit crossed.
+func (l Limits) Warning(ts TS) *Warning {
+	var why string
+	switch ts.Replaced {
+	case TSTooOld:
+		why = "older than the relay's MAX_EVENT_AGE (" + l.MaxEventAge.String() + ")"
+	case TSAhead:
+		why = "more than " + l.MaxClockAhead.String() + " ahead of the relay's clock"
+	default:
+		return nil
+	}
+	const layout = "2006-01-02T15:04:05.000Z07:00"
+	return &Warning{Code: CodeTSReplaced, Message: "ts " + strconv.FormatInt(ts.Sent.UnixMilli(), 10) +
+		" (" + ts.Sent.Format(layout) + ") is " + why + "; stored as " + ts.Time.Format(layout) +
+		", the original kept as sent_ts"}
 }
 
 // parseNumber reads a JSON number (the decoder has checked the syntax of every value, so only

@@ -100,18 +100,21 @@ func (b *Batch) Reject(ctx context.Context, rows Rows, code, message string) err
 	n := rows.Len()
 	projects, events := make([][16]byte, n), make([][16]byte, n)
 	sessions, anons, users, names, props := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	ts, received := make([]time.Time, n), make([]time.Time, n)
+	ts, received, sent := make([]time.Time, n), make([]time.Time, n), make([]*time.Time, n)
 	for i := range n {
 		e := rows.Row(i)
 		projects[i], events[i], sessions[i], anons[i], users[i] = e.ProjectID, e.EventID, e.SessionID, e.AnonID, e.UserID
 		names[i], props[i], ts[i], received[i] = e.Name, string(e.Props), e.TS, e.ReceivedAt
+		if !e.SentTS.IsZero() {
+			sent[i] = &e.SentTS
+		}
 	}
 	_, err := b.tx.Exec(ctx, `INSERT INTO beacon.events_rejected (project_id, event_id, session_id, anon_id,
-		user_id, name, props, ts, received_at, error_code, error_message)
-		SELECT p, e, s, a, NULLIF(u, ''), n, pr, t, r, $10, $11
+		user_id, name, props, ts, received_at, sent_ts, error_code, error_message)
+		SELECT p, e, s, a, NULLIF(u, ''), n, pr, t, r, st, $11, $12
 		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::timestamptz[], $9::timestamptz[]) AS x(p, e, s, a, u, n, pr, t, r)`,
-		projects, events, sessions, anons, users, names, props, ts, received, code, message)
+			$8::timestamptz[], $9::timestamptz[], $10::timestamptz[]) AS x(p, e, s, a, u, n, pr, t, r, st)`,
+		projects, events, sessions, anons, users, names, props, ts, received, sent, code, message)
 	if err != nil {
 		return fmt.Errorf("keep %d rejected rows: %w", n, err)
 	}

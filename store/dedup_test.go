@@ -75,7 +75,7 @@ func TestResendWithinWindowIsStoredOnce(t *testing.T) {
 			if e != nil {
 				t.Fatal(e)
 			}
-			copies = append(copies, store.Event{ProjectID: project, EventID: tc.id, Name: "n", Props: []byte(`{}`), TS: ts, ReceivedAt: received})
+			copies = append(copies, store.Event{ProjectID: project, EventID: tc.id, Name: "n", Props: []byte(`{}`), TS: ts.Time, SentTS: ts.Sent, ReceivedAt: received})
 		}
 		ingestAsRelay(t, in, copies[:1])
 		ingestAsRelay(t, in, copies[1:])

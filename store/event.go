@@ -21,11 +21,12 @@ type Event struct {
 	Props      []byte // a JSON object, already validated
 	TS         time.Time
 	ReceivedAt time.Time
+	SentTS     time.Time // the client's ts when the relay replaced it (protocol.ResolveTS); zero stores NULL
 }
 
 // columns are beacon.events' columns in the order appendCopy writes them: the COPY column list,
 // also the dead-letter table's event columns.
-var columns = []string{"project_id", "event_id", "session_id", "anon_id", "user_id", "name", "props", "ts", "received_at"}
+var columns = []string{"project_id", "event_id", "session_id", "anon_id", "user_id", "name", "props", "ts", "received_at", "sent_ts"}
 
 // copySQL is the COPY statement for table (already quoted) with columns, in the binary format
 // appendCopy writes.
@@ -64,7 +65,11 @@ func (e *Event) appendCopy(b []byte) []byte {
 	b = append(b, 1) // jsonb's binary format: version 1, then the JSON text
 	b = append(b, e.Props...)
 	b = appendCopyTime(b, e.TS)
-	return appendCopyTime(b, e.ReceivedAt)
+	b = appendCopyTime(b, e.ReceivedAt)
+	if e.SentTS.IsZero() {
+		return binary.BigEndian.AppendUint32(b, 0xffffffff) // NULL: the ts stored is the one sent
+	}
+	return appendCopyTime(b, e.SentTS)
 }
 
 func appendCopyText(b []byte, s string) []byte {

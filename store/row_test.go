@@ -9,10 +9,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/beacon-analytics/beacon/protocol"
 )
 
 var rowOIDs = []uint32{pgtype.UUIDOID, pgtype.UUIDOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID,
-	pgtype.JSONBOID, pgtype.TimestamptzOID, pgtype.TimestamptzOID}
+	pgtype.JSONBOID, pgtype.TimestamptzOID, pgtype.TimestamptzOID, pgtype.TimestamptzOID}
 
 // encodeRow encodes vals as COPY's binary encoding does (pgx's encodeCopyValue).
 func encodeRow(m *pgtype.Map, buf []byte, vals []any) ([]byte, error) {
@@ -33,12 +35,15 @@ func encodeRow(m *pgtype.Map, buf []byte, vals []any) ([]byte, error) {
 
 // rowValues are an event's values as pgx.CopyFrom took them before appendCopy.
 func (e *Event) rowValues() []any {
-	var user any
+	var user, sent any
 	if e.UserID != "" {
 		user = e.UserID
 	}
+	if !e.SentTS.IsZero() {
+		sent = e.SentTS
+	}
 	return []any{pgtype.UUID{Bytes: e.ProjectID, Valid: true}, pgtype.UUID{Bytes: e.EventID, Valid: true},
-		e.SessionID, e.AnonID, user, e.Name, e.Props, e.TS, e.ReceivedAt}
+		e.SessionID, e.AnonID, user, e.Name, e.Props, e.TS, e.ReceivedAt, sent}
 }
 
 func testEvent(user string) *Event {
@@ -48,13 +53,17 @@ func testEvent(user string) *Event {
 }
 
 // TestCopyEncoding: appendCopy writes the tuple pgx.CopyFrom wrote for the plain values (a field
-// count, then each value's length and binary encoding), NULL user included.
+// count, then each value's length and binary encoding), NULL user and sent_ts included; the
+// largest ts a client may send (protocol.MaxTSMillis) as sent_ts too.
 func TestCopyEncoding(t *testing.T) {
 	m := pgtype.NewMap()
-	for _, user := range []string{"", "u-42"} {
+	for i, user := range []string{"", "u-42"} {
 		for _, ts := range []time.Time{time.Now(), time.Date(1999, 12, 31, 23, 59, 59, 999_999_999, time.UTC), time.Unix(-1, 1).UTC()} {
 			e := testEvent(user)
 			e.TS = ts
+			if i == 1 {
+				e.SentTS = time.UnixMilli(protocol.MaxTSMillis)
+			}
 			want, err := encodeRow(m, binary.BigEndian.AppendUint16(nil, uint16(len(columns))), e.rowValues())
 			if err != nil {
 				t.Fatal(err)

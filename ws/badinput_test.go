@@ -60,9 +60,13 @@ func TestBadMessagesAreAnsweredAndConnectionLives(t *testing.T) {
 	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1`, p); n != 1 {
 		t.Fatalf("rows = %d, want only the good event", n)
 	}
-	// Absurd clock: ts far in the future is replaced by the time inside the UUIDv7 id.
+	// Absurd clock: ts far in the future is replaced by the time inside the UUIDv7 id, and the
+	// sender is told so before the ack.
 	id2 := uuid.Must(uuid.NewV7())
 	c.send(map[string]any{"type": "event", "event": "future", "id": id2, "ts": 4102444800000, "seq": 17})
+	if w := c.next("warning"); w["code"] != protocol.CodeTSReplaced || w["seq"] != float64(17) {
+		t.Errorf("warning = %v, want ts_replaced for seq 17", w)
+	}
 	c.waitAck(17)
 	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE event_id = $1 AND ts < now() + interval '1 minute'`, id2); n != 1 {
 		t.Fatal("a ts in 2100 was not replaced by the id's time")

@@ -24,16 +24,20 @@ type sender struct {
 }
 
 // toEvent validates an event message and makes its row. The decoded message owns its memory, so
-// the row can keep the name and props as they are.
-func (s *Server) toEvent(m *protocol.Message, from *sender, received time.Time) (pgbatch.Event, *protocol.Error) {
+// the row can keep the name and props as they are. A warning (nil mostly) is for the sender: the
+// event is stored, but not quite as sent; it is counted here, for both doors.
+func (s *Server) toEvent(m *protocol.Message, from *sender, received time.Time) (pgbatch.Event, *protocol.Warning, *protocol.Error) {
 	ev, e := s.cfg.Limits.Event(m, received)
 	if e != nil {
-		return pgbatch.Event{}, e
+		return pgbatch.Event{}, nil, e
+	}
+	if ev.TSReplaced != "" {
+		s.obs.TSReplaced(ev.TSReplaced)
 	}
 	return pgbatch.Event{
 		ProjectID: from.project, EventID: ev.ID, SessionID: from.session, AnonID: from.anon,
-		UserID: from.user, Name: ev.Name, Props: ev.Props, TS: ev.TS, ReceivedAt: received,
-	}, nil
+		UserID: from.user, Name: ev.Name, Props: ev.Props, TS: ev.TS, ReceivedAt: received, SentTS: ev.SentTS,
+	}, ev.Warning, nil
 }
 
 // identify validates an identify message and records it. A *protocol.Error is the client's

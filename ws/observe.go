@@ -9,6 +9,7 @@ type Observer interface {
 	MessageRejected(code string) // a message answered with an error
 	Acked()                      // an ack written
 	FlagsSent()                  // a flag set written
+	TSReplaced(reason string)    // an event's ts replaced (protocol.TSTooOld, TSAhead); the sender is warned
 }
 
 type nopObserver struct{}
@@ -19,6 +20,7 @@ func (nopObserver) Message(string)         {}
 func (nopObserver) MessageRejected(string) {}
 func (nopObserver) Acked()                 {}
 func (nopObserver) FlagsSent()             {}
+func (nopObserver) TSReplaced(string)      {}
 
 // messageType maps a client's type to the bounded label set.
 func messageType(t string) string {

@@ -20,13 +20,20 @@ import (
 // postResult answers a POST /v1/events: how many messages were taken, and why each other one was
 // not (index into the posted array).
 type postResult struct {
-	Accepted int         `json:"accepted"`
-	Errors   []postError `json:"errors"`
+	Accepted int           `json:"accepted"`
+	Errors   []postError   `json:"errors"`
+	Warnings []postWarning `json:"warnings,omitempty"` // omitted when none: the answer old senders know
 }
 
 type postError struct {
 	Index int `json:"index"`
 	protocol.Error
+}
+
+// postWarning is a note on the accepted message at Index (ts_replaced).
+type postWarning struct {
+	Index int `json:"index"`
+	protocol.Warning
 }
 
 // errNotCommitted is a POST whose events were not all committed within CommitTimeout.
@@ -122,6 +129,9 @@ func (s *Server) ingest(ctx context.Context, from *sender, msgs []jsontext.Value
 				return nil, fmt.Errorf("store event: %w", r.err)
 			}
 			s.reject(res, r.index, r.rejected)
+			if r.rejected == nil && r.warning != nil {
+				res.Warnings = append(res.Warnings, postWarning{Index: r.index, Warning: *r.warning})
+			}
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w: %w", errNotCommitted, ctx.Err())
 		}
@@ -136,6 +146,7 @@ type eventResult struct {
 	index    int
 	rejected *protocol.Error
 	err      error
+	warning  *protocol.Warning // answered with the event once it is stored
 }
 
 // ingestOne handles the message at index i. It reports whether an event was handed to the
@@ -152,12 +163,12 @@ func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender,
 	s.obs.Message(messageType(m.Type))
 	switch m.Type {
 	case protocol.TypeEvent:
-		ev, e := s.toEvent(&m, from, time.Now())
+		ev, w, e := s.toEvent(&m, from, time.Now())
 		if e != nil {
 			return false, e, nil
 		}
 		err := s.batcher.Add(ctx, ev, func(err error) {
-			r := eventResult{index: i, rejected: rowError(err)}
+			r := eventResult{index: i, rejected: rowError(err), warning: w}
 			if r.rejected == nil {
 				r.err = err
 			}

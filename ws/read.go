@@ -137,11 +137,14 @@ func (c *conn) event(m *protocol.Message) {
 	from := *c.from
 	from.user = c.userID
 	c.mu.Unlock()
-	ev, e := c.s.toEvent(m, &from, time.Now())
+	ev, w, e := c.s.toEvent(m, &from, time.Now())
 	if e != nil {
 		c.replyError(m.Seq, e)
 		c.finish(m.Seq)
 		return
+	}
+	if w != nil {
+		c.reply(warningMessage(m.Seq, w)) // now: it is about the value, not its storage; the ack follows the commit
 	}
 	seq := m.Seq
 	err := c.s.batcher.Add(c.ctx, ev, func(err error) {

@@ -118,6 +118,11 @@ func errorMessage(seq uint64, e *protocol.Error) []byte {
 	return marshal(reply{Type: "error", Code: e.Code, Message: e.Message, Seq: seq})
 }
 
+// warningMessage notes that the message with seq was taken, but not quite as sent.
+func warningMessage(seq uint64, w *protocol.Warning) []byte {
+	return marshal(reply{Type: "warning", Code: w.Code, Message: w.Message, Seq: seq})
+}
+
 // flagsMessage is the message carrying a flag set; flags.Set.Frame builds it once per distinct
 // set, and the same bytes go to every client that has the set.
 func flagsMessage(set []byte) []byte {

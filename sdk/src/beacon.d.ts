@@ -51,8 +51,8 @@ export interface BeaconOptions {
   cookieless?: boolean;
 
   /**
-   * Log what the SDK does (connections, acks, rejections, dropped events) to the console,
-   * prefixed with `[beacon]`. Misuse (a bad event name, unserialisable props) is always warned.
+   * Log what the SDK does (connections, acks, rejections, dropped events, the relay's warnings
+   * such as `ts_replaced` once per code) to the console, prefixed with `[beacon]`. Misuse (a bad event name, unserialisable props) is always warned.
    * @default false
    */
   debug?: boolean;

@@ -109,6 +109,26 @@ describe('transport', () => {
     t.stop();
   });
 
+  it('logs a warning once per code and still waits for the ack', () => {
+    const queue = createQueue(cfg.queueLimit);
+    const done: string[] = [];
+    const logged: unknown[][] = [];
+    const t = createTransport(cfg, queue, A, { flags: () => {}, done: (ids) => done.push(...ids), log: (...a) => logged.push(a) });
+    const items = [item(), item(), item()];
+    queue.add(items);
+    t.pump();
+    const ws = FakeWebSocket.last;
+    ws.open();
+    const w = (seq: number) => ({ type: 'warning', code: 'ts_replaced', message: 'ts 1 is older…', seq });
+    ws.receive(w(1));
+    ws.receive(w(2));
+    expect(done).toEqual([]);
+    expect(logged.filter((a) => a[0] == 'warning')).toEqual([['warning', 1, 'ts_replaced', 'ts 1 is older…']]);
+    ws.receive({ type: 'ack', seq: 2 });
+    expect(done.sort()).toEqual([items[0].id, items[1].id].sort());
+    t.stop();
+  });
+
   it('on an "unavailable" error keeps the message and re-sends it after the backoff', () => {
     const { add, done, t } = setup();
     const [m] = add(item());

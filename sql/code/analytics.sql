@@ -21,11 +21,13 @@ SELECT e.project_id, e.event_id, e.name, e.ts, e.received_at, e.session_id, e.an
        coalesce(u.merged_into, e.user_id, a.user_id) AS person_id,
        e.props,
        CASE WHEN e.name = '$pageview'
-            THEN left(coalesce(nullif(e.props->>'path', ''), nullif(e.props->>'url', '')), 500) END AS page
+            THEN left(coalesce(nullif(e.props->>'path', ''), nullif(e.props->>'url', '')), 500) END AS page,
+       e.sent_ts
 FROM beacon.events e
 LEFT JOIN beacon.aliases a ON e.user_id IS NULL AND a.project_id = e.project_id AND a.anon_id = e.anon_id
 LEFT JOIN beacon.users u ON u.project_id = e.project_id AND u.user_id = coalesce(e.user_id, a.user_id);
 COMMENT ON VIEW analytics.events IS 'Every event with its user resolved: user_id is the user it was sent with or, for anonymous events, the user its anon id later identified as; person_id merges users that are one person. Filter on ts: events are partitioned by day on it.';
+COMMENT ON COLUMN analytics.events.sent_ts IS 'The ts the client sent when the relay replaced it as implausible (older than MAX_EVENT_AGE or more than 1 day ahead); NULL when ts is as sent.';
 
 CREATE OR REPLACE VIEW analytics.sessions AS
 SELECT s.project_id, s.session_id, s.anon_id,

@@ -2,9 +2,9 @@
 -- by the procedure beacon.maintain(), one step per transaction.
 --
 -- beacon.maintain() is a PROCEDURE, called `CALL beacon.maintain()` outside an explicit
--- transaction. It COMMITs after each step, so the partition step's ACCESS EXCLUSIVE lock on
--- beacon.events (CREATE/ATTACH PARTITION) is held only while partitions are made, not through the
--- rollups and refreshes: COPYs from the relays wait for that step alone. Each step runs in
+-- transaction. It COMMITs after each step, so the partition step's short SHARE lock on
+-- beacon.events (ATTACH PARTITION, see attach_day_partitions) is held only while partitions are
+-- made, not through the rollups and refreshes: COPYs from the relays wait for that step alone. Each step runs in
 -- beacon.maintenance_step(), security definer (it creates and drops partitions, which only the
 -- owner of beacon.events may do; a procedure that COMMITs may not be security definer itself).
 --
@@ -21,47 +21,114 @@ CREATE OR REPLACE FUNCTION beacon.partition_name(p_day date) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT 'events_' || to_char(p_day, 'YYYYMMDD') $$;
 COMMENT ON FUNCTION beacon.partition_name(date) IS 'Name of the daily partition of beacon.events holding p_day (UTC).';
 
-CREATE OR REPLACE FUNCTION beacon.ensure_partitions(p_days_back int DEFAULT 1, p_days_ahead int DEFAULT 7)
-RETURNS int
+CREATE OR REPLACE FUNCTION beacon.partition_bounds(p_day date, OUT lo timestamptz, OUT hi timestamptz)
+LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT p_day::timestamp AT TIME ZONE 'UTC', (p_day + 1)::timestamp AT TIME ZONE 'UTC'
+$$;
+COMMENT ON FUNCTION beacon.partition_bounds(date) IS 'Bounds [lo, hi) of the daily partition of beacon.events holding p_day: its UTC midnight and the next.';
+
+CREATE OR REPLACE FUNCTION beacon.move_default_rows(p_days date[]) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    d       date;
-    created int := 0;
-    lo      timestamptz;
-    hi      timestamptz;
-    part    text;
+    n bigint;
+    d date;
+    b record;
 BEGIN
-    FOR d IN SELECT generate_series((now() AT TIME ZONE 'UTC')::date - p_days_back,
-                                    (now() AT TIME ZONE 'UTC')::date + p_days_ahead, '1 day')::date
-    LOOP
-        part := beacon.partition_name(d);
-        CONTINUE WHEN to_regclass(format('beacon.%I', part)) IS NOT NULL;
-        lo := d::timestamp AT TIME ZONE 'UTC';
-        hi := (d + 1)::timestamp AT TIME ZONE 'UTC';
-        IF EXISTS (SELECT FROM beacon.events_default WHERE ts >= lo AND ts < hi) THEN
-            -- Rows the default partition already caught for this day would make the new partition's
-            -- bounds overlap it: move them into the new table, then attach it.
-            EXECUTE format('CREATE TABLE beacon.%I (LIKE beacon.events INCLUDING DEFAULTS)', part);
-            EXECUTE format('INSERT INTO beacon.%I SELECT * FROM beacon.events_default WHERE ts >= $1 AND ts < $2', part)
-                USING lo, hi;
-            DELETE FROM beacon.events_default WHERE ts >= lo AND ts < hi;
-            EXECUTE format('ALTER TABLE beacon.events ATTACH PARTITION beacon.%I FOR VALUES FROM (%L) TO (%L)',
-                           part, lo, hi);
-        ELSE
-            EXECUTE format('CREATE TABLE beacon.%I PARTITION OF beacon.events FOR VALUES FROM (%L) TO (%L)',
-                           part, lo, hi);
-        END IF;
-        created := created + 1;
+    -- One pass over events_default whatever the number of days (it is scanned whole: its only
+    -- index on ts is the BRIN, which a backfill's interleaved days defeat), then one index range
+    -- per day over the rows taken out.
+    IF to_regclass('pg_temp.beacon_partition_moves') IS NULL THEN
+        CREATE TEMP TABLE beacon_partition_moves (LIKE beacon.events) ON COMMIT DROP;
+        CREATE INDEX beacon_partition_moves_ts ON pg_temp.beacon_partition_moves (ts);
+    END IF;
+    TRUNCATE pg_temp.beacon_partition_moves;
+    WITH m AS (
+        DELETE FROM beacon.events_default e
+        WHERE e.ts >= (beacon.partition_bounds(p_days[1])).lo
+          AND e.ts < (beacon.partition_bounds(p_days[cardinality(p_days)])).hi
+          AND (e.ts AT TIME ZONE 'UTC')::date = ANY (p_days)
+        RETURNING *)
+    INSERT INTO pg_temp.beacon_partition_moves SELECT * FROM m;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RETURN 0;
+    END IF;
+    ANALYZE pg_temp.beacon_partition_moves;
+    FOR d IN SELECT DISTINCT (m.ts AT TIME ZONE 'UTC')::date FROM pg_temp.beacon_partition_moves m LOOP
+        SELECT * INTO b FROM beacon.partition_bounds(d);
+        EXECUTE format('INSERT INTO beacon.%I SELECT * FROM pg_temp.beacon_partition_moves WHERE ts >= $1 AND ts < $2',
+                       beacon.partition_name(d)) USING b.lo, b.hi;
     END LOOP;
-    RETURN created;
+    RETURN n;
 END $$;
-COMMENT ON FUNCTION beacon.ensure_partitions(int, int) IS 'Creates the daily partitions of beacon.events from p_days_back days ago to p_days_ahead days ahead (UTC) that do not exist yet, moving any rows the default partition caught for those days. Returns how many it made. Called by beacon.maintain().';
+COMMENT ON FUNCTION beacon.move_default_rows(date[]) IS 'Moves the rows beacon.events_default holds for p_days (sorted, each with its standalone table beacon.events_YYYYMMDD made by beacon.attach_day_partitions) into those tables: one pass over events_default through a temp table. Returns the rows moved.';
 
-CREATE OR REPLACE FUNCTION beacon.make_partitions() RETURNS bigint
+-- How a day gets its partition without blocking ingest (beacon.attach_day_partitions):
+--   1. unlocked: each day is a standalone table (LIKE beacon.events, its indexes, and a CHECK of its
+--      range so ATTACH need not scan it); the rows beacon.events_default caught for those days are
+--      moved in (beacon.move_default_rows, one pass). Only ROW EXCLUSIVE on events_default: COPYs
+--      go on committing (rows for those days still land in the default partition meanwhile).
+--   2. locked, short: SHARE on beacon.events (waits for the COPYs in flight, holds new ones back;
+--      readers go on) and ACCESS EXCLUSIVE on events_default; the rows that arrived during step 1
+--      are moved in one more pass, a CHECK on events_default saying it holds none of those days is
+--      validated in another (so no ATTACH scans it again: one scan, not one per day), every table
+--      is attached, and both CHECKs are dropped. The SHARE lock is what keeps a COPY that began
+--      before the ATTACH from routing a row of the new day into events_default afterwards
+--      (PostgreSQL would fail that COPY on the default's new partition constraint).
+CREATE OR REPLACE FUNCTION beacon.attach_day_partitions(p_days date[]) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    days   date[];
+    d      date;
+    b      record;
+    part   text;
+    excl   text;
+BEGIN
+    -- Days with a name of 8 digits (years 1–9999) and no relation of that name yet. A standalone
+    -- table of that name (a partition detached by retention_mode 'detach') is left alone: its day
+    -- stays in events_default.
+    SELECT coalesce(array_agg(x ORDER BY x), '{}') INTO days
+    FROM (SELECT DISTINCT x FROM unnest(p_days) x) u
+    WHERE x BETWEEN date '0001-01-01' AND date '9999-12-31'
+      AND to_regclass(format('beacon.%I', beacon.partition_name(x))) IS NULL;
+    IF cardinality(days) = 0 THEN
+        RETURN 0;
+    END IF;
+
+    -- 1. Unlocked: the standalone tables, and the rows events_default holds for them.
+    FOREACH d IN ARRAY days LOOP
+        SELECT * INTO b FROM beacon.partition_bounds(d);
+        EXECUTE format('CREATE TABLE beacon.%I (LIKE beacon.events INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING STORAGE INCLUDING COMPRESSION,'
+                       ' CONSTRAINT beacon_attach_range CHECK (ts >= %L AND ts < %L))', beacon.partition_name(d), b.lo, b.hi);
+    END LOOP;
+    PERFORM beacon.move_default_rows(days);
+
+    -- 2. Locked: the stragglers, the default's CHECK, the ATTACHes.
+    LOCK TABLE beacon.events IN SHARE MODE;
+    LOCK TABLE beacon.events_default IN ACCESS EXCLUSIVE MODE;
+    PERFORM beacon.move_default_rows(days);
+    SELECT string_agg(format('(ts < %L OR ts >= %L)', (beacon.partition_bounds(x)).lo, (beacon.partition_bounds(x)).hi), ' AND ')
+    INTO excl FROM unnest(days) x;
+    EXECUTE format('ALTER TABLE beacon.events_default ADD CONSTRAINT beacon_attach_excl CHECK (%s)', excl);
+    FOREACH d IN ARRAY days LOOP
+        part := beacon.partition_name(d);
+        SELECT * INTO b FROM beacon.partition_bounds(d);
+        EXECUTE format('ALTER TABLE beacon.events ATTACH PARTITION beacon.%I FOR VALUES FROM (%L) TO (%L)', part, b.lo, b.hi);
+        EXECUTE format('ALTER TABLE beacon.%I DROP CONSTRAINT beacon_attach_range', part);
+    END LOOP;
+    ALTER TABLE beacon.events_default DROP CONSTRAINT beacon_attach_excl;
+    RETURN cardinality(days);
+END $$;
+COMMENT ON FUNCTION beacon.attach_day_partitions(date[]) IS 'Makes the daily partitions of beacon.events for p_days that do not exist yet (years 1–9999), moving the rows beacon.events_default caught for them: first into standalone tables without blocking COPY, then, under a short SHARE lock on beacon.events, the rows that arrived meanwhile, and ATTACH. Returns how many it made.';
+
+CREATE OR REPLACE FUNCTION beacon.ensure_partitions(p_days_back int DEFAULT 1, p_days_ahead int DEFAULT 7)
+RETURNS int
 LANGUAGE sql AS $$
-    SELECT beacon.ensure_partitions(1, (SELECT s.partitions_ahead FROM beacon.settings s))
+    SELECT beacon.attach_day_partitions(array(
+        SELECT generate_series((now() AT TIME ZONE 'UTC')::date - p_days_back,
+                               (now() AT TIME ZONE 'UTC')::date + p_days_ahead, '1 day')::date))
 $$;
-COMMENT ON FUNCTION beacon.make_partitions() IS 'beacon.ensure_partitions from yesterday to beacon.settings.partitions_ahead days ahead.';
+COMMENT ON FUNCTION beacon.ensure_partitions(int, int) IS 'Creates the daily partitions of beacon.events from p_days_back days ago to p_days_ahead days ahead (UTC) that do not exist yet, moving any rows the default partition caught for those days (beacon.attach_day_partitions). Returns how many it made.';
 
 CREATE OR REPLACE FUNCTION beacon.log_step(p_step text, p_rows bigint, p_started timestamptz, p_error text DEFAULT NULL)
 RETURNS void
@@ -96,6 +163,29 @@ LANGUAGE sql STABLE AS $$
           SELECT p.retention_days FROM beacon.projects p WHERE p.retention_days IS NOT NULL) x
 $$;
 COMMENT ON FUNCTION beacon.partition_retention_days() IS 'Days whole partitions are kept: the longest effective retention of any project or the global setting; NULL keeps forever.';
+
+CREATE OR REPLACE FUNCTION beacon.backfilled_days() RETURNS date[]
+LANGUAGE sql STABLE AS $$
+    -- Past days only: a day ahead of the partitions_ahead window gets its partition when it comes
+    -- into it. A day older than retention gets none (it would be dropped at once): its rows are
+    -- deleted by the retention step.
+    SELECT coalesce(array_agg(DISTINCT (e.ts AT TIME ZONE 'UTC')::date), '{}')
+    FROM beacon.events_default e
+    WHERE e.ts < beacon.day_start(0)
+      AND e.ts >= coalesce(beacon.day_start(beacon.partition_retention_days()), '-infinity')
+$$;
+COMMENT ON FUNCTION beacon.backfilled_days() IS 'Past UTC days (before today) within beacon.partition_retention_days() for which beacon.events_default holds events: the days of a backfill or an import that still lack a partition.';
+
+CREATE OR REPLACE FUNCTION beacon.make_partitions() RETURNS bigint
+LANGUAGE sql AS $$
+    SELECT beacon.attach_day_partitions(array(
+        SELECT generate_series((now() AT TIME ZONE 'UTC')::date - 1,
+                               (now() AT TIME ZONE 'UTC')::date + (SELECT s.partitions_ahead FROM beacon.settings s),
+                               '1 day')::date
+        UNION
+        SELECT unnest(beacon.backfilled_days())))
+$$;
+COMMENT ON FUNCTION beacon.make_partitions() IS 'The partitions step of beacon.maintain(): daily partitions from yesterday to beacon.settings.partitions_ahead days ahead, and one for every past day within retention that received events (beacon.backfilled_days), their rows moved out of beacon.events_default (beacon.attach_day_partitions).';
 
 CREATE OR REPLACE FUNCTION beacon.drop_expired_partitions() RETURNS int
 LANGUAGE plpgsql AS $$

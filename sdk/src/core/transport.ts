@@ -32,7 +32,9 @@ const same = (x: Identity, y: Identity) => x.s == y.s && x.a == y.a;
  * acknowledges them (`{"type":"ack","seq":N}` covers every seq ≤ N) or rejects one
  * (`{"type":"error","seq":N}`: done, never re-sent — except code `unavailable`, a transient
  * relay/database failure, which reconnects after the backoff and re-sends, and `rate_limited`,
- * which keeps the message and re-sends it on the same connection after a pause).
+ * which keeps the message and re-sends it on the same connection after a pause). A
+ * `{"type":"warning","seq":N,"code":…}` (e.g. `ts_replaced`) changes nothing: the message is
+ * still done at its ack; in debug mode each code is logged once.
  *
  * A connection carries one session and anon id in its URL, so messages are sent on a
  * connection of their own identity: the oldest queued identity first, then the current one.
@@ -49,6 +51,7 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
   let hold: ReturnType<typeof setTimeout> | undefined; // rate-limited: pause sending
   let heard = 0;
   let stopped = false;
+  const warned: Record<string, 1> = {}; // warning codes already logged
 
   /** The identity the connection should have: keep a live one while it has work, else the oldest. */
   const target = (): Identity =>
@@ -103,6 +106,10 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
         return;
       }
       if (m.seq) finish((e) => e.q == m.seq);
+    } else if (m.type == 'warning') {
+      // Taken, but not quite as sent (ts_replaced: this device's clock is off). Logged once per code.
+      warned[m.code] || ev.log('warning', m.seq, m.code, m.message);
+      warned[m.code] = 1;
     } else if (m.type == 'flags' && m.flags && typeof m.flags == 'object') {
       ev.flags(m.flags);
     }
