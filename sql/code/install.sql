@@ -14,6 +14,8 @@
 {{ template "flags.sql" . }}
 {{ template "rollups.sql" . }}
 {{ template "daily.sql" . }}
+{{ template "freshness.sql" . }}
 {{ template "maintenance.sql" . }}
+{{ template "access.sql" . }}
 {{ template "analytics.sql" . }}
 {{ template "roles.sql" . }}
