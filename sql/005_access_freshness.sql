@@ -66,6 +66,7 @@ CREATE TABLE beacon.refresh_requests (
     requested_by name        NOT NULL DEFAULT session_user
 );
 CREATE INDEX refresh_requests_requested_at ON beacon.refresh_requests (requested_at);
+COMMENT ON INDEX beacon.refresh_requests_requested_at IS 'The latest request (rate limit, and whether one is waiting).';
 COMMENT ON TABLE beacon.refresh_requests IS 'Refreshes asked for through analytics.refresh() and accepted (at most one per 10 s). Insert-only, so a requester holds no lock anyone waits for; beacon.refresh_analytics() serves them and deletes rows older than a day.';
 COMMENT ON COLUMN beacon.refresh_requests.request_id IS 'Identity.';
 COMMENT ON COLUMN beacon.refresh_requests.requested_at IS 'When it was asked (clock time of the call).';
@@ -73,4 +74,4 @@ COMMENT ON COLUMN beacon.refresh_requests.requested_by IS 'Login that asked.';
 
 ALTER TABLE beacon.settings ALTER COLUMN refresh_interval SET DEFAULT '2 seconds';
 UPDATE beacon.settings SET refresh_interval = '2 seconds' WHERE refresh_interval = '1 minute';
-COMMENT ON COLUMN beacon.settings.refresh_interval IS 'Least time between two refreshes of one stored aggregate (daily_stats, the top-list materialized views) while events keep arriving; each also waits at least 4 times its last refresh''s duration, and all are refreshed at least hourly regardless. Default 2 seconds.';
+COMMENT ON COLUMN beacon.settings.refresh_interval IS 'Least time between two refreshes of one stored aggregate (daily_stats, the top-list materialized views) while events keep arriving; each also waits at least 4 times its last refresh''s duration, and all are refreshed at least hourly regardless. 0 refreshes on every change whatever it costs. Default 2 seconds.';

@@ -56,3 +56,35 @@ BEGIN
     RETURN n;
 END $$;
 COMMENT ON FUNCTION beacon.scope_analytics_views() IS 'Makes every analytics view with a project_id column show a scoped reader only its projects: wraps the view''s definition in a security-barrier filter on beacon.visible_projects(CURRENT_USER), keeping its columns, comments and grants. Idempotent; run by the code package after the views are defined. Returns the views wrapped.';
+
+CREATE OR REPLACE FUNCTION beacon.grant_project(p_role name, p_project uuid) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = p_role) THEN
+        RAISE EXCEPTION 'role % does not exist', p_role
+            USING ERRCODE = '42704', HINT = format('CREATE ROLE %I LOGIN PASSWORD ''…'';', p_role);
+    END IF;
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = p_role) THEN
+        RAISE EXCEPTION 'role % is a superuser: it sees every project whatever it is granted', p_role
+            USING ERRCODE = '42501';
+    END IF;
+    IF NOT EXISTS (SELECT FROM beacon.projects p WHERE p.project_id = p_project) THEN
+        RAISE EXCEPTION 'project % does not exist', p_project USING ERRCODE = '23503';
+    END IF;
+    IF NOT pg_catalog.pg_has_role(p_role, 'beacon_scoped_reader', 'MEMBER') THEN
+        EXECUTE format('GRANT beacon_scoped_reader TO %I', p_role);
+    END IF;
+    INSERT INTO beacon.project_grants (role_name, project_id) VALUES (p_role, p_project)
+    ON CONFLICT DO NOTHING;
+    RETURN FOUND;
+END $$;
+COMMENT ON FUNCTION beacon.grant_project(name, uuid) IS 'Lets p_role see project p_project in the analytics views, and makes it a member of beacon_scoped_reader (so it sees only the projects granted to it, or to a role it is a member of). Returns false when it was granted already. The owner''s alone; `beacon project grant --role R --project ID` calls it.';
+
+CREATE OR REPLACE FUNCTION beacon.revoke_project(p_role name, p_project uuid) RETURNS boolean
+LANGUAGE sql AS $$
+    WITH gone AS (
+        DELETE FROM beacon.project_grants g WHERE g.role_name = p_role AND g.project_id = p_project RETURNING 1
+    )
+    SELECT EXISTS (SELECT FROM gone)
+$$;
+COMMENT ON FUNCTION beacon.revoke_project(name, uuid) IS 'Takes project p_project from what p_role sees; the role stays scoped (a scoped role without grants sees nothing). Returns false when it was not granted. The owner''s alone; `beacon project revoke --role R --project ID` calls it. To make a role an all-projects reader again: REVOKE beacon_scoped_reader FROM it.';

@@ -5,7 +5,8 @@
 -- call folds the pending rollups, then refreshes an aggregate (daily_stats; the top-list
 -- materialized views) only when it changed, or a reader asked, or an hour passed — and no sooner
 -- than settings.refresh_interval (2 s) and 4 times its own last refresh after the previous one, so
--- a costly refresh paces itself (at most a fifth of one backend) instead of piling up. maintain()'s
+-- a costly refresh paces itself (at most a fifth of one backend) instead of piling up. A
+-- refresh_interval of 0 turns the pacing off: every call with a change refreshes. maintain()'s
 -- 'refresh' step runs the same function. Both take the advisory lock (1113940323, 5) and skip
 -- when it is held: one refresh at a time.
 
@@ -14,10 +15,11 @@ RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT p_f.refreshed_at < now() - interval '1 hour'
         OR p_requested > p_f.refreshed_at
-        OR (p_changed AND p_f.refreshed_at <= now() - greatest((SELECT s.refresh_interval FROM beacon.settings s),
-                                                                 4 * coalesce(p_f.took, interval '0')))
+        OR (p_changed AND (s.refresh_interval = interval '0'
+                           OR p_f.refreshed_at <= now() - greatest(s.refresh_interval, 4 * coalesce(p_f.took, interval '0'))))
+    FROM beacon.settings s
 $$;
-COMMENT ON FUNCTION beacon.refresh_due(beacon.freshness, boolean, timestamptz) IS 'Whether an aggregate is due for a refresh: an hour since the last (windows move), a reader''s request since, or a change and both settings.refresh_interval and 4 times its last duration since.';
+COMMENT ON FUNCTION beacon.refresh_due(beacon.freshness, boolean, timestamptz) IS 'Whether an aggregate is due for a refresh: an hour since the last (windows move), a reader''s request since, or a change and both settings.refresh_interval and 4 times its last duration since (a refresh_interval of 0 refreshes on every change, whatever it costs).';
 
 CREATE OR REPLACE FUNCTION beacon.refresh_analytics() RETURNS bigint
 LANGUAGE plpgsql AS $$
