@@ -34,7 +34,7 @@ func seedProject(t *testing.T, db *testdb.DB, p, secret string) {
 	t.Helper()
 	now := time.Now()
 	copyEvents(t, db.Pool,
-		ev{project: p, session: "s1", anon: "a1", name: "$pageview", props: map[string]any{"path": "/home", "secret": secret}, ts: now},
+		ev{project: p, session: "s1", anon: "a1", name: "$pageview", props: map[string]any{"path": "/home", "$browser": "Firefox", "$device": "desktop", "$os": "Linux", "referrer": "https://ref.example/", "secret": secret}, ts: now},
 		ev{project: p, session: "s2", anon: "a2", name: "signup", user: ptr("u1"), ts: now})
 	exec(t, db.Pool, `SELECT beacon.identify($1, 'a1', 'u1', '{"plan":"pro"}'), beacon.identify($1, 'a3', 'u2')`, p)
 	exec(t, db.Pool, `SELECT beacon.merge_users($1, 'u2', 'u1')`, p)
@@ -121,7 +121,7 @@ func TestScopedReaderSeesItsProjectsOnly(t *testing.T) {
 			checked++
 		}
 	}
-	if checked < 12 {
+	if checked < len(views)-2 {
 		t.Errorf("only %d views had rows of both projects to tell apart", checked)
 	}
 
