@@ -72,7 +72,12 @@ BEGIN
         RAISE EXCEPTION 'project % does not exist', p_project USING ERRCODE = '23503';
     END IF;
     IF NOT pg_catalog.pg_has_role(p_role, 'beacon_scoped_reader', 'MEMBER') THEN
-        EXECUTE format('GRANT beacon_scoped_reader TO %I', p_role);
+        BEGIN
+            EXECUTE format('GRANT beacon_scoped_reader TO %I', p_role);
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE EXCEPTION '% may not make % a member of beacon_scoped_reader', current_user, p_role
+                USING ERRCODE = '42501', HINT = format('As a superuser: GRANT beacon_scoped_reader TO %I; then grant again.', p_role);
+        END;
     END IF;
     INSERT INTO beacon.project_grants (role_name, project_id) VALUES (p_role, p_project)
     ON CONFLICT DO NOTHING;
