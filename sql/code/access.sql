@@ -12,7 +12,9 @@
 --     SELECT * FROM (<definition>) scoped WHERE <visible>
 -- with security_barrier, so a reader's own WHERE (a cast that fails, a function that logs its
 -- argument) is never evaluated on another project's rows. A new view is covered the day it is
--- added; TestScopedReaderSeesItsProjectsOnly checks every view.
+-- added; TestScopedReaderSeesItsProjectsOnly checks every view. A function granted to the readers
+-- runs as its owner, who sees all: one that takes a project must check it against
+-- beacon.visible_projects(session_user), as analytics.visitors does.
 
 CREATE OR REPLACE FUNCTION beacon.visible_projects(p_role name) RETURNS uuid[]
 LANGUAGE sql STABLE
