@@ -59,6 +59,7 @@ func TestKeepFreshPacesItself(t *testing.T) {
 	db := testdb.New(t)
 	p := newProject(t, db.Pool)
 	exec(t, db.Pool, `UPDATE beacon.settings SET refresh_interval = '10 minutes'`) // no real clock can pass it mid-test
+	exec(t, db.Pool, `UPDATE beacon.freshness SET refreshed_at = '-infinity'`)         // the first tick refreshes all
 	exec(t, db.Pool, `SELECT beacon.keep_fresh()`)
 
 	copyEvents(t, db.Pool, ev{project: p, session: "s", anon: "a", name: "e", ts: time.Now()})
