@@ -62,7 +62,8 @@ BEGIN
     -- Top lists: REFRESH … CONCURRENTLY (readers keep reading the old rows meanwhile).
     SELECT * INTO v_f FROM beacon.freshness WHERE source = 'top';
     v_f.refreshed_at := least(v_f.refreshed_at, v_any);
-    IF beacon.refresh_due(v_f, (SELECT st.dirty FROM beacon.rollup_state st), v_req) THEN
+    v_changed := (SELECT st.dirty FROM beacon.rollup_state st);
+    IF beacon.refresh_due(v_f, v_changed, v_req) THEN
         v_t0 := clock_timestamp();
         REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_event_names;
         REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_top_values;
@@ -70,6 +71,8 @@ BEGIN
         UPDATE beacon.freshness SET as_of = now(), refreshed_at = clock_timestamp(), took = clock_timestamp() - v_t0
         WHERE source = 'top';
         v_n := v_n + 2;
+    ELSIF NOT v_changed THEN
+        UPDATE beacon.freshness SET as_of = now() WHERE source = 'top'; -- every event folded is in them
     END IF;
 
     DELETE FROM beacon.refresh_requests r WHERE r.requested_at < now() - interval '1 day';
