@@ -42,7 +42,8 @@ func (o *originsFlag) Set(v string) error {
 const projectUsage = `usage: beacon project create --name NAME [--origin URL ...] [--tz ZONE]
        beacon project secret PROJECT_ID [--rotate]
        beacon project verify PROJECT_ID on|off
-       beacon project set-tz PROJECT_ID ZONE`
+       beacon project set-tz PROJECT_ID ZONE
+       beacon project grant|revoke --role ROLE --project PROJECT_ID`
 
 // projectCmd administers projects as the database owner (DATABASE_URL): the secret functions
 // are the owner's alone (docs/fedramp.md, "Trust model").
@@ -59,6 +60,8 @@ func projectCmd(ctx context.Context, cfg Config, args []string) error {
 		return projectVerify(ctx, cfg, args[1:])
 	case "set-tz":
 		return projectSetTZ(ctx, cfg, args[1:])
+	case "grant", "revoke":
+		return projectGrant(ctx, cfg, args[0], args[1:])
 	}
 	return errors.New(projectUsage)
 }

@@ -290,8 +290,8 @@ func connectPool(t *testing.T, ctx context.Context, url string) *pgxpool.Pool {
 	return pool
 }
 
-// TestTwoRelaysMaintainOnce: both relays call beacon.maintain() every second, yet the view
-// refresh (due at most once per beacon.settings.refresh_interval) runs once.
+// TestTwoRelaysMaintainOnce: both relays call beacon.maintain() and beacon.keep_fresh() every
+// second, yet a due refresh of the top lists runs once (the refresh lock, and nothing due after).
 func TestTwoRelaysMaintainOnce(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
@@ -299,18 +299,23 @@ func TestTwoRelaysMaintainOnce(t *testing.T) {
 	if _, err := db.Pool.Exec(ctx, `UPDATE beacon.rollup_state SET dirty = true, refreshed_at = now() - interval '2 minutes'`); err != nil {
 		t.Fatal(err)
 	}
-	refreshes := func() int {
-		return queryInt(t, db, `SELECT count(*) FROM beacon.maintenance_log WHERE step = 'refresh' AND error IS NULL`)
+	refreshedAt := func() time.Time {
+		var at time.Time
+		if err := db.Pool.QueryRow(ctx, `SELECT refreshed_at FROM beacon.freshness WHERE source = 'top'`).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
 	}
-	before := refreshes() // the template's migrate-time maintain() may have logged one
+	before := refreshedAt() // the template's migrate-time maintain() may have refreshed
 	env := []string{"DATABASE_URL=" + db.URL, "MAINTAIN_INTERVAL=1s"}
 	startRelay(t, freePort(t), env...)
 	startRelay(t, freePort(t), env...)
-	waitFor(t, "a refresh", func() bool { return refreshes() > before })
+	waitFor(t, "a refresh", func() bool { return refreshedAt().After(before) })
+	first := refreshedAt()
 	// Both relays tick at least twice more meanwhile.
 	time.Sleep(2500 * time.Millisecond)
-	if n := refreshes() - before; n != 1 {
-		t.Fatalf("refreshes = %d, want 1", n)
+	if again := refreshedAt(); !again.Equal(first) {
+		t.Fatalf("top lists refreshed again at %v after %v with nothing changed", again, first)
 	}
 	if n := queryInt(t, db, `SELECT count(*) FROM beacon.maintenance_log WHERE error IS NOT NULL`); n != 0 {
 		t.Fatalf("%d maintenance steps failed", n)

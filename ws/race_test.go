@@ -2,5 +2,6 @@
 
 package ws_test
 
-// slowdownBound is maxSlowdown's counterpart under the race detector (see maxSlowdown).
-func slowdownBound() float64 { return 2 * maxSlowdown }
+// slowdownBound is what the neighbour test's bounds are multiplied by: 2 under the race detector
+// (see maxSlowdown).
+func slowdownBound() float64 { return 2 }

@@ -316,6 +316,7 @@ AS $$
         LEFT JOIN beacon.users u ON u.project_id = i.project_id
                                 AND u.user_id = CASE i.kind WHEN 'u' THEN i.id WHEN 'a' THEN a.user_id END
         WHERE i.project_id = p_project AND i.day BETWEEN p_from AND p_to
+          AND p_project = ANY (coalesce((SELECT beacon.visible_projects(session_user)), ARRAY[p_project])) -- code/access.sql
     )
     SELECT count(DISTINCT (p.person IS NULL, coalesce(p.person, p.id))) FILTER (WHERE p.kind <> 's'),
            count(DISTINCT p.person),

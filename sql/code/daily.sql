@@ -179,7 +179,7 @@ BEGIN
         took = clock_timestamp() - v_t0;
     RETURN v_n;
 END $$;
-COMMENT ON FUNCTION beacon.refresh_daily() IS 'Brings beacon.daily_stats up to date: drops days that left the window, turns queued identity changes into the days they affect, and recounts only the days in beacon.daily_dirty (beacon.daily_counts). Returns the (project, day) pairs recounted; its work is recorded in beacon.daily_state. Called by refresh_views().';
+COMMENT ON FUNCTION beacon.refresh_daily() IS 'Brings beacon.daily_stats up to date: drops days that left the window, turns queued identity changes into the days they affect, and recounts only the days in beacon.daily_dirty (beacon.daily_counts). Returns the (project, day) pairs recounted; its work is recorded in beacon.daily_state. Called by refresh_analytics().';
 
 CREATE OR REPLACE FUNCTION beacon.daily_aliases_changed() RETURNS trigger
 LANGUAGE plpgsql

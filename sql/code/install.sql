@@ -4,7 +4,9 @@
 -- nothing that did not change. The analytics views are replaced in place, never dropped (BI
 -- users build on them). Order matters only where a SQL-language body names another function.
 --
--- Objects that are no longer wanted are dropped by a numbered migration, not here.
+-- Objects that are no longer wanted are dropped by a numbered migration, not here. roles.sql
+-- stays last: it revokes EXECUTE from PUBLIC on every routine defined above it, scopes every
+-- analytics view (access.sql), and grants by name.
 
 {{ template "common.sql" . }}
 {{ template "ingest.sql" . }}
@@ -15,7 +17,9 @@
 {{ template "rollups.sql" . }}
 {{ template "daily.sql" . }}
 {{ template "timezones.sql" . }}
+{{ template "freshness.sql" . }}
 {{ template "maintenance.sql" . }}
+{{ template "access.sql" . }}
 {{ template "analytics.sql" . }}
 {{ template "accounts.sql" . }}
 {{ template "api.sql" . }}

@@ -288,7 +288,7 @@ INSERT INTO beacon.maintenance_steps AS m (step, position, fn) VALUES
     ('sessions',     40, 'beacon.purge_sessions()'),
     ('rollup',       50, 'beacon.fold_rollups()'),
     ('rollup_purge', 55, 'beacon.purge_rollup_ids()'),
-    ('refresh',      60, 'beacon.refresh_views()'),
+    ('refresh',      60, 'beacon.refresh_analytics()'),
     ('log',          90, 'beacon.purge_maintenance_log()')
 ON CONFLICT (step) DO UPDATE SET position = excluded.position, fn = excluded.fn
 WHERE (m.position, m.fn) IS DISTINCT FROM (excluded.position, excluded.fn);

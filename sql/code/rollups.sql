@@ -5,8 +5,9 @@
 --     relay's 23505 retry included), and adds its distinct ids per day to rollup_daily_ids.
 --  2. beacon.fold_rollups() (a maintain() step) adds the pending rows into the rollup tables. Its
 --     cost grows with the events inserted since the last run, not with history.
---  3. beacon.refresh_views() (a maintain() step) recounts the changed days of daily_stats
---     (code/daily.sql) and refreshes the materialized views CONCURRENTLY.
+--  3. beacon.refresh_analytics() (code/freshness.sql: keep_fresh() every second, and a maintain()
+--     step) recounts the changed days of daily_stats (code/daily.sql) and refreshes the
+--     materialized views CONCURRENTLY.
 -- Measurements behind the trigger's shape: docs/sql.md and docs/benchmarks.md.
 --
 -- Days and hours are those of each project's time zone (beacon.projects.timezone): a day is the
@@ -188,22 +189,4 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION beacon.purge_rollup_ids() IS 'Deletes the daily id sets older than their project''s effective retention (they hold personal ids; the counts in the other rollups are kept), and marks those days of the window for recount in beacon.daily_dirty. Returns the rows deleted.';
 
-CREATE OR REPLACE FUNCTION beacon.refresh_views() RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    st beacon.rollup_state;
-BEGIN
-    SELECT * INTO st FROM beacon.rollup_state;
-    IF NOT (((st.dirty OR EXISTS (SELECT FROM beacon.daily_dirty) OR EXISTS (SELECT FROM beacon.daily_identity_changes))
-             AND st.refreshed_at <= now() - (SELECT s.refresh_interval FROM beacon.settings s))
-            OR st.refreshed_at < now() - interval '1 hour') THEN
-        RETURN 0;
-    END IF;
-    PERFORM beacon.refresh_daily();
-    REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_event_names_local;
-    REFRESH MATERIALIZED VIEW CONCURRENTLY beacon.mv_top_values_local;
-    UPDATE beacon.rollup_state SET dirty = false, refreshed_at = now();
-    RETURN 3;
-END $$;
-COMMENT ON FUNCTION beacon.refresh_views() IS 'Brings the dashboard''s aggregates up to date when the rollups or identities changed and beacon.settings.refresh_interval has passed, and at least hourly (their windows move): beacon.refresh_daily() (the changed days of daily_stats) and REFRESH … CONCURRENTLY of mv_event_names_local and mv_top_values_local (the top lists; their windows are calendar days of each project''s time zone). Returns the aggregates refreshed (3). A maintain() step.';
 

@@ -1,0 +1,357 @@
+package sql_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/beacon-analytics/beacon/internal/testdb"
+	beaconsql "github.com/beacon-analytics/beacon/sql"
+)
+
+// grant is one object of the beacon and analytics schemas and who besides its owner may use it:
+// "role:PRIV,PRIV role:PRIV", roles in name order, PUBLIC spelled PUBLIC; "" is the owner alone.
+type grant struct{ kind, name, grants string }
+
+// readers is what every analytics view grants: both read roles, and the project-scoped readers
+// whose rows the view filters (code/access.sql).
+const readers = "beacon_dashboard:SELECT beacon_reader:SELECT beacon_scoped_reader:SELECT"
+
+// intendedACL is every function, procedure, table, view and sequence of beacon and analytics with
+// the privileges it is meant to give. Adding an object means deciding its grants: EXECUTE and view
+// SELECT in code/roles.sql, table grants in a migration, nothing for owner-only; then a line here.
+var intendedACL = []grant{
+	// analytics: views for every reader, and what they may call.
+	{"function", "analytics.refresh()", "beacon_dashboard:EXECUTE beacon_reader:EXECUTE beacon_scoped_reader:EXECUTE"},
+	{"function", "analytics.visitors(uuid, date, date)", "beacon_dashboard:EXECUTE beacon_reader:EXECUTE beacon_scoped_reader:EXECUTE"},
+	{"view", "analytics.aliases", readers},
+	{"view", "analytics.daily", readers},
+	{"view", "analytics.daily_pageviews", readers},
+	{"view", "analytics.events", readers},
+	{"view", "analytics.flag_audit", readers},
+	{"view", "analytics.flags", readers},
+	{"view", "analytics.freshness", readers},
+	{"view", "analytics.hourly_events", readers},
+	{"view", "analytics.identity_audit", readers},
+	{"view", "analytics.people", readers},
+	{"view", "analytics.projects", readers},
+	{"view", "analytics.sessions", readers},
+	{"view", "analytics.top_browsers", readers},
+	{"view", "analytics.top_devices", readers},
+	{"view", "analytics.top_events", readers},
+	{"view", "analytics.top_pages", readers},
+	{"view", "analytics.top_referrers", readers},
+	{"view", "analytics.users", readers},
+
+	// beacon tables: the relay inserts, the dashboard manages flags and projects.
+	{"table", "beacon.event_ids", "beacon_relay:INSERT"},
+	{"table", "beacon.events", "beacon_relay:INSERT"},
+	{"table", "beacon.events_rejected", "beacon_relay:INSERT"},
+	{"table", "beacon.flags", "beacon_dashboard:DELETE,INSERT,SELECT,UPDATE"},
+	{"table", "beacon.projects", "beacon_dashboard:DELETE,INSERT,SELECT,UPDATE beacon_relay:SELECT"},
+	{"table", "beacon.schema_code", "beacon_api:SELECT beacon_dashboard:SELECT beacon_relay:SELECT"},
+	{"table", "beacon.schema_migrations", "beacon_api:SELECT beacon_dashboard:SELECT beacon_relay:SELECT"},
+
+	// beacon routines the relay calls.
+	{"function", "beacon.claim_event_ids(uuid[], uuid[], timestamp with time zone[])", "beacon_relay:EXECUTE"},
+	{"function", "beacon.connect(uuid, text)", "beacon_relay:EXECUTE"},
+	{"function", "beacon.identify(uuid, text, text, jsonb, boolean)", "beacon_relay:EXECUTE"},
+	{"function", "beacon.identity_key(uuid)", "beacon_relay:EXECUTE"},
+	{"procedure", "beacon.maintain()", "beacon_relay:EXECUTE"},
+	{"function", "beacon.maintenance_plan()", "beacon_relay:EXECUTE"},
+	{"function", "beacon.maintenance_step(text)", "beacon_relay:EXECUTE"},
+	{"function", "beacon.keep_fresh()", "beacon_relay:EXECUTE"},
+	// … and both.
+	{"function", "beacon.evaluate_flags(uuid, text, text)", "beacon_dashboard:EXECUTE beacon_relay:EXECUTE"},
+	{"function", "beacon.evaluate_flags_many(uuid, text[], text[])", "beacon_dashboard:EXECUTE beacon_relay:EXECUTE"},
+	// … the dashboard calls.
+	{"function", "beacon.check_flag_rules(jsonb)", "beacon_dashboard:EXECUTE"},
+	{"function", "beacon.create_project(text, text[])", "beacon_dashboard:EXECUTE"},
+	{"function", "beacon.delete_person(uuid, text)", "beacon_dashboard:EXECUTE"},
+	{"function", "beacon.merge_users(uuid, text, text)", "beacon_dashboard:EXECUTE"},
+	{"function", "beacon.unalias(uuid, text)", "beacon_dashboard:EXECUTE"},
+	{"function", "beacon.unmerge_users(uuid, bigint)", "beacon_dashboard:EXECUTE"},
+	// … every analytics view calls to filter a scoped reader's rows (callable only inside a view:
+	// the readers have no USAGE on schema beacon).
+	{"function", "beacon.visible_projects(name)", "beacon_dashboard:EXECUTE beacon_reader:EXECUTE beacon_scoped_reader:EXECUTE"},
+
+	// The owner's alone: state, internals, trigger functions, secrets.
+	{"table", "beacon.aliases", ""},
+	{"table", "beacon.daily_dirty", ""},
+	{"table", "beacon.daily_identity_changes", ""},
+	{"table", "beacon.daily_state", ""},
+	{"table", "beacon.daily_stats", ""},
+	{"table", "beacon.events_YYYYMMDD", ""},
+	{"table", "beacon.events_default", ""},
+	{"table", "beacon.flag_audit", ""},
+	{"table", "beacon.freshness", ""},
+	{"table", "beacon.identity_audit", ""},
+	{"table", "beacon.maintenance_log", ""},
+	{"table", "beacon.maintenance_steps", ""},
+	{"table", "beacon.project_grants", ""},
+	{"table", "beacon.project_secrets", ""},
+	{"table", "beacon.refresh_requests", ""},
+	{"table", "beacon.retention_state", ""},
+	{"table", "beacon.rollup_daily_dims", ""},
+	{"table", "beacon.rollup_daily_ids", ""},
+	{"table", "beacon.rollup_hourly", ""},
+	{"table", "beacon.rollup_pending", ""},
+	{"table", "beacon.rollup_state", ""},
+	{"table", "beacon.sessions", ""},
+	{"table", "beacon.settings", ""},
+	{"table", "beacon.trust_audit", ""},
+	{"table", "beacon.user_merges", ""},
+	{"table", "beacon.users", ""},
+	{"materialized view", "beacon.mv_event_names", ""},
+	{"materialized view", "beacon.mv_top_values", ""},
+	{"sequence", "beacon.events_rejected_rejected_id_seq", ""},
+	{"sequence", "beacon.flag_audit_audit_id_seq", ""},
+	{"sequence", "beacon.identity_audit_audit_id_seq", ""},
+	{"sequence", "beacon.maintenance_log_log_id_seq", ""},
+	{"sequence", "beacon.refresh_requests_request_id_seq", ""},
+	{"sequence", "beacon.trust_audit_audit_id_seq", ""},
+	{"sequence", "beacon.user_merges_merge_id_seq", ""},
+	{"function", "beacon.actor_role()", ""},
+	{"function", "beacon.app_user()", ""},
+	{"function", "beacon.daily_aliases_changed()", ""},
+	{"function", "beacon.daily_counts(uuid[], date[])", ""},
+	{"function", "beacon.daily_user_changed()", ""},
+	{"function", "beacon.day_start(integer)", ""},
+	{"function", "beacon.drop_expired_partitions()", ""},
+	{"function", "beacon.ensure_identity_secret(uuid)", ""},
+	{"function", "beacon.ensure_partitions(integer, integer)", ""},
+	{"function", "beacon.flag_bucket(text, text)", ""},
+	{"function", "beacon.flag_on(boolean, numeric, jsonb, text, text, jsonb)", ""},
+	{"function", "beacon.flag_rules_match(jsonb, jsonb)", ""},
+	{"function", "beacon.flags_audit()", ""},
+	{"function", "beacon.flags_client_visible()", ""},
+	{"function", "beacon.flags_notify()", ""},
+	{"function", "beacon.flags_validate()", ""},
+	{"function", "beacon.fold_rollups()", ""},
+	{"function", "beacon.forbid_change()", ""},
+	{"function", "beacon.identity_secret(uuid)", ""},
+	{"function", "beacon.log_step(text, bigint, timestamp with time zone, text)", ""},
+	{"function", "beacon.make_partitions()", ""},
+	{"function", "beacon.merge_traits(jsonb, jsonb)", ""},
+	{"function", "beacon.new_identity_secret()", ""},
+	{"function", "beacon.page_of(text, text)", ""},
+	{"function", "beacon.partition_name(date)", ""},
+	{"function", "beacon.partition_retention_days()", ""},
+	{"function", "beacon.person_traits(uuid, text)", ""},
+	{"function", "beacon.project_retention()", ""},
+	{"function", "beacon.purge_event_ids()", ""},
+	{"function", "beacon.purge_maintenance_log()", ""},
+	{"function", "beacon.purge_project_events()", ""},
+	{"function", "beacon.purge_rollup_ids()", ""},
+	{"function", "beacon.purge_sessions()", ""},
+	{"function", "beacon.referrer_of(text, text)", ""},
+	{"function", "beacon.refresh_analytics()", ""},
+	{"function", "beacon.refresh_daily()", ""},
+	{"function", "beacon.refresh_due(beacon.freshness, boolean, timestamp with time zone)", ""},
+
+	{"function", "beacon.rollup_from_events()", ""},
+	{"function", "beacon.root_user(uuid, text)", ""},
+	{"function", "beacon.rotate_identity_secret(uuid)", ""},
+	{"function", "beacon.scope_analytics_views()", ""},
+	{"function", "beacon.grant_project(name, uuid)", ""},
+	{"function", "beacon.revoke_project(name, uuid)", ""},
+	{"function", "beacon.sessions_from_events()", ""},
+	{"function", "beacon.set_identity_verification(uuid, boolean)", ""},
+	{"function", "beacon.touch_updated_at()", ""},
+	{"function", "beacon.trust_audit_write()", ""},
+	{"function", "beacon.url_host(text)", ""},
+	{"function", "beacon.user_deleted()", ""},
+	{"function", "beacon.view_since()", ""},
+	// Added with accounts (005), sessions (006), time zones (007), backfills (008).
+	{"function", "beacon.account_role(uuid, uuid)", ""},
+	{"function", "beacon.api_overview(uuid, date, date)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_projects()", "beacon_api:EXECUTE"},
+	{"function", "beacon.attach_day_partitions(date[])", ""},
+	{"function", "beacon.backfill_sessions(uuid, timestamp with time zone)", ""},
+	{"function", "beacon.backfilled_days()", ""},
+	{"function", "beacon.check_project_timezone()", ""},
+	{"function", "beacon.client_addr()", ""},
+	{"function", "beacon.create_account(text, text, boolean)", ""},
+	{"function", "beacon.current_account()", ""},
+	{"function", "beacon.move_default_rows(date[])", ""},
+	{"function", "beacon.partition_bounds(date)", ""},
+	{"function", "beacon.path_after_authority(text)", ""},
+	{"function", "beacon.project_timezone_changed()", ""},
+	{"function", "beacon.raw_page(text, text)", ""},
+	{"function", "beacon.recount_project(uuid, text, text)", ""},
+	{"function", "beacon.recount_timezones()", ""},
+	{"function", "beacon.referrer_of(text, text, uuid)", ""},
+	{"function", "beacon.require_role(uuid, text)", ""},
+	{"function", "beacon.session_check(bytea, interval, interval)", "beacon_api:EXECUTE"},
+	{"function", "beacon.set_membership(uuid, uuid, text)", ""},
+	{"function", "beacon.set_project_timezone(uuid, text)", ""},
+	{"function", "beacon.sign_in_begin(text, integer, interval, interval)", "beacon_api:EXECUTE"},
+	{"function", "beacon.sign_in_finish(bigint, boolean, bytea, text, text, text, integer, interval)", "beacon_api:EXECUTE"},
+	{"function", "beacon.sign_out(bytea)", "beacon_api:EXECUTE"},
+	{"function", "beacon.site_of(text)", ""},
+	{"function", "beacon.url_decode(text)", ""},
+	{"function", "beacon.url_param(text, text)", ""},
+	{"function", "beacon.url_path(text)", ""},
+	{"function", "beacon.view_since(text)", ""},
+	{"function", "beacon.write_audit(text, text, jsonb, jsonb, uuid)", ""},
+	{"materialized view", "beacon.mv_event_names_local", ""},
+	{"materialized view", "beacon.mv_top_values_local", ""},
+	{"sequence", "beacon.audit_audit_id_seq", ""},
+	{"sequence", "beacon.sign_in_failures_failure_id_seq", ""},
+	{"table", "beacon.account_sessions", ""},
+	{"table", "beacon.accounts", ""},
+	{"table", "beacon.audit", ""},
+	{"table", "beacon.first_seen_ids", ""},
+	{"table", "beacon.memberships", ""},
+	{"table", "beacon.sign_in_failures", ""},
+	{"table", "beacon.timezone_recounts", ""},
+	{"view", "analytics.daily_sessions", "beacon_dashboard:SELECT beacon_reader:SELECT beacon_scoped_reader:SELECT"},
+	{"view", "analytics.first_seen", "beacon_dashboard:SELECT beacon_reader:SELECT beacon_scoped_reader:SELECT"},
+	{"view", "analytics.period_visitors", "beacon_dashboard:SELECT beacon_reader:SELECT beacon_scoped_reader:SELECT"},
+}
+
+// aclQuery lists every routine and relation of beacon and analytics with the privileges of each
+// role other than its owner (a NULL ACL is PostgreSQL's default: EXECUTE to PUBLIC for routines).
+// Daily partitions of beacon.events are one entry, beacon.events_YYYYMMDD.
+const aclQuery = `
+WITH objs AS (
+    SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind,
+           p.pronamespace::regnamespace::text || '.' || p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')' AS name,
+           p.proowner AS owner, coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner)) AS acl
+    FROM pg_catalog.pg_proc p
+    WHERE p.pronamespace IN ('beacon'::regnamespace, 'analytics'::regnamespace)
+    UNION ALL
+    SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence'
+                          WHEN 'f' THEN 'foreign table' ELSE 'table' END,
+           c.relnamespace::regnamespace::text || '.' ||
+               CASE WHEN c.relispartition AND c.relname ~ '^events_[0-9]{8}$' THEN 'events_YYYYMMDD' ELSE c.relname END,
+           c.relowner,
+           coalesce(c.relacl, pg_catalog.acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner))
+    FROM pg_catalog.pg_class c
+    WHERE c.relnamespace IN ('beacon'::regnamespace, 'analytics'::regnamespace)
+      AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+), privs AS (
+    SELECT o.kind, o.name, coalesce(r.rolname, 'PUBLIC') AS grantee,
+           string_agg(DISTINCT x.privilege_type, ',' ORDER BY x.privilege_type) AS privs
+    FROM objs o
+    CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) x
+    LEFT JOIN pg_catalog.pg_roles r ON r.oid = x.grantee
+    WHERE x.grantee <> o.owner
+    GROUP BY 1, 2, 3
+)
+SELECT DISTINCT o.kind, o.name,
+       coalesce((SELECT string_agg(p.grantee || ':' || p.privs, ' ' ORDER BY p.grantee)
+                 FROM privs p WHERE p.kind = o.kind AND p.name = o.name), '')
+FROM objs o
+ORDER BY 2, 1`
+
+// TestPrivilegesAsIntended holds every object of beacon and analytics to intendedACL, for every
+// role (the three groups, beacon_scoped_reader, PUBLIC and any other): a grant nobody decided, a
+// routine left executable by PUBLIC, or a new object nobody thought about fails here.
+func TestPrivilegesAsIntended(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	for _, p := range aclProblems(t, db.Pool) {
+		t.Error(p)
+	}
+}
+
+// TestPrivilegeCheckCatchesDrift: the check above fails on what issue 11 found — a function added
+// without a REVOKE is executable by PUBLIC (per-schema default privileges do not prevent it) — and
+// on a stray table grant; the code package's install (roles.sql) takes PUBLIC's EXECUTE away from
+// any routine, including one it does not know.
+func TestPrivilegeCheckCatchesDrift(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	exec(t, db.Pool, `CREATE FUNCTION beacon.rogue() RETURNS int LANGUAGE sql AS 'SELECT 1'`)
+	exec(t, db.Pool, `GRANT SELECT ON beacon.users TO beacon_reader`)
+	got := strings.Join(aclProblems(t, db.Pool), "\n")
+	for _, want := range []string{
+		`function beacon.rogue() is new to the privilege test (it grants "PUBLIC:EXECUTE")`,
+		`add {"function", "beacon.rogue()", "PUBLIC:EXECUTE"} to intendedACL`,
+		`table beacon.users grants "beacon_reader:SELECT", intended ""`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems do not say %q:\n%s", want, got)
+		}
+	}
+
+	c := conn(t, db)
+	if _, _, err := beaconsql.Migrate(ctx(t), c); err != nil {
+		t.Fatal(err)
+	}
+	got = strings.Join(aclProblems(t, db.Pool), "\n")
+	if !strings.Contains(got, `function beacon.rogue() is new to the privilege test (it grants "")`) {
+		t.Errorf("after migrate, beacon.rogue() should be the owner's alone:\n%s", got)
+	}
+}
+
+// aclProblems compares the database's ACLs (aclQuery) with intendedACL and says what to do about
+// each difference.
+func aclProblems(t *testing.T, q querier) []string {
+	t.Helper()
+	intended := map[string]string{}
+	for _, g := range intendedACL {
+		intended[g.kind+" "+g.name] = g.grants
+	}
+	rows, err := q.Query(ctx(t), aclQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var problems []string
+	seen := map[string]bool{}
+	for rows.Next() {
+		var kind, name, got string
+		if err := rows.Scan(&kind, &name, &got); err != nil {
+			t.Fatal(err)
+		}
+		key := kind + " " + name
+		seen[key] = true
+		want, ok := intended[key]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%s %s is new to the privilege test (it grants %q): decide who may use it — "+
+				"EXECUTE or view SELECT in sql/code/roles.sql, table grants in a migration, nothing for the owner alone — and add "+
+				"{%q, %q, %q} to intendedACL in sql/privileges_test.go", kind, name, got, kind, name, got))
+		case got != want:
+			problems = append(problems, fmt.Sprintf("%s %s grants %q, intended %q: fix the grant (sql/code/roles.sql for routines and views, a "+
+				"migration for tables; a routine is executable by PUBLIC unless roles.sql revokes it) or, if the "+
+				"change is deliberate, its line in intendedACL", kind, name, got, want))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range intendedACL {
+		if !seen[g.kind+" "+g.name] {
+			problems = append(problems, fmt.Sprintf("intendedACL lists %s %s, which does not exist: remove its line (or rename it)", g.kind, g.name))
+		}
+	}
+	if len(seen) < 100 {
+		problems = append(problems, fmt.Sprintf("only %d objects checked: the query lost some", len(seen)))
+	}
+	return problems
+}
+
+// TestNoColumnGrantsNorUnpinnedDefiners: column-level grants would escape TestPrivilegesAsIntended,
+// and a SECURITY DEFINER routine without a pinned search_path runs its caller's objects as owner.
+func TestNoColumnGrantsNorUnpinnedDefiners(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	cols := scalar[[]string](t, db.Pool, `
+		SELECT coalesce(array_agg(a.attrelid::regclass::text || '.' || a.attname ORDER BY 1), '{}')
+		FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+		WHERE c.relnamespace IN ('beacon'::regnamespace, 'analytics'::regnamespace) AND a.attacl IS NOT NULL`)
+	if len(cols) > 0 {
+		t.Errorf("column grants on %v: grant on the table or view instead (and list it in intendedACL)", cols)
+	}
+	definers := scalar[[]string](t, db.Pool, `
+		SELECT coalesce(array_agg(p.oid::regprocedure::text ORDER BY 1), '{}')
+		FROM pg_catalog.pg_proc p
+		WHERE p.pronamespace IN ('beacon'::regnamespace, 'analytics'::regnamespace) AND p.prosecdef
+		  AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)`)
+	if len(definers) > 0 {
+		t.Errorf("SECURITY DEFINER without SET search_path = pg_catalog, pg_temp: %s", strings.Join(definers, ", "))
+	}
+}
