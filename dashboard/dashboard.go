@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -49,16 +50,20 @@ func mustEmbedded() *site {
 // open (the app routes in the browser), never for the relay's own endpoints.
 func Handler() http.Handler { return embedded }
 
-// ScriptSrc is the CSP directive, with its leading "; ", that allows exactly the inline scripts of
-// the dashboard's index.html (SvelteKit starts the app from one) by their SHA-256, and scripts
-// from the dashboard's own origin: "" when index.html has no inline script (the placeholder). The
-// relay's security headers append it to the policy, so no 'unsafe-inline' is ever needed.
-func ScriptSrc() string { return embedded.scriptSrc }
+// CSPDirectives are the Content-Security-Policy directives, each with a leading "; ", that the
+// built app needs beyond `default-src 'self'`, allowing exactly what the build holds by SHA-256:
+//   - script-src: the inline scripts of index.html (SvelteKit starts the app from one);
+//   - style-src: the static style attributes of the compiled templates (SvelteKit's route
+//     announcer has one), with 'unsafe-hashes', which lets only those exact values through.
+//
+// "" for the placeholder. The relay's security headers append it, so no 'unsafe-inline' is ever
+// needed; the browser test fails on any CSP violation, so a build needing more is caught there.
+func CSPDirectives() string { return embedded.csp }
 
 // A site is a static build held in memory: a few hundred KB, served without touching a disk.
 type site struct {
-	files     map[string]file // by slash path without the leading "/"
-	scriptSrc string
+	files map[string]file // by slash path without the leading "/"
+	csp   string
 }
 
 type file struct {
@@ -92,7 +97,7 @@ func newSite(fsys fs.FS) (*site, error) {
 	if !ok {
 		return nil, fmt.Errorf("load dashboard files: no index.html")
 	}
-	s.scriptSrc = scriptSrc(index.body)
+	s.csp = scriptSrc(index.body) + styleSrc(s.files)
 	return s, nil
 }
 
@@ -110,6 +115,31 @@ func scriptSrc(html []byte) string {
 		return ""
 	}
 	return "; script-src 'self'" + b.String()
+}
+
+// styleAttr matches a static style attribute in a compiled Svelte template (a string in the JS).
+var styleAttr = regexp.MustCompile(`style="([^"]*)"`)
+
+func styleSrc(files map[string]file) string {
+	seen := map[string]bool{}
+	for name, f := range files {
+		if !strings.HasSuffix(name, ".js") {
+			continue
+		}
+		for _, m := range styleAttr.FindAllSubmatch(f.body, -1) {
+			sum := sha256.Sum256(m[1])
+			seen["'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'"] = true
+		}
+	}
+	if len(seen) == 0 {
+		return ""
+	}
+	hashes := make([]string, 0, len(seen))
+	for h := range seen {
+		hashes = append(hashes, h)
+	}
+	sort.Strings(hashes)
+	return "; style-src 'self' 'unsafe-hashes' " + strings.Join(hashes, " ")
 }
 
 // reserved reports whether a path belongs to the relay, not the dashboard: a request for it that

@@ -23,6 +23,7 @@ func app(t *testing.T) *site {
 		"index.html":                       {Data: index},
 		"_app/immutable/entry/start.A1.js": {Data: []byte("export {}")},
 		"favicon.svg":                      {Data: []byte("<svg/>")},
+		"_app/immutable/entry/app.B2.js":   {Data: []byte("const t = `<div style=\"position: absolute; left: 0; top: 0; clip: rect(0 0 0 0); clip-path: inset(50%); overflow: hidden; white-space: nowrap; width: 1px; height: 1px\"></div>`")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -109,9 +110,10 @@ func TestRevalidation(t *testing.T) {
 	}
 }
 
-// TestScriptSrcMatchesKit: the hash the relay allows is the one SvelteKit computed for its own
-// bootstrap script (its <meta> policy), so the app starts under the relay's CSP.
-func TestScriptSrcMatchesKit(t *testing.T) {
+// TestCSPMatchesTheBuild: the script hash the relay allows is the one SvelteKit computed for its
+// own bootstrap script (its <meta> policy), so the app starts under the relay's CSP; the style hash
+// is the one Chromium names when it blocks SvelteKit's route announcer.
+func TestCSPMatchesTheBuild(t *testing.T) {
 	t.Parallel()
 	index, err := os.ReadFile("testdata/kit-index.html")
 	if err != nil {
@@ -121,8 +123,9 @@ func TestScriptSrcMatchesKit(t *testing.T) {
 	if kit == "" {
 		t.Fatal("testdata/kit-index.html has no hash in its CSP meta; rebuild it from dashboard/build/app")
 	}
-	if got, want := app(t).scriptSrc, "; script-src 'self' "+kit; got != want {
-		t.Errorf("scriptSrc = %q, want %q", got, want)
+	want := "; script-src 'self' " + kit + "; style-src 'self' 'unsafe-hashes' 'sha256-S8qMpvofolR8Mpjy4kQvEm7m1q8clzU4dfDH0AmvZjo='"
+	if got := app(t).csp; got != want {
+		t.Errorf("csp = %q, want %q", got, want)
 	}
 }
 
@@ -137,8 +140,8 @@ func TestPlaceholder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.scriptSrc != "" {
-		t.Errorf("placeholder scriptSrc = %q, want none", s.scriptSrc)
+	if s.csp != "" {
+		t.Errorf("placeholder csp = %q, want none", s.csp)
 	}
 	if b := body(t, get(t, s, "/p/x")); !strings.Contains(b, "just build") {
 		t.Errorf("placeholder does not say how to build the dashboard:\n%s", b)
