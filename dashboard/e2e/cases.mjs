@@ -65,6 +65,11 @@ export const cases = [
       await page.getByText('1 Jan – 14 Jan 2026').waitFor(); // the range survived a reload
       await page.locator('canvas').first().waitFor();
       await page.screenshot({ path: `${SHOTS}overview-custom-light.png`, fullPage: true });
+      await page.getByRole('link', { name: 'Today' }).click();
+      await page.waitForURL(/range=today/);
+      await page.getByText('Changes compare with the day before.').waitFor();
+      await page.getByText('a single day has no trend to draw').waitFor();
+      await page.screenshot({ path: `${SHOTS}overview-today-light.png`, fullPage: true });
 
       await page.setViewportSize(PHONE);
       await page.goto(`${t.origin}/p/${ACME.id}?range=7d`);
