@@ -20,7 +20,8 @@ dev-account: build
     #!/usr/bin/env bash
     set -euo pipefail
     url="http://localhost:${PORT}/"
-    if ./bin/beacon account 2>&1 | grep -q 'unknown command "account"'; then
+    probe=$(./bin/beacon account 2>&1 || true)
+    if grep -q 'unknown command "account"' <<<"$probe"; then
       echo "Dashboard: $url (this build has no 'beacon account' yet: no sign-in was created)"
       exit 0
     fi
