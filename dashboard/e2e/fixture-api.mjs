@@ -9,7 +9,7 @@ export const PROJECTS = [
 ];
 
 const PAGES = ['/', '/pricing', '/docs/getting-started', '/blog/why-postgres-is-enough', '/signup', '/docs/sdk', '/changelog'];
-const REFERRERS = ['google.com', '', 'news.ycombinator.com', 'github.com', 'duckduckgo.com', 'twitter.com'];
+const REFERRERS = ['google.com', '(direct)', 'news.ycombinator.com', 'github.com', 'duckduckgo.com', 'twitter.com'];
 
 function day(d) {
   return new Date(Date.parse(d + 'T00:00:00Z')).toISOString().slice(0, 10);

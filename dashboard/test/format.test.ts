@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compare, formatChange, formatDuration, formatExact, formatNumber, formatPercent, ratio } from '../src/lib/format';
+import { compare, formatChange, formatDuration, formatExact, formatNumber, formatPercent, ratio, referrerLabel } from '../src/lib/format';
 
 describe('formatNumber', () => {
   it.each([
@@ -57,4 +57,12 @@ describe('compare', () => {
 describe('ratio', () => {
   it('divides', () => expect(ratio(9, 3)).toBe(3));
   it('is 0 without a denominator', () => expect(ratio(9, 0)).toBe(0));
+});
+
+describe('referrerLabel', () => {
+  it.each([
+    ['', 'Direct / none'],
+    ['(direct)', 'Direct / none'],
+    ['github.com', 'github.com'],
+  ])('%s → %s', (r, want) => expect(referrerLabel(r)).toBe(want));
 });

@@ -65,3 +65,8 @@ export function compare(current: number, previous: number): Change {
 export function ratio(a: number, b: number): number {
   return b === 0 ? 0 : a / b;
 }
+
+/** A referrer as a person reads it: none (the API says "(direct)" or "") is "Direct / none". */
+export function referrerLabel(referrer: string): string {
+  return !referrer || referrer === '(direct)' ? 'Direct / none' : referrer;
+}

@@ -8,12 +8,14 @@ import { parseRange, previousPeriod, todayIn } from '$lib/range';
  */
 export async function load({ url, params, parent, fetch }) {
   const { project } = await parent();
-  const range = parseRange(url.searchParams, todayIn(project.timezone));
+  // The API counts UTC days unless the project names its time zone.
+  const today = todayIn(project.timezone ?? 'UTC');
+  const range = parseRange(url.searchParams, today);
   const prev = previousPeriod(range);
   const figures = Promise.all([
     overview(params.project, range.from, range.to, fetch),
     overview(params.project, prev.from, prev.to, fetch),
   ]).then(([current, previous]) => ({ current, previous }));
   figures.catch(() => {}); // handled by the page's {#await}; no unhandled rejection meanwhile
-  return { range, today: todayIn(project.timezone), figures };
+  return { range, today, figures };
 }
