@@ -33,6 +33,17 @@ function createAccount() {
   return { email, password };
 }
 
+/** A project allowing the relay's own origin; returns its id. */
+function createProject() {
+  const out = execFileSync(BEACON_BIN, ['project', 'create', '--name', `dashboard-e2e-${Date.now()}`, '--origin', relay.url], { env, encoding: 'utf8', timeout: 30000 });
+  return out.trim();
+}
+
+/** Brings the rollups up to date, as the relay's ticker does every minute. */
+function maintain() {
+  execFileSync('psql', [DATABASE_URL, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', 'CALL beacon.maintain()'], { timeout: 60000 });
+}
+
 const logFile = `${tmpdir()}/beacon-dashboard-e2e-${process.pid}.log`;
 const relay = makeRelay(BEACON_BIN, DATABASE_URL, await freePort(), logFile);
 let passed = 0;
@@ -49,7 +60,7 @@ try {
   for (const c of cases.filter((c) => c.name.includes(process.env.E2E_ONLY || ''))) {
     const started = Date.now();
     let skip = '';
-    const t = { origin: relay.url, browser, hasAccounts: accounts, createAccount, skip: (why) => (skip = why) };
+    const t = { origin: relay.url, browser, hasAccounts: accounts, createAccount, createProject, maintain, skip: (why) => (skip = why) };
     try {
       await Promise.race([
         c.run(t),
