@@ -27,7 +27,10 @@ dev-account: build
     fi
     if [ ! -s .dev-password ]; then
       pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-      printf '%s\n' "$pw" | ./bin/beacon account create --email admin@localhost --role owner
+      if ! printf '%s\n' "$pw" | ./bin/beacon account create --email admin@localhost --role owner >/dev/null; then
+        echo "Dashboard: $url (admin@localhost could not be created, see above; its password is not in .dev-password)"
+        exit 0
+      fi
       (umask 077 && printf '%s\n' "$pw" > .dev-password)
     fi
     echo "Dashboard: $url  sign in as admin@localhost with the password $(cat .dev-password) (kept in .dev-password)"

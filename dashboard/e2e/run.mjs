@@ -39,9 +39,13 @@ function createProject() {
   return out.trim();
 }
 
-/** Brings the rollups up to date, as the relay's ticker does every minute. */
+/**
+ * Brings the rollups up to date now, as the relay's ticker does every minute: refresh_interval 0
+ * (this test database only) lets the refresh run again right after the relay's own start-up run.
+ */
 function maintain() {
-  execFileSync('psql', [DATABASE_URL, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', 'CALL beacon.maintain()'], { timeout: 60000 });
+  const sql = ["UPDATE beacon.settings SET refresh_interval = interval '0'", 'CALL beacon.maintain()'];
+  execFileSync('psql', [DATABASE_URL, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...sql.flatMap((c) => ['-c', c])], { timeout: 60000 });
 }
 
 const logFile = `${tmpdir()}/beacon-dashboard-e2e-${process.pid}.log`;
