@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/beacon-analytics/beacon/dashboard"
 )
 
 // dashboardCSP lets the embedded dashboard load only its own files and never be framed
@@ -24,7 +26,7 @@ func secure(next http.Handler, writeTimeout time.Duration, tls bool) http.Handle
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", dashboardCSP)
+		h.Set("Content-Security-Policy", dashboardCSP+dashboard.CSPDirectives()) // + the app's own inline bits, by hash
 		h.Set("X-Frame-Options", "DENY") // for browsers without CSP frame-ancestors
 		if tls {
 			h.Set("Strict-Transport-Security", hsts)

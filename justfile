@@ -10,9 +10,30 @@ go_test_flags := env('GO_TEST_FLAGS', '')
 # called vulnerabilities in net/http and crypto/tls (infra/vulndb.sh lists them) that 1.27.3 fixes.
 export GOTOOLCHAIN := env('GOTOOLCHAIN', 'go1.27.3')
 
-# Set up and run Beacon: local PostgreSQL, migrations, a demo project, the relay on $PORT.
-dev: setup demo-project
+# Set up and run Beacon: PostgreSQL, migrations, a demo project, a sign-in, dashboard and relay on $PORT.
+dev: setup demo-project dev-account
     ./bin/beacon serve
+
+# (Skipped, with a notice, by a binary without `beacon account`; .dev-password is gitignored.)
+# Create the dashboard sign-in admin@localhost once, its password in .dev-password; say how to sign in.
+dev-account: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    url="http://localhost:${PORT}/"
+    probe=$(./bin/beacon account 2>&1 || true)
+    if grep -q 'unknown command "account"' <<<"$probe"; then
+      echo "Dashboard: $url (this build has no 'beacon account' yet: no sign-in was created)"
+      exit 0
+    fi
+    if [ ! -s .dev-password ]; then
+      pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+      if ! printf '%s\n' "$pw" | ./bin/beacon account create --email admin@localhost --role owner >/dev/null; then
+        echo "Dashboard: $url (admin@localhost could not be created, see above; its password is not in .dev-password)"
+        exit 0
+      fi
+      (umask 077 && printf '%s\n' "$pw" > .dev-password)
+    fi
+    echo "Dashboard: $url  sign in as admin@localhost with the password $(cat .dev-password) (kept in .dev-password)"
 
 # Create the "Demo" project (allowed from localhost:4000 and :5173) once, and print its id.
 demo-project: build
@@ -27,10 +48,22 @@ demo-project: build
 # Everything `dev` needs, without running it.
 setup: db-up build db-migrate
 
-# Build the one binary into bin/beacon.
-build:
+# Build the dashboard, then the one binary (which embeds it) into bin/beacon.
+build: dashboard-build
     mkdir -p bin
     go build -o bin/beacon .
+
+# Build the dashboard into dashboard/build/app (npm ci first when package-lock.json changed).
+dashboard-build: dashboard-deps
+    cd dashboard && npm run build
+
+# The dashboard's npm packages, installed from package-lock.json when it is newer than them.
+dashboard-deps:
+    cd dashboard && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
+
+# Vite's dev server on :5173 with hot reload, proxying /api and /ws to the relay (`just dev`) on $PORT.
+dashboard-dev: dashboard-deps
+    cd dashboard && BEACON_RELAY=http://localhost:${PORT} npm run dev
 
 # Start (or reuse) the local PostgreSQL cluster and create the beacon database.
 db-up:
@@ -49,8 +82,8 @@ db-reset:
 db-down:
     infra/pg.sh down
 
-# Set up and run every test: Go (real PostgreSQL, real WebSockets), SDK unit and browser tests.
-test: test-deps test-go test-sdk audit
+# Set up and run every test: Go (real PostgreSQL, real WebSockets), SDK and dashboard unit and browser tests.
+test: test-deps test-go test-sdk test-dashboard audit
 
 # System packages the tests need (Debian chromium for the browser tests).
 test-deps:
@@ -86,3 +119,19 @@ test-sdk:
     export DATABASE_URL="postgres://beacon:beacon@localhost:54329/beacon_e2e?sslmode=disable"
     ../bin/beacon migrate
     BEACON_BIN=$PWD/../bin/beacon npm run e2e
+
+# The browser tests run against the real relay embedding that build and a migrated database;
+# screenshots of every page, light and dark, land in dashboard/screenshots/.
+# Dashboard: type check, unit tests (vitest), build within its size budget, browser tests (Chromium).
+test-dashboard:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export PGPORT=54329 BEACON_PGDATA=${TMPDIR:-/tmp}/beacon-test/pg15
+    infra/pg.sh up
+    (cd dashboard && npm ci --no-audit --no-fund && npm test && npm run build)
+    mkdir -p bin && go build -o bin/beacon .
+    admin="postgres://beacon:beacon@localhost:54329/postgres?sslmode=disable"
+    psql "$admin" -X -q -c 'DROP DATABASE IF EXISTS beacon_dashboard_e2e WITH (FORCE)' -c 'CREATE DATABASE beacon_dashboard_e2e'
+    export DATABASE_URL="postgres://beacon:beacon@localhost:54329/beacon_dashboard_e2e?sslmode=disable"
+    ./bin/beacon migrate
+    cd dashboard && BEACON_BIN=$PWD/../bin/beacon npm run e2e

@@ -1,0 +1,138 @@
+// The dashboard's one API client: every call to the relay's /api goes through here, typed after
+// the contract in docs/dashboard.md. Errors arrive as {"error":{"code","message"}} and become an
+// ApiError; every state-changing call carries the session's CSRF token in X-CSRF-Token.
+
+/** The signed-in account. */
+export interface Account {
+  id: string;
+  email: string;
+}
+
+/** GET/POST /api/session. */
+export interface Session {
+  account: Account;
+  csrf: string;
+}
+
+/** A project the account is a member of. */
+export interface Project {
+  id: string;
+  name: string;
+  role: 'owner' | 'editor' | 'viewer';
+  timezone?: string;
+}
+
+/** The four figures the overview counts, per day and in total. */
+export interface Counts {
+  pageviews: number;
+  visitors: number;
+  sessions: number;
+  events: number;
+}
+
+/** One day of the overview's series (day is YYYY-MM-DD in the project's time zone). */
+export interface DayCounts extends Counts {
+  day: string;
+}
+
+/** GET /api/projects/{id}/overview. */
+export interface Overview {
+  series: DayCounts[];
+  totals: Counts;
+  top_pages: { page: string; pageviews: number }[];
+  top_referrers: { referrer: string; pageviews: number }[];
+}
+
+/** An answer other than 2xx: `code` is the API's machine-readable code (or `network`). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+let csrf = '';
+
+/** The CSRF token of the current session ('' when signed out). */
+export function csrfToken(): string {
+  return csrf;
+}
+
+type Fetch = typeof fetch;
+
+async function call<T>(f: Fetch, method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
+  let res: Response;
+  try {
+    res = await f(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'Beacon could not be reached. Check your connection and try again.');
+  }
+  if (res.status === 204) return undefined as T;
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw errorOf(res.status, data);
+  return data as T;
+}
+
+/** Turns an error answer into an ApiError, with a readable message even for a bare status. */
+export function errorOf(status: number, data: unknown): ApiError {
+  const e = (data as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const code = typeof e?.code === 'string' ? e.code : `http_${status}`;
+  const fallback = status >= 500 ? 'Beacon had a problem answering. Try again in a moment.' : `The request failed (${status}).`;
+  const message = typeof e?.message === 'string' && e.message ? e.message : fallback;
+  return new ApiError(status, code, message);
+}
+
+function remember(s: Session): Session {
+  csrf = s.csrf;
+  return s;
+}
+
+/** The current session, or null when signed out (401 signed_out). */
+export async function getSession(f: Fetch = fetch): Promise<Session | null> {
+  try {
+    return remember(await call<Session>(f, 'GET', '/api/session'));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      csrf = '';
+      return null;
+    }
+    throw e;
+  }
+}
+
+/** Signs in; a wrong email or password is ApiError 401 `bad_credentials`. */
+export async function signIn(email: string, password: string, f: Fetch = fetch): Promise<Session> {
+  return remember(await call<Session>(f, 'POST', '/api/session', { email, password }));
+}
+
+/** Ends the session on the server. */
+export async function signOut(f: Fetch = fetch): Promise<void> {
+  try {
+    await call<void>(f, 'DELETE', '/api/session');
+  } finally {
+    csrf = '';
+  }
+}
+
+/** The projects the account is a member of. */
+export async function listProjects(f: Fetch = fetch): Promise<Project[]> {
+  return (await call<{ projects: Project[] }>(f, 'GET', '/api/projects')).projects;
+}
+
+/** The overview of a project for the days from..to (inclusive, YYYY-MM-DD). 404: not visible. */
+export async function overview(project: string, from: string, to: string, f: Fetch = fetch): Promise<Overview> {
+  const q = new URLSearchParams({ from, to });
+  return call<Overview>(f, 'GET', `/api/projects/${encodeURIComponent(project)}/overview?${q}`);
+}
