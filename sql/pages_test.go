@@ -7,27 +7,30 @@ import (
 	"github.com/beacon-analytics/beacon/internal/testdb"
 )
 
+// pageCases are (props.path, props.url) → page.
+var pageCases = []struct{ path, url, want string }{
+	{"/p/1", "https://a.test/p/1?utm_source=x", "/p/1"},
+	{"", "https://a.test/p/1?utm_source=x", "/p/1"},
+	{"", "https://a.test/p/1", "/p/1"},
+	{"", "https://a.test/p/1#top", "/p/1"},
+	{"", "https://a.test/p/1?x=1#top", "/p/1"},
+	{"", "https://a.test", "/"},
+	{"", "https://a.test?q=/not/path", "/"},
+	{"", "https://a.test#/route", "/"},
+	{"", "https://u:pw@A.test:8080/Case/Kept/", "/Case/Kept/"},
+	{"/p/1?utm_source=x", "", "/p/1"},
+	{"/p/1#frag", "", "/p/1"},
+	{"", "/relative/p?x=1", "/relative/p"},
+	{"", "android-app://com.example/x", "/x"},
+	{"", "", "<nil>"},
+	{"/a", "https://a.test/b", "/a"}, // props.path wins over the url
+}
+
 // Pages are paths without query string or fragment, whichever of props.path and props.url was sent.
 func TestPageOf(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)
-	for _, tc := range []struct{ path, url, want string }{
-		{"/p/1", "https://a.test/p/1?utm_source=x", "/p/1"},
-		{"", "https://a.test/p/1?utm_source=x", "/p/1"},
-		{"", "https://a.test/p/1", "/p/1"},
-		{"", "https://a.test/p/1#top", "/p/1"},
-		{"", "https://a.test/p/1?x=1#top", "/p/1"},
-		{"", "https://a.test", "/"},
-		{"", "https://a.test?q=/not/path", "/"},
-		{"", "https://a.test#/route", "/"},
-		{"", "https://u:pw@A.test:8080/Case/Kept/", "/Case/Kept/"},
-		{"/p/1?utm_source=x", "", "/p/1"},
-		{"/p/1#frag", "", "/p/1"},
-		{"", "/relative/p?x=1", "/relative/p"},
-		{"", "android-app://com.example/x", "/x"},
-		{"", "", "<nil>"},
-		{"/a", "https://a.test/b", "/a"}, // props.path wins over the url
-	} {
+	for _, tc := range pageCases {
 		got := scalar[*string](t, db.Pool, `SELECT beacon.page_of(nullif($1, ''), nullif($2, ''))`, tc.path, tc.url)
 		if deref(got) != tc.want {
 			t.Errorf("page_of(%q, %q) = %q, want %q", tc.path, tc.url, deref(got), tc.want)
@@ -36,6 +39,22 @@ func TestPageOf(t *testing.T) {
 		again := scalar[*string](t, db.Pool, `SELECT beacon.page_of(beacon.raw_page(nullif($1, ''), nullif($2, '')), NULL)`, tc.path, tc.url)
 		if deref(again) != tc.want {
 			t.Errorf("page_of(raw_page(%q, %q), NULL) = %q, want %q", tc.path, tc.url, deref(again), tc.want)
+		}
+	}
+	// analytics.events writes page_of out (a reader may not execute it): the same page.
+	p := newProject(t, db.Pool)
+	for i, tc := range pageCases {
+		props := map[string]any{"n": i}
+		if tc.path != "" {
+			props["path"] = tc.path
+		}
+		if tc.url != "" {
+			props["url"] = tc.url
+		}
+		copyEvents(t, db.Pool, ev{project: p, session: "s", anon: "a", name: "$pageview", props: props, ts: time.Now()})
+		got := scalar[*string](t, db.Pool, `SELECT page FROM analytics.events WHERE project_id = $1 AND (props->>'n')::int = $2`, p, i)
+		if deref(got) != tc.want {
+			t.Errorf("analytics.events.page for (%q, %q) = %q, want %q", tc.path, tc.url, deref(got), tc.want)
 		}
 	}
 	if n := scalar[int](t, db.Pool, `SELECT length(beacon.page_of('/' || repeat('x', 900), NULL))`); n != 500 {

@@ -229,3 +229,24 @@ func TestTimezoneChangeRecounts(t *testing.T) {
 		}
 	}
 }
+
+// A session's day, in analytics.sessions and analytics.daily_sessions, is the calendar day it
+// started in the project's time zone, as every daily figure is.
+func TestSessionDayFollowsProjectTimezone(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	la, utc := newProject(t, db.Pool), newProject(t, db.Pool)
+	exec(t, db.Pool, `SELECT beacon.set_project_timezone($1, 'America/Los_Angeles')`, la)
+	start := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC) // 19:00 on 1 January in Los Angeles
+	for _, p := range []string{la, utc} {
+		copyEvents(t, db.Pool, ev{project: p, session: "s", anon: "a", name: "$pageview", props: map[string]any{"path": "/"}, ts: start})
+	}
+	for p, want := range map[string]string{la: "2026-01-01", utc: "2026-01-02"} {
+		if got := scalar[string](t, db.Pool, `SELECT day::text FROM analytics.sessions WHERE project_id = $1`, p); got != want {
+			t.Errorf("analytics.sessions.day = %s, want %s", got, want)
+		}
+		if got := scalar[string](t, db.Pool, `SELECT day::text FROM analytics.daily_sessions WHERE project_id = $1`, p); got != want {
+			t.Errorf("analytics.daily_sessions.day = %s, want %s", got, want)
+		}
+	}
+}

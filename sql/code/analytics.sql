@@ -20,8 +20,13 @@ SELECT e.project_id, e.event_id, e.name, e.ts, e.received_at, e.session_id, e.an
        coalesce(e.user_id, a.user_id) AS user_id,
        coalesce(u.merged_into, e.user_id, a.user_id) AS person_id,
        e.props,
-       CASE WHEN e.name = '$pageview'
-            THEN left(coalesce(nullif(e.props->>'path', ''), nullif(e.props->>'url', '')), 500) END AS page,
+       -- beacon.page_of, written out: a reader may not execute beacon's functions.
+       CASE WHEN e.name = '$pageview' THEN (
+           SELECT left(CASE WHEN strpos(q, '://') > 0
+                            THEN coalesce(nullif(substr(split_part(q, '://', 2), strpos(split_part(q, '://', 2) || '/', '/')), ''), '/')
+                            ELSE q END, 500)
+           FROM (SELECT split_part(split_part(coalesce(nullif(e.props->>'path', ''), nullif(e.props->>'url', '')), '#', 1), '?', 1) AS q) raw
+       ) END AS page,
        e.sent_ts
 FROM beacon.events e
 LEFT JOIN beacon.aliases a ON e.user_id IS NULL AND a.project_id = e.project_id AND a.anon_id = e.anon_id
@@ -38,9 +43,10 @@ SELECT s.project_id, s.session_id, s.anon_id,
        s.pageviews,
        CASE WHEN s.pageviews > 0 THEN s.pageviews = 1 AND s.event_count = 1 END AS bounce,
        s.source, s.utm_source, s.utm_medium, s.utm_campaign, s.utm_term, s.utm_content,
-       (s.first_seen AT TIME ZONE 'UTC')::date AS day,
+       (s.first_seen AT TIME ZONE p.timezone)::date AS day,
        extract(epoch FROM s.duration) AS duration_seconds
 FROM beacon.sessions s
+JOIN beacon.projects p ON p.project_id = s.project_id
 LEFT JOIN beacon.aliases a ON s.user_id IS NULL AND a.project_id = s.project_id AND a.anon_id = s.anon_id
 LEFT JOIN beacon.users u ON u.project_id = s.project_id AND u.user_id = coalesce(s.user_id, a.user_id);
 COMMENT ON VIEW analytics.sessions IS 'One row per session (the SDK''s session id), with its user resolved like analytics.events, its landing page''s source and UTM parameters, pageviews and bounce. A session belongs to the day it started (day): count sessions of a period by day or first_seen, so one that crosses midnight counts once.';
@@ -48,7 +54,7 @@ COMMENT ON VIEW analytics.sessions IS 'One row per session (the SDK''s session i
 -- Sessions per start day. Sums over days are period figures (each session counted once, on the day
 -- it started); the ratios are per day: over a period, divide the summed columns.
 CREATE OR REPLACE VIEW analytics.daily_sessions AS
-SELECT s.project_id, (s.first_seen AT TIME ZONE 'UTC')::date AS day,
+SELECT s.project_id, (s.first_seen AT TIME ZONE p.timezone)::date AS day,
        count(*) AS sessions,
        count(*) FILTER (WHERE s.pageviews > 0) AS sessions_with_pageviews,
        count(*) FILTER (WHERE s.pageviews = 1 AND s.event_count = 1) AS bounces,
@@ -58,8 +64,9 @@ SELECT s.project_id, (s.first_seen AT TIME ZONE 'UTC')::date AS day,
              / nullif(count(*) FILTER (WHERE s.pageviews > 0), 0), 4) AS bounce_rate,
        round(avg(extract(epoch FROM s.duration)), 1) AS avg_duration_seconds
 FROM beacon.sessions s
+JOIN beacon.projects p ON p.project_id = s.project_id
 GROUP BY 1, 2;
-COMMENT ON VIEW analytics.daily_sessions IS 'Sessions per project and UTC day they started: count, bounces, pageviews, duration. A session that crosses midnight counts once, on its first day, so summing days gives a period''s figures (analytics.daily.sessions counts a session on every day it had an event). Computed from beacon.sessions when read (filter on project_id); up to date with every insert.';
+COMMENT ON VIEW analytics.daily_sessions IS 'Sessions per project and day they started (a calendar day in the project''s time zone): count, bounces, pageviews, duration. A session that crosses midnight counts once, on its first day, so summing days gives a period''s figures (analytics.daily.sessions counts a session on every day it had an event). Computed from beacon.sessions when read (filter on project_id); up to date with every insert.';
 
 -- First seen per visitor, for cohorts: beacon.first_seen_ids holds the first session of each
 -- anonymous id and user id (kept by the sessions trigger); ids are resolved to people here, when
@@ -117,15 +124,15 @@ COMMENT ON VIEW analytics.aliases IS 'Which user each anonymous id identified as
 CREATE OR REPLACE VIEW analytics.daily AS
 SELECT d.project_id, d.day, d.events, d.pageviews, d.visitors, d.users, d.sessions
 FROM beacon.daily_stats d;
-COMMENT ON VIEW analytics.daily IS 'Per project and day (calendar day in the project''s time zone, analytics.projects.timezone) of the last view_days days (beacon.settings, default 90): events, pageviews and exact unique visitors, users and sessions. Stored; brought up to date by beacon.maintain() (about every minute while events arrive, at least hourly), which recounts only the days that changed, including past days whose people an identify, merge or unmerge changed.';
+COMMENT ON VIEW analytics.daily IS 'Per project and day (calendar day in the project''s time zone, analytics.projects.timezone) of the last view_days days (beacon.settings, default 90): events, pageviews and exact unique visitors, users and sessions. Stored; brought up to date within seconds of commit by beacon.keep_fresh() (every relay calls it each second; paced by beacon.settings.refresh_interval, at least hourly), which recounts only the days that changed, including past days whose people an identify, merge or unmerge changed. analytics.freshness says as of when.';
 
 CREATE OR REPLACE VIEW analytics.hourly_events AS
 SELECT h.project_id, h.hour, h.name, h.events FROM beacon.rollup_hourly h;
-COMMENT ON VIEW analytics.hourly_events IS 'Events per project, hour and event name, all history; hours start where they start in the project''s time zone (the UTC hour, unless the zone''s offset has a fraction of an hour). Up to date as of the last beacon.maintain().';
+COMMENT ON VIEW analytics.hourly_events IS 'Events per project, hour and event name, all history; hours start where they start in the project''s time zone (the UTC hour, unless the zone''s offset has a fraction of an hour). Folded from the rollups within seconds of commit (beacon.keep_fresh); analytics.freshness says as of when.';
 
 CREATE OR REPLACE VIEW analytics.daily_pageviews AS
 SELECT d.project_id, d.day, d.dimension, d.value, d.pageviews FROM beacon.rollup_daily_dims d;
-COMMENT ON VIEW analytics.daily_pageviews IS '$pageview events per project, day (in the project''s time zone) and value of a dimension (page, referrer, browser, device, os), all history. Up to date as of the last beacon.maintain().';
+COMMENT ON VIEW analytics.daily_pageviews IS '$pageview events per project, day (in the project''s time zone) and value of a dimension (page, referrer, browser, device, os), all history. Folded from the rollups within seconds of commit (beacon.keep_fresh); analytics.freshness says as of when.';
 
 CREATE OR REPLACE VIEW analytics.top_events AS
 SELECT n.project_id, n.name, n.events_24h, n.events_7d, n.events_30d, n.last_hour
@@ -199,7 +206,7 @@ BEGIN
         ('events', 'sent_user_id', 'User id the event was sent with (after identify on its connection); NULL when sent anonymously.'),
         ('events', 'user_id',      'sent_user_id, else the user the anon id identified as later; NULL when still anonymous.'),
         ('events', 'props',        'Event properties (JSON object).'),
-        ('events', 'page',         'For $pageview events: props.path, else props.url (500 characters at most).'),
+        ('events', 'page',         'For $pageview events: the page as in every analytics view (beacon.page_of): props.path, else the path of props.url, without query string or fragment, 500 characters at most.'),
         ('sessions', 'session_id',  'Session id.'),
         ('sessions', 'user_id',     'User of the session: of its latest identified event, else the user its anon id identified as.'),
         ('sessions', 'first_seen',  'Client time of the first event.'),
@@ -218,9 +225,9 @@ BEGIN
         ('sessions', 'utm_campaign','utm_campaign of the landing page''s URL.'),
         ('sessions', 'utm_term',    'utm_term of the landing page''s URL.'),
         ('sessions', 'utm_content', 'utm_content of the landing page''s URL.'),
-        ('sessions', 'day',         'UTC day the session started: the day it counts on in period figures (analytics.daily_sessions).'),
+        ('sessions', 'day',         'Day the session started, in the project''s time zone: the day it counts on in period figures (analytics.daily_sessions).'),
         ('sessions', 'duration_seconds', 'duration in seconds.'),
-        ('daily_sessions', 'day',                     'UTC day the sessions started.'),
+        ('daily_sessions', 'day',                     'Day the sessions started, in the project''s time zone.'),
         ('daily_sessions', 'sessions',                'Sessions started that day (each counted once, however long it ran).'),
         ('daily_sessions', 'sessions_with_pageviews', 'Of those, sessions with at least one $pageview (the denominator of bounce_rate).'),
         ('daily_sessions', 'bounces',                 'Sessions of one $pageview and nothing else.'),
