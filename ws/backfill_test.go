@@ -78,4 +78,57 @@ func TestBackfill90DaysThroughTheRelay(t *testing.T) {
 	check("after maintain()")
 	s.exec(t, `CALL beacon.maintain()`)
 	check("after a second maintain()")
+
+	// The analytics figures of those days equal the same independent count: analytics.daily (its
+	// window, view_days = 90 days up to today), hourly_events summed per day, and top_events'
+	// 30-day count (the 30 calendar days ending today).
+	perDay := map[string]int{}
+	last30 := 0
+	for part, n := range sent {
+		day, _ := time.Parse("20060102", strings.TrimPrefix(part, "events_"))
+		perDay[day.Format(time.DateOnly)] = n
+		if !day.Before(now.Truncate(24*time.Hour).AddDate(0, 0, -29)) {
+			last30 += n
+		}
+	}
+	for name, q := range map[string]string{
+		"analytics.daily":         `SELECT day::text, events::int FROM analytics.daily WHERE project_id = $1`,
+		"analytics.hourly_events": `SELECT (hour AT TIME ZONE 'UTC')::date::text, sum(events)::int FROM analytics.hourly_events WHERE project_id = $1 GROUP BY 1`,
+	} {
+		got := dayCounts(t, s, q, p)
+		if len(got) < 88 {
+			t.Errorf("%s has %d days of the backfill, want at least 88", name, len(got))
+		}
+		for day, n := range got {
+			if perDay[day] != n {
+				t.Errorf("%s: %d events on %s, %d sent", name, n, day, perDay[day])
+			}
+		}
+	}
+	if n := s.count(t, `SELECT events_30d FROM analytics.top_events WHERE project_id = $1 AND name = 'import'`, p); n != last30 {
+		t.Errorf("top_events.events_30d = %d, %d sent in the last 30 days", n, last30)
+	}
+}
+
+// dayCounts runs q (rows of day text, count) for project p.
+func dayCounts(t *testing.T, s *stack, q string, p uuid.UUID) map[string]int {
+	t.Helper()
+	rows, err := s.db.Pool.Query(context.Background(), q, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]int{}
+	for rows.Next() {
+		var day string
+		var n int
+		if err := rows.Scan(&day, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[day] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
