@@ -53,6 +53,13 @@ type Config struct {
 	TLSCertFile       string        `envconfig:"TLS_CERT_FILE"`
 	TLSKeyFile        string        `envconfig:"TLS_KEY_FILE"`
 	LogLevel          slog.Level    `envconfig:"LOG_LEVEL" default:"info"`
+
+	// Dashboard sign-in (docs/dashboard.md).
+	SessionIdleTimeout    time.Duration `envconfig:"SESSION_IDLE_TIMEOUT" default:"15m"`
+	SessionLifetime       time.Duration `envconfig:"SESSION_LIFETIME" default:"12h"`
+	SignInLockoutFailures int           `envconfig:"SIGNIN_LOCKOUT_FAILURES" default:"5"`
+	SignInLockoutWindow   time.Duration `envconfig:"SIGNIN_LOCKOUT_WINDOW" default:"15m"`
+	SignInLockoutDuration time.Duration `envconfig:"SIGNIN_LOCKOUT_DURATION" default:"15m"`
 }
 
 // loadConfig reads and validates the environment; its error is one line naming the variable.
@@ -117,6 +124,11 @@ func (c *Config) validate() error {
 		{c.MaintainInterval < time.Second, "MAINTAIN_INTERVAL", "at least 1s"},
 		{c.ShutdownTimeout <= 0, "SHUTDOWN_TIMEOUT", "positive"},
 		{(c.TLSCertFile == "") != (c.TLSKeyFile == ""), "TLS_CERT_FILE", "set together with TLS_KEY_FILE"},
+		{c.SessionIdleTimeout < time.Minute, "SESSION_IDLE_TIMEOUT", "at least 1m"},
+		{c.SessionLifetime < c.SessionIdleTimeout, "SESSION_LIFETIME", "at least SESSION_IDLE_TIMEOUT"},
+		{c.SignInLockoutFailures < 1, "SIGNIN_LOCKOUT_FAILURES", "at least 1"},
+		{c.SignInLockoutWindow < time.Minute, "SIGNIN_LOCKOUT_WINDOW", "at least 1m"},
+		{c.SignInLockoutDuration < time.Minute, "SIGNIN_LOCKOUT_DURATION", "at least 1m"},
 	}
 	for _, ch := range checks {
 		if ch.bad {

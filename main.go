@@ -19,6 +19,7 @@ commands:
   project create --name NAME [--origin URL]  create a project (identities verified, new flags server-only) and print its id
   project secret ID [--rotate]               print (or replace) the project's identity-verification secret
   project verify ID on|off                   require signed identifies (userHash) for the project, or not
+  account create --email E --role R [--project ID]  create a dashboard account, password on standard input
 `
 
 func main() {
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string) error {
 		return migrateCmd(ctx, cfg)
 	case "project":
 		return projectCmd(ctx, cfg, args)
+	case "account":
+		return accountCmd(ctx, cfg, args)
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}

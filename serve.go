@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/beacon-analytics/beacon/api"
 	"github.com/beacon-analytics/beacon/dashboard"
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/metrics"
@@ -197,6 +198,15 @@ func (r *relay) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", r.ready)
 	if r.cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", requireBearer(r.cfg.MetricsToken, r.metrics.Handler()))
+	}
+	proxies, _ := trustedProxies(r.cfg.TrustedProxies) // validated at start
+	dashAPI := api.New(r.pool, api.Config{
+		IdleTimeout: r.cfg.SessionIdleTimeout, Lifetime: r.cfg.SessionLifetime,
+		LockoutThreshold: r.cfg.SignInLockoutFailures, LockoutWindow: r.cfg.SignInLockoutWindow,
+		LockoutDuration: r.cfg.SignInLockoutDuration, TLS: r.cfg.TLSCertFile != "", TrustedProxies: proxies,
+	}, r.log)
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} { // "/api/" alone would conflict with "GET /"
+		mux.Handle(m+" /api/", dashAPI)
 	}
 	mux.Handle("GET /", dashboard.Handler())
 	return mux

@@ -16,4 +16,6 @@
 {{ template "daily.sql" . }}
 {{ template "maintenance.sql" . }}
 {{ template "analytics.sql" . }}
+{{ template "accounts.sql" . }}
+{{ template "api.sql" . }}
 {{ template "roles.sql" . }}

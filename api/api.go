@@ -1,0 +1,91 @@
+// Package api is the dashboard's JSON API under /api/: sign-in, sessions and the project reads.
+// Go is plumbing here: a handler checks the session cookie and the CSRF token, then calls one SQL
+// function in a transaction that acts as the role beacon_api for the signed-in account
+// (SET LOCAL role and beacon.account_id); the function decides what the account may see
+// (sql/code/accounts.sql, sql/code/api.sql). docs/dashboard.md is the contract.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/beacon-analytics/beacon/api/password"
+)
+
+// Config holds the API's settings (SESSION_* and SIGNIN_* in docs/config.md).
+type Config struct {
+	// IdleTimeout ends a session not used for this long.
+	IdleTimeout time.Duration
+	// Lifetime ends a session this long after its sign-in, however much it is used.
+	Lifetime time.Duration
+	// LockoutThreshold failed sign-ins of one account within LockoutWindow lock it for
+	// LockoutDuration after the last of them.
+	LockoutThreshold int
+	LockoutWindow    time.Duration
+	LockoutDuration  time.Duration
+	// TLS: the relay serves HTTPS, so the cookie is Secure and named __Host-beacon_session.
+	TLS bool
+	// TrustedProxies are the reverse proxies whose Forwarded / X-Forwarded-For name the client
+	// address recorded in sessions and the audit.
+	TrustedProxies []netip.Prefix
+	// Iterations of PBKDF2 for new and upgraded hashes; 0 means password.DefaultIterations.
+	// Only tests set it lower.
+	Iterations int
+}
+
+// Server serves /api/. It holds no state of its own: sessions live in PostgreSQL, so any relay
+// answers any request.
+type Server struct {
+	pool  *pgxpool.Pool
+	cfg   Config
+	log   *slog.Logger
+	mux   *http.ServeMux
+	dummy func() string // a hash to check unknown emails against, so they take as long
+}
+
+// New returns the API on pool, whose login must be a member of beacon_api.
+func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger) *Server {
+	if cfg.Iterations == 0 {
+		cfg.Iterations = password.DefaultIterations
+	}
+	s := &Server{pool: pool, cfg: cfg, log: log, mux: http.NewServeMux()}
+	s.dummy = sync.OnceValue(func() string {
+		h, err := password.Hash("not a password of any account", cfg.Iterations)
+		if err != nil {
+			panic("api: dummy hash: " + err.Error()) // the same call signs everyone in
+		}
+		return h
+	})
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("POST /api/session", s.signIn)
+	m.HandleFunc("GET /api/session", s.session(false, s.getSession))
+	m.HandleFunc("DELETE /api/session", s.session(true, s.signOut))
+	m.HandleFunc("/api/session", methodNotAllowed)
+	m.HandleFunc("GET /api/projects", s.session(false, s.projects))
+	m.HandleFunc("/api/projects", methodNotAllowed)
+	m.HandleFunc("GET /api/projects/{id}/overview", s.session(false, s.overview))
+	m.HandleFunc("/api/projects/{id}/overview", methodNotAllowed)
+	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
+	})
+}
+
+// ServeHTTP answers every /api/ request; none may be cached.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	s.mux.ServeHTTP(w, r)
+}
+
+func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint does not take that method")
+}

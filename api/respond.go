@@ -1,0 +1,61 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// apiError is an answer other than success: its status and the body's code and message.
+type apiError struct {
+	status        int
+	code, message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+var (
+	errSignedOut      = &apiError{http.StatusUnauthorized, "signed_out", "sign in first"}
+	errBadCredentials = &apiError{http.StatusUnauthorized, "bad_credentials", "wrong email or password"}
+	errCSRF           = &apiError{http.StatusForbidden, "csrf_failed", "the request did not come from the dashboard (missing or wrong X-CSRF-Token, or another origin)"}
+	errNotFound       = &apiError{http.StatusNotFound, "not_found", "project not found"}
+)
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": message}})
+}
+
+// fail answers err: an *apiError as it says, a refusal of the SQL functions by its SQLSTATE
+// (P0002 not found, 42501 forbidden, 22023 bad request: their messages are written for people),
+// anything else 500 without internals, logged.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		writeError(w, ae.status, ae.code, ae.message)
+		return
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Routine == "exec_stmt_raise" { // a guard's RAISE, not a missing grant
+		switch pe.Code {
+		case "P0002":
+			writeError(w, errNotFound.status, errNotFound.code, errNotFound.message)
+			return
+		case "42501":
+			writeError(w, http.StatusForbidden, "forbidden", pe.Message)
+			return
+		case "22023":
+			writeError(w, http.StatusBadRequest, "bad_request", pe.Message)
+			return
+		}
+	}
+	s.log.Error("api", "method", r.Method, "path", r.URL.Path, "error", err)
+	writeError(w, http.StatusInternalServerError, "internal", "something went wrong on the server; it is logged")
+}
