@@ -27,7 +27,7 @@ func secure(next http.Handler, writeTimeout time.Duration, tls bool) http.Handle
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", dashboardCSP+dashboard.CSPDirectives()) // + the app's own inline bits, by hash
-		h.Set("X-Frame-Options", "DENY") // for browsers without CSP frame-ancestors
+		h.Set("X-Frame-Options", "DENY")                                         // for browsers without CSP frame-ancestors
 		if tls {
 			h.Set("Strict-Transport-Security", hsts)
 		}
