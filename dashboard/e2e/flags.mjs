@@ -133,7 +133,7 @@ export const flagCases = [
       const change = history.getByRole('listitem').filter({ hasText: `Changed by ${editor.email}` }).first();
       await change.waitFor();
       check(/State\s*Off\s*→\s*On/.test(await change.innerText()), `history entry: ${await change.innerText()}`);
-      await shootBoth(page, 'flags');
+      await shootBoth(page, 'flags-list');
       await page.setViewportSize(PHONE);
       for (const colorScheme of ['light', 'dark']) {
         await page.emulateMedia({ colorScheme });
