@@ -39,6 +39,7 @@ type relay struct {
 	batcher *pgbatch.Batcher
 	pusher  *flags.Pusher
 	edge    *ws.Server
+	reg     *ws.Registry // live connections (the dashboard counts clients with a flag on)
 	metrics *metrics.Metrics
 }
 
@@ -156,6 +157,7 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 		BufferBytes: cfg.BufferLimit, Writers: cfg.CopyWriters, LogEvery: cfg.RejectLogInterval,
 	}, log, r.metrics)
 	reg := ws.NewRegistry()
+	r.reg = reg
 	connect := func(ctx context.Context) (*pgx.Conn, error) {
 		c, err := pgx.ParseConfig(listenURL)
 		if err != nil {
@@ -204,6 +206,7 @@ func (r *relay) routes() http.Handler {
 		IdleTimeout: r.cfg.SessionIdleTimeout, Lifetime: r.cfg.SessionLifetime,
 		LockoutThreshold: r.cfg.SignInLockoutFailures, LockoutWindow: r.cfg.SignInLockoutWindow,
 		LockoutDuration: r.cfg.SignInLockoutDuration, TLS: r.cfg.TLSCertFile != "", TrustedProxies: proxies,
+		ClientsOn: r.reg,
 	}, r.log)
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} { // "/api/" alone would conflict with "GET /"
 		mux.Handle(m+" /api/", dashAPI)

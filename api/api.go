@@ -37,6 +37,9 @@ type Config struct {
 	// Iterations of PBKDF2 for new and upgraded hashes; 0 means password.DefaultIterations.
 	// Only tests set it lower.
 	Iterations int
+	// ClientsOn counts the connected clients that have each flag on (GET …/flags' clients_on);
+	// nil answers 0 for every flag.
+	ClientsOn ClientsOn
 }
 
 // Server serves /api/. It holds no state of its own: sessions live in PostgreSQL, so any relay
@@ -77,6 +80,14 @@ func (s *Server) routes() {
 	m.HandleFunc("/api/projects", methodNotAllowed)
 	m.HandleFunc("GET /api/projects/{id}/overview", s.session(false, s.overview))
 	m.HandleFunc("/api/projects/{id}/overview", methodNotAllowed)
+	m.HandleFunc("GET /api/projects/{id}/flags", s.session(false, s.flags))
+	m.HandleFunc("POST /api/projects/{id}/flags", s.session(true, s.createFlag))
+	m.HandleFunc("/api/projects/{id}/flags", methodNotAllowed)
+	m.HandleFunc("PATCH /api/projects/{id}/flags/{key}", s.session(true, s.updateFlag))
+	m.HandleFunc("DELETE /api/projects/{id}/flags/{key}", s.session(true, s.deleteFlag))
+	m.HandleFunc("/api/projects/{id}/flags/{key}", methodNotAllowed)
+	m.HandleFunc("GET /api/projects/{id}/flags/{key}/history", s.session(false, s.flagHistory))
+	m.HandleFunc("/api/projects/{id}/flags/{key}/history", methodNotAllowed)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})

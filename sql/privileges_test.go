@@ -165,6 +165,14 @@ var intendedACL = []grant{
 	// Added with accounts (005), sessions (006), time zones (007), backfills (008).
 	{"function", "beacon.account_role(uuid, uuid)", ""},
 	{"function", "beacon.api_overview(uuid, date, date)", "beacon_api:EXECUTE"},
+	// Added with the flags page (api_flags.sql).
+	{"function", "beacon.api_flag_check(jsonb, boolean)", ""},
+	{"function", "beacon.api_flag_create(uuid, jsonb)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_flag_delete(uuid, text)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_flag_history(uuid, text)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_flag_json(beacon.flags)", ""},
+	{"function", "beacon.api_flag_update(uuid, text, jsonb)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_flags(uuid)", "beacon_api:EXECUTE"},
 	{"function", "beacon.api_projects()", "beacon_api:EXECUTE"},
 	{"function", "beacon.attach_day_partitions(date[])", ""},
 	{"function", "beacon.backfill_sessions(uuid, timestamp with time zone)", ""},

@@ -39,6 +39,7 @@ type stack struct {
 	http    *httptest.Server
 	batcher *pgbatch.Batcher
 	pusher  *flags.Pusher
+	reg     *ws.Registry
 }
 
 func newStack(t *testing.T, cfg ws.Config) *stack {
@@ -53,6 +54,7 @@ func newStackWith(t *testing.T, cfg ws.Config, bcfg pgbatch.Config, opts ...func
 	s := &stack{db: db}
 	s.batcher = pgbatch.New(db.Pool, bcfg, quiet, nil)
 	reg := ws.NewRegistry()
+	s.reg = reg
 	connect := func(ctx context.Context) (*pgx.Conn, error) {
 		c, err := pgx.ParseConfig(db.URL)
 		if err != nil {

@@ -136,3 +136,76 @@ export async function overview(project: string, from: string, to: string, f: Fet
   const q = new URLSearchParams({ from, to });
   return call<Overview>(f, 'GET', `/api/projects/${encodeURIComponent(project)}/overview?${q}`);
 }
+
+// Flags ------------------------------------------------------------------------------------------
+
+/** A targeting rule on a person's traits, as beacon.flags.rules stores it (docs/sql.md). */
+export type FlagRule =
+  | { trait: string; op: 'eq'; value: unknown }
+  | { trait: string; op: 'in'; values: unknown[] }
+  | { trait: string; op: 'exists' };
+
+/** A feature flag as GET /api/projects/{id}/flags lists it. */
+export interface Flag {
+  key: string;
+  description: string;
+  enabled: boolean;
+  /** Percentage of people (0–100, two decimals) for whom an enabled flag is on. */
+  rollout: number;
+  rules: FlagRule[];
+  /** Whether browsers (the SDK) receive it; false: server code only. */
+  client_visible: boolean;
+  created_at: string;
+  updated_at: string;
+  /** Who made the last change: an account's email, or a database role. */
+  updated_by: string | null;
+  /** Clients connected to this relay whose last pushed flags have it on. */
+  clients_on: number;
+}
+
+/** What POST creates and PATCH changes (PATCH: any subset, never the key). */
+export interface FlagInput {
+  key?: string;
+  description?: string;
+  enabled?: boolean;
+  rollout?: number;
+  rules?: FlagRule[];
+  client_visible?: boolean;
+}
+
+/** One change of a flag, from beacon.flag_audit: the whole flag before and after (null for none). */
+export interface FlagChange {
+  id: number;
+  action: 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE';
+  at: string;
+  by: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+}
+
+const flagsPath = (project: string) => `/api/projects/${encodeURIComponent(project)}/flags`;
+
+/** A project's flags and the account's role in it. */
+export async function listFlags(project: string, f: Fetch = fetch): Promise<{ role: Project['role']; flags: Flag[] }> {
+  return call(f, 'GET', flagsPath(project));
+}
+
+/** Creates a flag (editor); 400 `bad_key`, `bad_rollout`, `bad_rules`, `duplicate_key`… */
+export async function createFlag(project: string, input: FlagInput, f: Fetch = fetch): Promise<Flag> {
+  return call(f, 'POST', flagsPath(project), input);
+}
+
+/** Changes the fields of `changes` (editor). */
+export async function updateFlag(project: string, key: string, changes: FlagInput, f: Fetch = fetch): Promise<Flag> {
+  return call(f, 'PATCH', `${flagsPath(project)}/${encodeURIComponent(key)}`, changes);
+}
+
+/** Deletes a flag (editor); its history stays. */
+export async function deleteFlag(project: string, key: string, f: Fetch = fetch): Promise<void> {
+  return call(f, 'DELETE', `${flagsPath(project)}/${encodeURIComponent(key)}`);
+}
+
+/** A flag's changes, newest first (at most 200). */
+export async function flagHistory(project: string, key: string, f: Fetch = fetch): Promise<FlagChange[]> {
+  return (await call<{ history: FlagChange[] }>(f, 'GET', `${flagsPath(project)}/${encodeURIComponent(key)}/history`)).history;
+}
