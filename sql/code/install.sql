@@ -23,4 +23,6 @@
 {{ template "analytics.sql" . }}
 {{ template "accounts.sql" . }}
 {{ template "api.sql" . }}
+{{ template "api_events.sql" . }}
+{{ template "api_people.sql" . }}
 {{ template "roles.sql" . }}
