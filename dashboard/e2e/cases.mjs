@@ -184,3 +184,4 @@ export const cases = [
     },
   },
 ];
+cases.push(...(await import('./cases-events.mjs')).cases); // Events and People (wt-events)
