@@ -43,6 +43,7 @@ BEGIN
         -- a trait value containing the query: reads the project's users until it has v_n
         (SELECT u.user_id, u.merged_into FROM beacon.users u
          WHERE v_q <> '' AND v_key IS NULL AND u.project_id = p_project
+           AND strpos(lower(u.traits::text), v_low) > 0 -- cheap first test on the whole JSON text
            AND EXISTS (SELECT FROM jsonb_each_text(u.traits) t
                        WHERE strpos(lower(t.value), v_low) > 0)
          LIMIT v_n)
