@@ -50,20 +50,45 @@ AS $$
 $$;
 COMMENT ON FUNCTION beacon.api_event_json(analytics.events) IS 'One event as the API answers it: id, ts, received_at, name, user_id, person_id, anon_id, session_id (NULL when empty), page, props.';
 
+CREATE OR REPLACE FUNCTION beacon.api_event_hour(p_project uuid, p_before timestamptz, p_latest boolean) RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN p_latest
+        THEN greatest((SELECT max(h.hour) FROM beacon.rollup_hourly h WHERE h.project_id = p_project AND h.hour < p_before),
+                      (SELECT max(r.bucket) FROM beacon.rollup_pending r
+                       WHERE r.project_id = p_project AND r.kind = 'event' AND r.bucket < p_before))
+        ELSE least((SELECT min(h.hour) FROM beacon.rollup_hourly h WHERE h.project_id = p_project AND h.hour < p_before),
+                   (SELECT min(r.bucket) FROM beacon.rollup_pending r
+                    WHERE r.project_id = p_project AND r.kind = 'event' AND r.bucket < p_before)) END
+$$;
+COMMENT ON FUNCTION beacon.api_event_hour(uuid, timestamptz, boolean) IS 'The latest (p_latest) or first hour before p_before in which the project has events, from rollup_hourly and the not yet folded rollup_pending (both written in the events'' transaction, by the primary key''s index and a small queue); NULL when there is none. Lets beacon.api_event_page skip empty stretches and stop at the first event.';
+
 CREATE OR REPLACE FUNCTION beacon.api_event_page(p_project uuid, p_floor timestamptz, p_before_ts timestamptz,
-    p_before_id uuid, p_name text, p_prop text, p_value text, p_person text, p_limit int) RETURNS jsonb
+    p_before_id uuid, p_name text, p_prop text, p_value text, p_person text, p_limit int,
+    OUT events jsonb, OUT resume timestamptz)
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_hi   timestamptz := coalesce(p_before_ts + interval '1 microsecond', now() + interval '2 days');
-    v_span interval := interval '1 hour';
-    v_lo   timestamptz;
-    v_out  jsonb := '[]';
-    v_got  jsonb;
+    v_start timestamptz := clock_timestamp();
+    v_hi    timestamptz := coalesce(p_before_ts + interval '1 microsecond', now() + interval '2 days');
+    v_span  interval := interval '1 hour';
+    v_lo    timestamptz;
+    v_floor timestamptz;
+    v_got   jsonb;
+    v_next  timestamptz;
 BEGIN
-    LOOP
-        v_lo := CASE WHEN v_span > interval '400 days' THEN p_floor ELSE greatest(v_hi - v_span, p_floor) END;
+    -- Every committed event is counted per hour in rollup_hourly or, until the next fold, in
+    -- rollup_pending (written in the event's transaction): nothing is older than the first hour.
+    -- 2 hours of margin: hours follow the project's time zone, which may be off by a fraction.
+    v_floor := greatest(p_floor, beacon.api_event_hour(p_project, 'infinity', false) - interval '2 hours');
+    IF v_floor IS NULL THEN
+        v_floor := 'infinity'; -- no event at all
+    END IF;
+    events := '[]';
+    WHILE v_hi > v_floor LOOP
+        v_lo := greatest(v_hi - v_span, v_floor);
         SELECT coalesce(jsonb_agg(beacon.api_event_json(x) ORDER BY x.ts DESC, x.event_id DESC), '[]') INTO v_got
         FROM (SELECT e.* FROM analytics.events e
               WHERE e.project_id = p_project AND e.ts >= v_lo AND e.ts < v_hi
@@ -72,15 +97,23 @@ BEGIN
                 AND (p_prop IS NULL OR CASE WHEN p_value IS NULL THEN e.props ? p_prop ELSE e.props ->> p_prop = p_value END)
                 AND (p_person IS NULL OR e.person_id = p_person)
               ORDER BY e.ts DESC, e.event_id DESC
-              LIMIT p_limit - jsonb_array_length(v_out)) x;
-        v_out := v_out || v_got;
-        EXIT WHEN jsonb_array_length(v_out) >= p_limit OR v_lo <= p_floor;
+              LIMIT p_limit - jsonb_array_length(events)) x;
+        events := events || v_got;
+        EXIT WHEN jsonb_array_length(events) >= p_limit;
         v_hi := v_lo;
-        v_span := v_span * 8;
+        IF v_got = '[]' THEN -- jump over hours without events
+            v_next := beacon.api_event_hour(p_project, v_hi, true);
+            EXIT WHEN v_next IS NULL; -- nothing older
+            v_hi := least(v_hi, v_next + interval '2 hours');
+        END IF;
+        IF v_hi > v_floor AND clock_timestamp() - v_start > interval '250 milliseconds' THEN
+            resume := v_hi; -- out of time: the caller pages on from here
+            EXIT;
+        END IF;
+        v_span := least(v_span * 8, interval '1 day');
     END LOOP;
-    RETURN v_out;
 END $$;
-COMMENT ON FUNCTION beacon.api_event_page(uuid, timestamptz, timestamptz, uuid, text, text, text, text, int) IS 'Up to p_limit events of a project from analytics.events, newest first by (ts, event_id), strictly before the cursor (p_before_ts, p_before_id) when given, not older than p_floor, filtered by name, by one property (p_value NULL: the key is present) and by person. Reads growing ts windows (1 h, 8 h, 64 h, … then everything down to p_floor) so partitions prune and a page of recent events reads little. Checks nothing: only the api_* functions call it.';
+COMMENT ON FUNCTION beacon.api_event_page(uuid, timestamptz, timestamptz, uuid, text, text, text, text, int) IS 'Up to p_limit events of a project from analytics.events, newest first by (ts, event_id), strictly before the cursor (p_before_ts, p_before_id; a NULL id: before p_before_ts), not older than p_floor nor than the project''s first hour with events (beacon.api_event_hour, less 2 hours), filtered by name, by one property (p_value NULL: the key is present) and by person. Reads ts windows of 1 h, 8 h, then a day each, so partitions prune, and jumps over hours without events; after 250 ms it stops at a window''s edge and returns it as resume (events then holds fewer than p_limit, and the caller pages on from resume). Checks nothing: only the api_* functions call it.';
 
 CREATE OR REPLACE FUNCTION beacon.api_events(p_project uuid, p_name text, p_prop text, p_value text,
     p_before text, p_limit int) RETURNS jsonb
@@ -90,6 +123,7 @@ AS $$
 DECLARE
     c      record;
     v_n    int := least(greatest(coalesce(p_limit, 50), 1), 200);
+    pg     record;
     v_evs  jsonb;
     v_last jsonb;
 BEGIN
@@ -98,16 +132,19 @@ BEGIN
         RAISE EXCEPTION 'a filter is too long' USING ERRCODE = '22023';
     END IF;
     c := beacon.api_cursor_read(p_before, 'b');
-    v_evs := beacon.api_event_page(p_project, '-infinity', c.at, c.id, nullif(p_name, ''), nullif(p_prop, ''), p_value, NULL, v_n);
+    pg := beacon.api_event_page(p_project, '-infinity', c.at, c.id, nullif(p_name, ''), nullif(p_prop, ''), p_value, NULL, v_n);
+    v_evs := pg.events;
     v_last := v_evs -> -1;
     RETURN jsonb_build_object(
         'events', v_evs,
         'next', CASE WHEN jsonb_array_length(v_evs) = v_n
-                     THEN beacon.api_cursor('b', (v_last ->> 'ts')::timestamptz, (v_last ->> 'id')::uuid) END,
+                     THEN beacon.api_cursor('b', (v_last ->> 'ts')::timestamptz, (v_last ->> 'id')::uuid)
+                     WHEN pg.resume IS NOT NULL THEN beacon.api_cursor('b', pg.resume, NULL) END,
+        'searched_to', CASE WHEN jsonb_array_length(v_evs) < v_n THEN pg.resume END,
         'tail', beacon.api_cursor('a', now(), NULL),
         'timezone', (SELECT p.timezone FROM beacon.projects p WHERE p.project_id = p_project));
 END $$;
-COMMENT ON FUNCTION beacon.api_events(uuid, text, text, text, text, int) IS 'GET /api/projects/{id}/events: {"events":[…], "next": cursor or null, "tail": cursor, "timezone"}: up to p_limit (1–200, default 50) events newest first, filtered by name and by one property (props->>p_prop = p_value; p_value NULL: the key is present), before the cursor p_before (the "next" of the previous page). "tail" is the cursor of GET …/events?after= (beacon.api_events_after) for events arriving from now on. Needs the viewer role (P0002 for a non-member); 22023 for a bad cursor or an over-long filter.';
+COMMENT ON FUNCTION beacon.api_events(uuid, text, text, text, text, int) IS 'GET /api/projects/{id}/events: {"events":[…], "next": cursor or null, "searched_to", "tail": cursor, "timezone"}: up to p_limit (1–200, default 50) events newest first (fewer, with searched_to and a next cursor, when a rare filter ran out of the 250 ms a request may read for: next goes on from searched_to), filtered by name and by one property (props->>p_prop = p_value; p_value NULL: the key is present), before the cursor p_before (the "next" of the previous page). "tail" is the cursor of GET …/events?after= (beacon.api_events_after) for events arriving from now on. Needs the viewer role (P0002 for a non-member); 22023 for a bad cursor or an over-long filter.';
 
 CREATE OR REPLACE FUNCTION beacon.api_events_after(p_project uuid, p_name text, p_prop text, p_value text,
     p_after text, p_limit int) RETURNS jsonb

@@ -78,6 +78,7 @@ DECLARE
     v_floor timestamptz;
     v_n     int := least(greatest(coalesce(p_limit, 50), 1), 200);
     c       record;
+    pg      record;
     v_evs   jsonb;
     v_last  jsonb;
 BEGIN
@@ -95,7 +96,8 @@ BEGIN
     -- cannot be older, and the windows stop there instead of reading all history.
     SELECT least(v_floor, min(s.first_seen)) - interval '1 day' INTO v_floor FROM beacon.sessions s
     WHERE s.project_id = p_project AND (s.user_id = ANY (v_users) OR (s.anon_id <> '' AND s.anon_id = ANY (v_anons)));
-    v_evs := beacon.api_event_page(p_project, v_floor, c.at, c.id, NULL, NULL, NULL, v_root, v_n);
+    pg := beacon.api_event_page(p_project, v_floor, c.at, c.id, NULL, NULL, NULL, v_root, v_n);
+    v_evs := pg.events;
     v_last := v_evs -> -1;
     RETURN jsonb_build_object(
         'person_id', v_root,
@@ -116,7 +118,8 @@ BEGIN
                            ORDER BY s.first_seen DESC LIMIT 20) s),
         'events', v_evs,
         'next', CASE WHEN jsonb_array_length(v_evs) = v_n
-                     THEN beacon.api_cursor('b', (v_last ->> 'ts')::timestamptz, (v_last ->> 'id')::uuid) END,
+                     THEN beacon.api_cursor('b', (v_last ->> 'ts')::timestamptz, (v_last ->> 'id')::uuid)
+                     WHEN pg.resume IS NOT NULL THEN beacon.api_cursor('b', pg.resume, NULL) END,
         'timezone', (SELECT p.timezone FROM beacon.projects p WHERE p.project_id = p_project));
 END $$;
 COMMENT ON FUNCTION beacon.api_person(uuid, text, text, int) IS 'GET /api/projects/{id}/people/{person}: the person of user id p_person — person_id (the root user), merged traits, users (each with its own traits; merged: true for users merged into the root), aliases (anonymous ids), the 20 latest sessions, and a page of their events newest first (events, next: keyset cursor on (ts, event_id), p_before the previous next; p_limit 1–200, default 50) read from their first session or identify on. Needs the viewer role; P0002 ''person not found'' for an unknown user.';

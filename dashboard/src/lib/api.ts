@@ -162,6 +162,8 @@ export interface EventFilters {
 export interface EventPage {
   events: ApiEvent[];
   next: string | null;
+  /** Set when the page ran out of time before it was full: it read back to here; `next` goes on. */
+  searched_to?: string | null;
   tail: string;
   timezone: string;
 }
