@@ -88,6 +88,13 @@ func (s *Server) routes() {
 	m.HandleFunc("/api/projects/{id}/flags/{key}", methodNotAllowed)
 	m.HandleFunc("GET /api/projects/{id}/flags/{key}/history", s.session(false, s.flagHistory))
 	m.HandleFunc("/api/projects/{id}/flags/{key}/history", methodNotAllowed)
+	m.HandleFunc("GET /api/projects/{id}/events", s.session(false, s.events))
+	m.HandleFunc("/api/projects/{id}/events", methodNotAllowed)
+	m.HandleFunc("GET /api/projects/{id}/people", s.session(false, s.people))
+	m.HandleFunc("/api/projects/{id}/people", methodNotAllowed)
+	m.HandleFunc("GET /api/projects/{id}/people/{person}", s.session(false, s.person))
+	m.HandleFunc("DELETE /api/projects/{id}/people/{person}", s.session(true, s.deletePerson))
+	m.HandleFunc("/api/projects/{id}/people/{person}", methodNotAllowed)
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})

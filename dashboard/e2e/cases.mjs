@@ -186,3 +186,4 @@ export const cases = [
   },
   ...flagCases,
 ];
+cases.push(...(await import('./cases-events.mjs')).cases); // Events and People (wt-events)

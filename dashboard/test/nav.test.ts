@@ -18,6 +18,7 @@ describe('sections', () => {
     expect(sectionHref('p1', 'flags')).toBe('/p/p1/flags');
     expect(sectionOf('/p/p1')).toBe('');
     expect(sectionOf('/p/p1/flags')).toBe('flags');
+    expect(sectionOf('/p/p1/people/ada%2Fx')).toBe('people');
     expect(sectionOf('/sign-in')).toBeNull();
   });
 });

@@ -24,4 +24,6 @@
 {{ template "accounts.sql" . }}
 {{ template "api.sql" . }}
 {{ template "api_flags.sql" . }}
+{{ template "api_events.sql" . }}
+{{ template "api_people.sql" . }}
 {{ template "roles.sql" . }}

@@ -208,4 +208,94 @@ export async function deleteFlag(project: string, key: string, f: Fetch = fetch)
 /** A flag's changes, newest first (at most 200). */
 export async function flagHistory(project: string, key: string, f: Fetch = fetch): Promise<FlagChange[]> {
   return (await call<{ history: FlagChange[] }>(f, 'GET', `${flagsPath(project)}/${encodeURIComponent(key)}/history`)).history;
+/** One event as GET /api/projects/{id}/events answers it (times are ISO strings). */
+export interface ApiEvent {
+  id: string;
+  ts: string;
+  received_at: string;
+  name: string;
+  user_id: string | null;
+  person_id: string | null;
+  anon_id: string | null;
+  session_id: string | null;
+  page: string | null;
+  props: Record<string, unknown>;
+}
+
+/** The Events page's filters: an event name, and one property equal to a value (or present). */
+export interface EventFilters {
+  name?: string;
+  prop?: string;
+  value?: string;
+}
+
+/** GET /api/projects/{id}/events: a page newest first; `next` pages on, `tail` starts the live tail. */
+export interface EventPage {
+  events: ApiEvent[];
+  next: string | null;
+  /** Set when the page ran out of time before it was full: it read back to here; `next` goes on. */
+  searched_to?: string | null;
+  tail: string;
+  timezone: string;
+}
+
+function eventQuery(filters: EventFilters, extra: Record<string, string>): URLSearchParams {
+  const q = new URLSearchParams();
+  if (filters.name) q.set('name', filters.name);
+  if (filters.prop) {
+    q.set('prop', filters.prop);
+    if (filters.value !== undefined && filters.value !== '') q.set('value', filters.value);
+  }
+  for (const [k, v] of Object.entries(extra)) if (v) q.set(k, v);
+  return q;
+}
+
+/** A page of a project's events, newest first, before the cursor `before` (a previous `next`). */
+export async function listEvents(project: string, filters: EventFilters, before = '', f: Fetch = fetch): Promise<EventPage> {
+  const q = eventQuery(filters, { before });
+  return call<EventPage>(f, 'GET', `/api/projects/${encodeURIComponent(project)}/events?${q}`);
+}
+
+/** The live tail: events received since the tail cursor (some may repeat: drop known ids). */
+export async function eventsAfter(project: string, filters: EventFilters, after: string, f: Fetch = fetch): Promise<{ events: ApiEvent[]; tail: string }> {
+  const q = eventQuery(filters, { after });
+  return call(f, 'GET', `/api/projects/${encodeURIComponent(project)}/events?${q}`);
+}
+
+/** A person in the People list. */
+export interface PersonSummary {
+  person_id: string;
+  user_ids: string[];
+  traits: Record<string, unknown>;
+  first_identified: string;
+  last_updated: string;
+}
+
+/** GET /api/projects/{id}/people/{person}. */
+export interface Person {
+  person_id: string;
+  traits: Record<string, unknown>;
+  users: { user_id: string; traits: Record<string, unknown>; created_at: string; updated_at: string; merged: boolean }[];
+  aliases: { anon_id: string; user_id: string; created_at: string }[];
+  sessions: { session_id: string; first_seen: string; last_seen: string; events: number; entry_page: string | null }[];
+  events: ApiEvent[];
+  next: string | null;
+  timezone: string;
+}
+
+/** Searches identified people by user id or trait (`key=value` for an exact trait); '' lists the latest. */
+export async function searchPeople(project: string, q: string, f: Fetch = fetch): Promise<PersonSummary[]> {
+  const qs = q ? `?${new URLSearchParams({ q })}` : '';
+  return (await call<{ people: PersonSummary[] }>(f, 'GET', `/api/projects/${encodeURIComponent(project)}/people${qs}`)).people;
+}
+
+/** A person (by any of their user ids) with a page of their events before the cursor. */
+export async function getPerson(project: string, person: string, before = '', f: Fetch = fetch): Promise<Person> {
+  const qs = before ? `?${new URLSearchParams({ before })}` : '';
+  return call<Person>(f, 'GET', `/api/projects/${encodeURIComponent(project)}/people/${encodeURIComponent(person)}${qs}`);
+}
+
+/** Deletes a person and all their events (owner only); answers the counts deleted. */
+export async function deletePerson(project: string, person: string, f: Fetch = fetch): Promise<{ person_id: string; deleted: Record<string, number> }> {
+  return call(f, 'DELETE', `/api/projects/${encodeURIComponent(project)}/people/${encodeURIComponent(person)}`);
 }

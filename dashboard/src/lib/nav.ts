@@ -24,8 +24,8 @@ export function sectionHref(project: string, section: string): string {
   return `/p/${encodeURIComponent(project)}${section ? '/' + section : ''}`;
 }
 
-/** Which section a pathname is in ('' for the overview), or null outside a project. */
+/** Which section a pathname is in ('' for the overview), or null outside a project; a page inside a section (a person) is in it. */
 export function sectionOf(pathname: string): string | null {
-  const m = /^\/p\/[^/]+(?:\/([^/]+))?\/?$/.exec(pathname);
+  const m = /^\/p\/[^/]+(?:\/([^/]+)(?:\/.*)?)?\/?$/.exec(pathname);
   return m ? (m[1] ?? '') : null;
 }
