@@ -40,6 +40,7 @@ type relay struct {
 	pusher  *flags.Pusher
 	edge    *ws.Server
 	metrics *metrics.Metrics
+	reg     *ws.Registry // live connections: the flag pusher's and the Live page's
 }
 
 func serve(ctx context.Context, cfg Config) error {
@@ -156,6 +157,7 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 		BufferBytes: cfg.BufferLimit, Writers: cfg.CopyWriters, LogEvery: cfg.RejectLogInterval,
 	}, log, r.metrics)
 	reg := ws.NewRegistry()
+	r.reg = reg
 	connect := func(ctx context.Context) (*pgx.Conn, error) {
 		c, err := pgx.ParseConfig(listenURL)
 		if err != nil {
@@ -204,6 +206,7 @@ func (r *relay) routes() http.Handler {
 		IdleTimeout: r.cfg.SessionIdleTimeout, Lifetime: r.cfg.SessionLifetime,
 		LockoutThreshold: r.cfg.SignInLockoutFailures, LockoutWindow: r.cfg.SignInLockoutWindow,
 		LockoutDuration: r.cfg.SignInLockoutDuration, TLS: r.cfg.TLSCertFile != "", TrustedProxies: proxies,
+		Live: r.reg,
 	}, r.log)
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} { // "/api/" alone would conflict with "GET /"
 		mux.Handle(m+" /api/", dashAPI)

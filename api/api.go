@@ -37,6 +37,9 @@ type Config struct {
 	// Iterations of PBKDF2 for new and upgraded hashes; 0 means password.DefaultIterations.
 	// Only tests set it lower.
 	Iterations int
+	// Live counts this relay's WebSocket clients per project for GET /api/projects/{id}/live
+	// (the ws.Registry); nil counts none.
+	Live Conns
 }
 
 // Server serves /api/. It holds no state of its own: sessions live in PostgreSQL, so any relay
@@ -77,6 +80,7 @@ func (s *Server) routes() {
 	m.HandleFunc("/api/projects", methodNotAllowed)
 	m.HandleFunc("GET /api/projects/{id}/overview", s.session(false, s.overview))
 	m.HandleFunc("/api/projects/{id}/overview", methodNotAllowed)
+	s.settingsRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})

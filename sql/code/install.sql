@@ -23,4 +23,5 @@
 {{ template "analytics.sql" . }}
 {{ template "accounts.sql" . }}
 {{ template "api.sql" . }}
+{{ template "api_settings.sql" . }}
 {{ template "roles.sql" . }}
