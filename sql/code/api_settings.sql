@@ -66,9 +66,10 @@ AS $$
 DECLARE
     r text := beacon.require_role(p_project, 'viewer');
 BEGIN
-    RETURN beacon.project_settings_json(p_project) || jsonb_build_object('role', r);
+    RETURN beacon.project_settings_json(p_project) || jsonb_build_object('role', r,
+        'admin', coalesce((SELECT a.admin FROM beacon.accounts a WHERE a.account_id = beacon.current_account()), false));
 END $$;
-COMMENT ON FUNCTION beacon.api_project_settings(uuid) IS 'GET /api/projects/{id}/settings: the project''s settings (beacon.project_settings_json) and the signed-in account''s role. Needs the viewer role (P0002 ''project not found'' for a non-member).';
+COMMENT ON FUNCTION beacon.api_project_settings(uuid) IS 'GET /api/projects/{id}/settings: the project''s settings (beacon.project_settings_json), the signed-in account''s role, and admin: whether it is an admin account (which may create projects). Needs the viewer role (P0002 ''project not found'' for a non-member).';
 
 CREATE OR REPLACE FUNCTION beacon.api_update_project_settings(p_project uuid, p_changes jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
