@@ -3,6 +3,7 @@
 import { gzipSync } from 'node:zlib';
 import { LAPTOP, PHONE, SHOTS, assertAccessible, assertClean, shootBoth, watchedPage } from './browser.mjs';
 import { PROJECTS, useFixtureApi } from './fixture-api.mjs';
+import { settingsCases } from './cases-settings.mjs';
 
 const [ACME, EMPTY] = PROJECTS;
 /** Expected console noise: the browser logs every non-2xx fetch, and a signed-out GET /api/session is 401. */
@@ -184,3 +185,4 @@ export const cases = [
     },
   },
 ];
+cases.push(...settingsCases);
