@@ -39,8 +39,8 @@ type relay struct {
 	batcher *pgbatch.Batcher
 	pusher  *flags.Pusher
 	edge    *ws.Server
-	reg     *ws.Registry // live connections (the dashboard counts clients with a flag on)
 	metrics *metrics.Metrics
+	reg     *ws.Registry // live connections: the flag pusher's, the Flags page's clients-on and the Live page's
 }
 
 func serve(ctx context.Context, cfg Config) error {
@@ -207,6 +207,7 @@ func (r *relay) routes() http.Handler {
 		LockoutThreshold: r.cfg.SignInLockoutFailures, LockoutWindow: r.cfg.SignInLockoutWindow,
 		LockoutDuration: r.cfg.SignInLockoutDuration, TLS: r.cfg.TLSCertFile != "", TrustedProxies: proxies,
 		ClientsOn: r.reg,
+		Live:      r.reg,
 	}, r.log)
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} { // "/api/" alone would conflict with "GET /"
 		mux.Handle(m+" /api/", dashAPI)

@@ -40,6 +40,9 @@ type Config struct {
 	// ClientsOn counts the connected clients that have each flag on (GET …/flags' clients_on);
 	// nil answers 0 for every flag.
 	ClientsOn ClientsOn
+	// Live counts this relay's WebSocket clients per project for GET /api/projects/{id}/live
+	// (the ws.Registry); nil counts none.
+	Live Conns
 }
 
 // Server serves /api/. It holds no state of its own: sessions live in PostgreSQL, so any relay
@@ -95,6 +98,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/projects/{id}/people/{person}", s.session(false, s.person))
 	m.HandleFunc("DELETE /api/projects/{id}/people/{person}", s.session(true, s.deletePerson))
 	m.HandleFunc("/api/projects/{id}/people/{person}", methodNotAllowed)
+	s.settingsRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})

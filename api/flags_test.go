@@ -50,12 +50,6 @@ func newFlagEnv(t *testing.T, cfg api.Config) *flagEnv {
 	return f
 }
 
-// send is do with the CSRF token of b's session.
-func (b *browser) send(method, path string, body any) answer {
-	b.e.t.Helper()
-	return b.do(method, path, body, "X-CSRF-Token", b.csrf)
-}
-
 type flagJSON struct {
 	Key           string            `json:"key"`
 	Description   string            `json:"description"`

@@ -179,3 +179,9 @@ func (b *browser) mustSignIn(email, pw string) {
 		b.e.t.Fatalf("sign in %s: %d %s", email, a.status, a.body)
 	}
 }
+
+// send is do with the CSRF token of b's session, as every state-changing request carries.
+func (b *browser) send(method, path string, body any) answer {
+	b.e.t.Helper()
+	return b.do(method, path, body, "X-CSRF-Token", b.csrf)
+}

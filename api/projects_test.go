@@ -124,8 +124,8 @@ func TestProjectsAndOverview(t *testing.T) {
 	if a := adm.do("GET", "/api/projects/"+later+"/overview?from=2026-01-01&to=2026-01-01", nil); a.status != http.StatusOK {
 		t.Errorf("admin, later project: %d %s", a.status, a.body)
 	}
-	if a := adm.do("POST", "/api/projects", nil, "X-CSRF-Token", adm.csrf); a.status != http.StatusMethodNotAllowed {
-		t.Errorf("POST /api/projects: %d", a.status)
+	if a := adm.do("PUT", "/api/projects", nil, "X-CSRF-Token", adm.csrf); a.status != http.StatusMethodNotAllowed { // POST creates (settings.go)
+		t.Errorf("PUT /api/projects: %d", a.status)
 	}
 }
 

@@ -107,6 +107,17 @@ func (r *Registry) Len() int {
 	return r.n
 }
 
+// ProjectLen is the number of live connections of a project on this relay (the dashboard's Live
+// page reads it through api.Conns).
+func (r *Registry) ProjectLen(project uuid.UUID) int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if pc := r.m[project]; pc != nil {
+		return len(pc.conns)
+	}
+	return 0
+}
+
 // Clients implements flags.Registry.
 func (r *Registry) Clients(project uuid.UUID) []flags.Client {
 	r.mu.RLock()

@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { LAPTOP, PHONE, SHOTS, assertAccessible, assertClean, shootBoth, watchedPage } from './browser.mjs';
 import { PROJECTS, useFixtureApi } from './fixture-api.mjs';
 import { flagCases } from './flags.mjs';
+import { settingsCases } from './cases-settings.mjs';
 
 const [ACME, EMPTY] = PROJECTS;
 /** Expected console noise: the browser logs every non-2xx fetch, and a signed-out GET /api/session is 401. */
@@ -187,3 +188,4 @@ export const cases = [
   ...flagCases,
 ];
 cases.push(...(await import('./cases-events.mjs')).cases); // Events and People (wt-events)
+cases.push(...settingsCases);

@@ -26,4 +26,5 @@
 {{ template "api_flags.sql" . }}
 {{ template "api_events.sql" . }}
 {{ template "api_people.sql" . }}
+{{ template "api_settings.sql" . }}
 {{ template "roles.sql" . }}

@@ -298,4 +298,92 @@ export async function getPerson(project: string, person: string, before = '', f:
 /** Deletes a person and all their events (owner only); answers the counts deleted. */
 export async function deletePerson(project: string, person: string, f: Fetch = fetch): Promise<{ person_id: string; deleted: Record<string, number> }> {
   return call(f, 'DELETE', `/api/projects/${encodeURIComponent(project)}/people/${encodeURIComponent(person)}`);
+// --- Project settings and Live (docs/dashboard.md "Settings", "Live") ---------------------------
+
+/** A member's role in a project. */
+export type Role = 'owner' | 'editor' | 'viewer';
+
+/** GET /api/projects/{id}/settings. retention_days null follows default_retention_days. */
+export interface ProjectSettings {
+  id: string;
+  name: string;
+  allowed_origins: string[];
+  timezone: string;
+  retention_days: number | null;
+  default_retention_days: number | null;
+  verify_identity: boolean;
+  created_at: string;
+  role: Role;
+  /** The signed-in account is an admin account: it may create projects. */
+  admin: boolean;
+}
+
+/** What PATCH /api/projects/{id}/settings may change; absent keys stay as they are. */
+export type SettingsChange = Partial<Pick<ProjectSettings, 'name' | 'allowed_origins' | 'timezone' | 'retention_days' | 'verify_identity'>>;
+
+/** One member of a project. */
+export interface Member {
+  account_id: string;
+  email: string;
+  role: Role;
+  admin: boolean;
+  since: string;
+}
+
+/** GET /api/projects/{id}/members: the members and how many admin accounts own every project. */
+export interface Members {
+  members: Member[];
+  admins: number;
+}
+
+/** GET /api/projects/{id}/live. `clients` are this relay's connections (`clients_scope` "relay"). */
+export interface Live {
+  clients: number;
+  clients_scope: 'relay';
+  current_visitors: number;
+  events_last_10s: number;
+  events_per_second: number;
+  at: string;
+}
+
+const projectPath = (project: string) => `/api/projects/${encodeURIComponent(project)}`;
+
+/** Creates a project (admin accounts only: 403 otherwise); the account becomes its owner. */
+export async function createProject(name: string, allowed_origins: string[] = [], f: Fetch = fetch): Promise<Project> {
+  return call<Project>(f, 'POST', '/api/projects', { name, allowed_origins });
+}
+
+/** A project's settings (any member). */
+export async function projectSettings(project: string, f: Fetch = fetch): Promise<ProjectSettings> {
+  return call<ProjectSettings>(f, 'GET', `${projectPath(project)}/settings`);
+}
+
+/** Changes settings (owners); a bad value is ApiError 400 with a message for people. */
+export async function updateSettings(project: string, change: SettingsChange, f: Fetch = fetch): Promise<ProjectSettings> {
+  return call<ProjectSettings>(f, 'PATCH', `${projectPath(project)}/settings`, change);
+}
+
+/** The members of a project (any member). */
+export async function listMembers(project: string, f: Fetch = fetch): Promise<Members> {
+  return call<Members>(f, 'GET', `${projectPath(project)}/members`);
+}
+
+/** Adds the account with this email as a member (owners). */
+export async function addMember(project: string, email: string, role: Role, f: Fetch = fetch): Promise<Members> {
+  return call<Members>(f, 'POST', `${projectPath(project)}/members`, { email, role });
+}
+
+/** Changes a member's role (owners; never the last owner's). */
+export async function setMemberRole(project: string, account: string, role: Role, f: Fetch = fetch): Promise<Members> {
+  return call<Members>(f, 'PATCH', `${projectPath(project)}/members/${encodeURIComponent(account)}`, { role });
+}
+
+/** Removes a member (owners; never the last owner). */
+export async function removeMember(project: string, account: string, f: Fetch = fetch): Promise<void> {
+  return call<void>(f, 'DELETE', `${projectPath(project)}/members/${encodeURIComponent(account)}`);
+}
+
+/** The live figures of a project: connected clients, events per second, current visitors. */
+export async function live(project: string, f: Fetch = fetch): Promise<Live> {
+  return call<Live>(f, 'GET', `${projectPath(project)}/live`);
 }

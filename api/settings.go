@@ -1,0 +1,199 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The Project settings page's endpoints: each decodes its body, calls one function of
+// sql/code/api_settings.sql, and answers its JSON. The functions check the role (viewers read,
+// owners change) and audit; a bad value comes back as 22023 with a message for people (400).
+
+var errMemberNotFound = &apiError{http.StatusNotFound, "not_found", "member not found"}
+
+// decodeBody reads a JSON object body of at most 64 KiB into v.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return &apiError{http.StatusUnsupportedMediaType, "bad_request", "send the body as application/json"}
+	}
+	d := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err := d.Decode(v); err != nil {
+		return &apiError{http.StatusBadRequest, "bad_request", "the body must be a JSON object"}
+	}
+	return nil
+}
+
+// projectID is the {id} of the path; an id that is not a UUID is a project that does not exist.
+func projectID(r *http.Request) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		return uuid.Nil, errNotFound
+	}
+	return id, nil
+}
+
+// call runs one API function that answers jsonb and returns it as the reply.
+func call(ctx context.Context, tx pgx.Tx, what, sql string, args ...any) (reply, error) {
+	var b []byte
+	if err := tx.QueryRow(ctx, sql, args...).Scan(&b); err != nil {
+		return reply{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return reply{body: b}, nil
+}
+
+// onMember runs f in a savepoint and turns change_member's "member not found" (P0002 with HINT
+// member) into its own 404, so the page does not say "project not found" about a project it
+// shows. The savepoint is rolled back first: an *apiError commits the request's transaction, which
+// a failed statement would otherwise have aborted.
+func onMember(ctx context.Context, tx pgx.Tx, f func(pgx.Tx) (reply, error)) (reply, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return reply{}, fmt.Errorf("savepoint: %w", err)
+	}
+	out, err := f(sp)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "P0002" && pe.Hint == "member" {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return reply{}, fmt.Errorf("rollback to savepoint: %w", rerr)
+		}
+		return reply{}, errMemberNotFound
+	}
+	if err != nil {
+		return reply{}, err
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return reply{}, fmt.Errorf("release savepoint: %w", err)
+	}
+	return out, nil
+}
+
+// createProject is POST /api/projects {"name","allowed_origins"?}: admin accounts only.
+func (s *Server) createProject(ctx context.Context, tx pgx.Tx, _ *account, w http.ResponseWriter, r *http.Request) (reply, error) {
+	var in struct {
+		Name    string   `json:"name"`
+		Origins []string `json:"allowed_origins"`
+	}
+	if err := decodeBody(w, r, &in); err != nil {
+		return reply{}, err
+	}
+	if in.Origins == nil {
+		in.Origins = []string{}
+	}
+	out, err := call(ctx, tx, "create project", `SELECT beacon.api_create_project($1, $2)`, in.Name, in.Origins)
+	out.status = http.StatusCreated
+	return out, err
+}
+
+// settings is GET /api/projects/{id}/settings: viewer role.
+func (s *Server) settings(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
+	id, err := projectID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	return call(ctx, tx, "settings", `SELECT beacon.api_project_settings($1)`, id)
+}
+
+// updateSettings is PATCH /api/projects/{id}/settings with the settings to change: owner role.
+func (s *Server) updateSettings(ctx context.Context, tx pgx.Tx, _ *account, w http.ResponseWriter, r *http.Request) (reply, error) {
+	id, err := projectID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	var changes map[string]json.RawMessage
+	if err := decodeBody(w, r, &changes); err != nil {
+		return reply{}, err
+	}
+	b, _ := json.Marshal(changes) // a map of raw JSON values marshals
+	return call(ctx, tx, "update settings", `SELECT beacon.api_update_project_settings($1, $2::jsonb)`, id, string(b))
+}
+
+// members is GET /api/projects/{id}/members: viewer role.
+func (s *Server) members(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
+	id, err := projectID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	return call(ctx, tx, "members", `SELECT beacon.api_members($1)`, id)
+}
+
+// addMember is POST /api/projects/{id}/members {"email","role"}: owner role.
+func (s *Server) addMember(ctx context.Context, tx pgx.Tx, _ *account, w http.ResponseWriter, r *http.Request) (reply, error) {
+	id, err := projectID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	var in struct{ Email, Role string }
+	if err := decodeBody(w, r, &in); err != nil {
+		return reply{}, err
+	}
+	out, err := call(ctx, tx, "add member", `SELECT beacon.api_add_member($1, $2, $3)`, id, in.Email, in.Role)
+	out.status = http.StatusCreated
+	return out, err
+}
+
+// memberIDs are the {id} and {account} of a member's path; a bad account id is no member.
+func memberIDs(r *http.Request) (uuid.UUID, uuid.UUID, error) {
+	id, err := projectID(r)
+	if err != nil {
+		return id, id, err
+	}
+	acc, err := uuid.Parse(r.PathValue("account"))
+	if err != nil {
+		return id, acc, errMemberNotFound
+	}
+	return id, acc, nil
+}
+
+// setMemberRole is PATCH /api/projects/{id}/members/{account} {"role"}: owner role.
+func (s *Server) setMemberRole(ctx context.Context, tx pgx.Tx, _ *account, w http.ResponseWriter, r *http.Request) (reply, error) {
+	id, acc, err := memberIDs(r)
+	if err != nil {
+		return reply{}, err
+	}
+	var in struct{ Role string }
+	if err := decodeBody(w, r, &in); err != nil {
+		return reply{}, err
+	}
+	return onMember(ctx, tx, func(tx pgx.Tx) (reply, error) {
+		return call(ctx, tx, "set member role", `SELECT beacon.api_set_member_role($1, $2, $3)`, id, acc, in.Role)
+	})
+}
+
+// removeMember is DELETE /api/projects/{id}/members/{account}: owner role; 204.
+func (s *Server) removeMember(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
+	id, acc, err := memberIDs(r)
+	if err != nil {
+		return reply{}, err
+	}
+	return onMember(ctx, tx, func(tx pgx.Tx) (reply, error) {
+		if _, err := tx.Exec(ctx, `SELECT beacon.api_remove_member($1, $2)`, id, acc); err != nil {
+			return reply{}, fmt.Errorf("remove member: %w", err)
+		}
+		return reply{}, nil
+	})
+}
+
+// settingsRoutes adds the Project settings and Live endpoints (docs/dashboard.md).
+func (s *Server) settingsRoutes() {
+	m := s.mux
+	m.HandleFunc("POST /api/projects", s.session(true, s.createProject))
+	m.HandleFunc("GET /api/projects/{id}/settings", s.session(false, s.settings))
+	m.HandleFunc("PATCH /api/projects/{id}/settings", s.session(true, s.updateSettings))
+	m.HandleFunc("/api/projects/{id}/settings", methodNotAllowed)
+	m.HandleFunc("GET /api/projects/{id}/members", s.session(false, s.members))
+	m.HandleFunc("POST /api/projects/{id}/members", s.session(true, s.addMember))
+	m.HandleFunc("/api/projects/{id}/members", methodNotAllowed)
+	m.HandleFunc("PATCH /api/projects/{id}/members/{account}", s.session(true, s.setMemberRole))
+	m.HandleFunc("DELETE /api/projects/{id}/members/{account}", s.session(true, s.removeMember))
+	m.HandleFunc("/api/projects/{id}/members/{account}", methodNotAllowed)
+	m.HandleFunc("GET /api/projects/{id}/live", s.session(false, s.live))
+	m.HandleFunc("/api/projects/{id}/live", methodNotAllowed)
+}

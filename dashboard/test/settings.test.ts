@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { esmSnippet, originProblem, parseOrigins, parseRetention } from '../src/lib/components/settings/settings';
+import { Samples } from '../src/lib/components/live/samples';
+
+describe('parseOrigins', () => {
+  it('splits lines and commas, trims, drops empties and duplicates', () => {
+    expect(parseOrigins(' https://a.example \n\nhttps://b.example, https://a.example\n')).toEqual(['https://a.example', 'https://b.example']);
+    expect(parseOrigins('')).toEqual([]);
+  });
+});
+
+describe('originProblem', () => {
+  it.each(['*', 'https://shop.example.com', 'http://localhost:5173', 'https://shop.example.com/', 'http://[::1]:4000'])('accepts %s', (o) => {
+    expect(originProblem(o)).toBe('');
+  });
+  it.each(['shop.example.com', 'ftp://shop.example.com', 'https://shop.example.com/path', 'https://u@shop.example.com', 'https://'])('refuses %s', (o) => {
+    expect(originProblem(o)).toMatch(/is not an origin/);
+  });
+});
+
+describe('parseRetention', () => {
+  it('reads days, empty as the default, refuses the rest', () => {
+    expect(parseRetention(' 90 ')).toBe(90);
+    expect(parseRetention('')).toBeNull();
+    expect(parseRetention('1')).toBe('bad');
+    expect(parseRetention('7.5')).toBe('bad');
+    expect(parseRetention('36501')).toBe('bad');
+  });
+});
+
+describe('esmSnippet', () => {
+  it('fills in the host and the project id', () => {
+    const s = esmSnippet('https://beacon.example.com', 'p-1');
+    expect(s).toContain("import { createBeacon } from '@beacon/sdk';");
+    expect(s).toContain("createBeacon({ host: 'https://beacon.example.com', project: 'p-1' })");
+  });
+});
+
+describe('Samples', () => {
+  it('keeps the newest n values in order', () => {
+    const s = new Samples(3);
+    for (const [t, v] of [[1, 10], [2, 20], [3, 30], [4, 40]]) s.push(t, v);
+    expect(s.times).toEqual([2, 3, 4]);
+    expect(s.values).toEqual([20, 30, 40]);
+  });
+});
