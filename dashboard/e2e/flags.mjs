@@ -23,15 +23,13 @@ function member(role, project) {
 }
 
 async function signIn(page, origin, { email, password }, path) {
-  // Signs in from /sign-in without ?next= and then opens the page: the sign-in page's own
-  // redirect to ?next= races with its goto (see the report), so this test does not depend on it.
-  await page.goto(`${origin}/sign-in`);
+  // Signs in from /sign-in?next=<the flags page>: the sign-in page must bring you back there.
+  await page.goto(`${origin}/sign-in?next=${encodeURIComponent(path)}`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  await page.waitForURL(/\/p\/[^/]+$/); // the front door's redirect to the overview
-  await page.goto(origin + path);
+  await page.waitForURL((u) => u.pathname === path);
   await page.getByRole('heading', { name: 'Flags', level: 1 }).waitFor();
 }
 

@@ -51,8 +51,11 @@ export function relay(bin, databaseUrl, port, logFile) {
     url: `http://127.0.0.1:${port}`,
     async start() {
       log.write(`--- starting relay on ${port}\n`);
+      // /metrics on a free port of its own: the default 127.0.0.1:9464 may be held by a `just dev`
+      // relay or another test run, and the relay would not start.
+      const metrics = process.env.METRICS_ADDR ?? `127.0.0.1:${await freePort()}`;
       child = spawn(bin, [], {
-        env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1' },
+        env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', METRICS_ADDR: metrics },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout.pipe(log, { end: false });

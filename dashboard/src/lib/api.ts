@@ -208,6 +208,8 @@ export async function deleteFlag(project: string, key: string, f: Fetch = fetch)
 /** A flag's changes, newest first (at most 200). */
 export async function flagHistory(project: string, key: string, f: Fetch = fetch): Promise<FlagChange[]> {
   return (await call<{ history: FlagChange[] }>(f, 'GET', `${flagsPath(project)}/${encodeURIComponent(key)}/history`)).history;
+}
+
 /** One event as GET /api/projects/{id}/events answers it (times are ISO strings). */
 export interface ApiEvent {
   id: string;
@@ -298,6 +300,8 @@ export async function getPerson(project: string, person: string, before = '', f:
 /** Deletes a person and all their events (owner only); answers the counts deleted. */
 export async function deletePerson(project: string, person: string, f: Fetch = fetch): Promise<{ person_id: string; deleted: Record<string, number> }> {
   return call(f, 'DELETE', `/api/projects/${encodeURIComponent(project)}/people/${encodeURIComponent(person)}`);
+}
+
 // --- Project settings and Live (docs/dashboard.md "Settings", "Live") ---------------------------
 
 /** A member's role in a project. */
