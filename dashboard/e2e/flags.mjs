@@ -29,7 +29,7 @@ async function signIn(page, origin, { email, password }, path) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  await page.waitForURL((u) => u.pathname === path);
+  await page.waitForURL((u) => u.pathname + u.search === path);
   await page.getByRole('heading', { name: 'Flags', level: 1 }).waitFor();
 }
 
