@@ -180,6 +180,7 @@ var intendedACL = []grant{
 	{"function", "beacon.api_event_hour(uuid, timestamp with time zone, boolean)", ""},
 	{"function", "beacon.api_event_json(analytics.events)", ""},
 	{"function", "beacon.api_event_page(uuid, timestamp with time zone, timestamp with time zone, uuid, text, text, text, text, integer)", ""},
+	{"function", "beacon.api_check_filters(text, text, text)", ""},
 	{"function", "beacon.api_events(uuid, text, text, text, text, integer)", "beacon_api:EXECUTE"},
 	{"function", "beacon.api_events_after(uuid, text, text, text, text, integer)", "beacon_api:EXECUTE"},
 	{"function", "beacon.api_people(uuid, text, integer)", "beacon_api:EXECUTE"},

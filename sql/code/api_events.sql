@@ -115,6 +115,15 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION beacon.api_event_page(uuid, timestamptz, timestamptz, uuid, text, text, text, text, int) IS 'Up to p_limit events of a project from analytics.events, newest first by (ts, event_id), strictly before the cursor (p_before_ts, p_before_id; a NULL id: before p_before_ts), not older than p_floor nor than the project''s first hour with events (beacon.api_event_hour, less 2 hours), filtered by name, by one property (p_value NULL: the key is present) and by person. Reads ts windows of 1 h, 8 h, then a day each, so partitions prune, and jumps over hours without events; after 250 ms it stops at a window''s edge and returns it as resume (events then holds fewer than p_limit, and the caller pages on from resume). Checks nothing: only the api_* functions call it.';
 
+CREATE OR REPLACE FUNCTION beacon.api_check_filters(p_name text, p_prop text, p_value text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF length(p_name) > 200 OR length(p_prop) > 200 OR length(p_value) > 1000 THEN
+        RAISE EXCEPTION 'a filter is too long' USING ERRCODE = '22023';
+    END IF;
+END $$;
+COMMENT ON FUNCTION beacon.api_check_filters(text, text, text) IS 'Refuses (22023) an events filter longer than the API takes: a name or property key over 200 characters, a value over 1,000. Shared by beacon.api_events and beacon.api_events_after.';
+
 CREATE OR REPLACE FUNCTION beacon.api_events(p_project uuid, p_name text, p_prop text, p_value text,
     p_before text, p_limit int) RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -128,9 +137,7 @@ DECLARE
     v_last jsonb;
 BEGIN
     PERFORM beacon.require_role(p_project, 'viewer');
-    IF length(p_name) > 200 OR length(p_prop) > 200 OR length(p_value) > 1000 THEN
-        RAISE EXCEPTION 'a filter is too long' USING ERRCODE = '22023';
-    END IF;
+    PERFORM beacon.api_check_filters(p_name, p_prop, p_value);
     c := beacon.api_cursor_read(p_before, 'b');
     pg := beacon.api_event_page(p_project, '-infinity', c.at, c.id, nullif(p_name, ''), nullif(p_prop, ''), p_value, NULL, v_n);
     v_evs := pg.events;
@@ -158,9 +165,7 @@ DECLARE
     v_max timestamptz;
 BEGIN
     PERFORM beacon.require_role(p_project, 'viewer');
-    IF length(p_name) > 200 OR length(p_prop) > 200 OR length(p_value) > 1000 THEN
-        RAISE EXCEPTION 'a filter is too long' USING ERRCODE = '22023';
-    END IF;
+    PERFORM beacon.api_check_filters(p_name, p_prop, p_value);
     c := beacon.api_cursor_read(p_after, 'a');
     IF c.at IS NULL THEN
         RAISE EXCEPTION 'after needs the tail cursor of a previous answer' USING ERRCODE = '22023';
