@@ -4,7 +4,7 @@
 // Two main bundles: dist/index.js (ESM, for bundlers) and dist/script.js (a classic script
 // that starts from its own tag; the relay serves it as /beacon.js, see sdkjs/).
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -33,6 +33,16 @@ for (const [entry, format, outfile] of [
 ]) {
   await build({ ...common, absWorkingDir: root, entryPoints: [entry], format, outfile, write: true, plugins: [inlineCore] });
 }
+// esbuild's minifier drops `/* @__PURE__ */`, so a bundler would keep the default instance (index.ts's
+// last line) in a page that imports only createBeacon: put the annotation back on that one call.
+// size.mjs checks that a bundler then leaves it out.
+const esm = readFileSync(root + 'dist/index.js', 'utf8');
+const local = /export\s*\{[^}]*?([\w$]+) as beacon\b/.exec(esm);
+const call = local && new RegExp(`([,;{}]|\\b(?:var|let|const) )${local[1].replace(/\$/g, '\\$')}=(?=[\\w$]+\\([\\w$]+\\)[,;])`).exec(esm);
+if (!call) throw new Error('build: cannot find the default instance\'s call in dist/index.js to mark it pure');
+const at = call.index + call[0].length;
+writeFileSync(root + 'dist/index.js', esm.slice(0, at) + '/* @__PURE__ */' + esm.slice(at));
+
 // The hand-written declarations, as written, and an index that re-exports both.
 copyFileSync(root + 'src/beacon.d.ts', root + 'dist/beacon.d.ts');
 copyFileSync(root + 'src/default.d.ts', root + 'dist/default.d.ts');
