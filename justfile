@@ -131,8 +131,9 @@ test-sdk:
     mkdir -p bin && go build -o bin/beacon .
     cd sdk
     admin="postgres://beacon:beacon@localhost:54329/postgres?sslmode=disable"
-    psql "$admin" -X -q -c 'DROP DATABASE IF EXISTS beacon_e2e WITH (FORCE)' -c 'CREATE DATABASE beacon_e2e'
-    export DATABASE_URL="postgres://beacon:beacon@localhost:54329/beacon_e2e?sslmode=disable"
+    db=${SDK_E2E_DB:-beacon_e2e}  # another name lets two checkouts run this at once
+    psql "$admin" -X -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+    export DATABASE_URL="postgres://beacon:beacon@localhost:54329/$db?sslmode=disable"
     ../bin/beacon migrate
     BEACON_BIN=$PWD/../bin/beacon npm run e2e
 
