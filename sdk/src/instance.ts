@@ -34,7 +34,7 @@ export function makeDefault(create: (o: BeaconOptions) => Beacon, defaults?: Par
   let live: Beacon | undefined;
   const self = function (name: string, ...args: unknown[]) {
     const f = (self as unknown as Methods)[name];
-    return typeof f == 'function' ? f(...args) : warn("beacon(method, ...args): no method", name);
+    return typeof f == 'function' ? f(...args) : warn('beacon(method, ...args): no method', name);
   } as unknown as DefaultBeacon;
   const m = self as unknown as Methods;
   for (const name in METHODS) {
@@ -55,8 +55,12 @@ export function makeDefault(create: (o: BeaconOptions) => Beacon, defaults?: Par
     const calls = queue;
     queue = [];
     for (const [name, args, done] of calls) {
-      const r = (b as unknown as Methods)[name](...args);
-      if (done) done(r);
+      try {
+        const r = (b as unknown as Methods)[name](...args);
+        if (done) done(r);
+      } catch (e) {
+        warn(`a call queued before init failed (${name}):`, e); // the page's own callback threw: run the rest
+      }
     }
     return self;
   };

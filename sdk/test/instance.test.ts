@@ -93,6 +93,22 @@ describe('the default instance', () => {
     expect(warn).toHaveBeenCalledWith('[beacon]', expect.stringContaining('already started'));
   });
 
+  it('runs the rest of the queue when a queued call throws', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const r = recorder();
+    const b = makeDefault((o) => {
+      const inst = r.create(o);
+      return { ...inst, onFlags: (cb) => (cb({}), () => {}) };
+    });
+    b.onFlags(() => {
+      throw new Error('the page callback broke');
+    });
+    b.track('after');
+    b.init({ host: 'h', project: 'p' });
+    expect(r.calls).toEqual([['track', 'after']]);
+    expect(warn).toHaveBeenCalledWith('[beacon]', expect.stringContaining('(onFlags)'), expect.any(Error));
+  });
+
   it('warns about an unknown method name in the callable form', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const b = makeDefault(recorder().create);
