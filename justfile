@@ -48,10 +48,23 @@ demo-project: build
 # Everything `dev` needs, without running it.
 setup: db-up build db-migrate
 
-# Build the dashboard, then the one binary (which embeds it) into bin/beacon.
-build: dashboard-build
+# Build the dashboard and the SDK, then the one binary (which embeds both) into bin/beacon.
+build: dashboard-build sdk-build
     mkdir -p bin
     go build -o bin/beacon .
+
+# Build the SDK (sdk/dist) and hand its script-tag build to the relay, which serves it as /beacon.js.
+sdk-build: sdk-deps
+    cd sdk && npm run build
+    mkdir -p sdkjs/build/sdk && cp sdk/dist/script.js sdkjs/build/sdk/beacon.js
+
+# The SDK's npm packages, installed from package-lock.json when it is newer than them.
+sdk-deps:
+    cd sdk && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }
+
+# Release step: the SDK as an npm tarball in dist/, checked to install, import and type-check.
+sdk-pack: sdk-deps
+    cd sdk && node scripts/pack-check.mjs ../dist
 
 # Build the dashboard into dashboard/build/app (npm ci first when package-lock.json changed).
 dashboard-build: dashboard-deps
@@ -112,11 +125,15 @@ test-sdk:
     if [ ! -f sdk/package.json ]; then echo "sdk: no package yet"; exit 0; fi
     export PGPORT=54329 BEACON_PGDATA=${TMPDIR:-/tmp}/beacon-test/pg15
     infra/pg.sh up
+    (cd sdk && npm ci --no-audit --no-fund && npm test)
+    # The relay embeds the script-tag build it serves as /beacon.js: copy it before go build.
+    mkdir -p sdkjs/build/sdk && cp sdk/dist/script.js sdkjs/build/sdk/beacon.js
     mkdir -p bin && go build -o bin/beacon .
-    cd sdk && npm ci --no-audit --no-fund && npm test
+    cd sdk
     admin="postgres://beacon:beacon@localhost:54329/postgres?sslmode=disable"
-    psql "$admin" -X -q -c 'DROP DATABASE IF EXISTS beacon_e2e WITH (FORCE)' -c 'CREATE DATABASE beacon_e2e'
-    export DATABASE_URL="postgres://beacon:beacon@localhost:54329/beacon_e2e?sslmode=disable"
+    db=${SDK_E2E_DB:-beacon_e2e}  # another name lets two checkouts run this at once
+    psql "$admin" -X -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+    export DATABASE_URL="postgres://beacon:beacon@localhost:54329/$db?sslmode=disable"
     ../bin/beacon migrate
     BEACON_BIN=$PWD/../bin/beacon npm run e2e
 

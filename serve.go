@@ -24,6 +24,7 @@ import (
 	"github.com/beacon-analytics/beacon/metrics"
 	"github.com/beacon-analytics/beacon/pgbatch"
 	"github.com/beacon-analytics/beacon/protocol"
+	"github.com/beacon-analytics/beacon/sdkjs"
 	beaconsql "github.com/beacon-analytics/beacon/sql"
 	"github.com/beacon-analytics/beacon/store"
 	"github.com/beacon-analytics/beacon/ws"
@@ -212,7 +213,7 @@ func (r *relay) routes() http.Handler {
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} { // "/api/" alone would conflict with "GET /"
 		mux.Handle(m+" /api/", dashAPI)
 	}
-	mux.Handle("GET /", dashboard.Handler())
+	mux.Handle("GET /", sdkjs.Serve(dashboard.Handler())) // /beacon.js and /beacon.<hash>.js first (sdkjs/)
 	return mux
 }
 

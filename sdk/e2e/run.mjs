@@ -10,6 +10,7 @@ import { serveStatic } from './static.mjs';
 import { createHmac } from 'node:crypto';
 import { createProject, freePort, projectSecret, relay as makeRelay } from './relay.mjs';
 import { cases } from './cases.mjs';
+import { cases as scriptCases } from './script-cases.mjs';
 
 const CASE_TIMEOUT = 90_000;
 const RUN_TIMEOUT = 8 * 60_000;
@@ -54,6 +55,9 @@ try {
     db,
     relay,
     project,
+    browser,
+    /** The origin of the pages (the static server), allowed for `project`. */
+    origin: web.origin,
     /** What the customer's server computes for identify's userHash (docs/protocol.md). */
     userHash: ((secret) => (userId) => createHmac('sha256', secret).update(userId).digest('hex'))(
       projectSecret(BEACON_BIN, DATABASE_URL, project),
@@ -73,7 +77,7 @@ try {
       return { page, context, logs };
     },
   };
-  for (const c of cases.filter((c) => c.name.includes(process.env.E2E_ONLY || ''))) {
+  for (const c of [...cases, ...scriptCases].filter((c) => c.name.includes(process.env.E2E_ONLY || ''))) {
     const started = Date.now();
     try {
       await Promise.race([

@@ -111,3 +111,9 @@ export function createBeacon(options: BeaconOptions): Beacon {
     },
   };
 }
+
+// The default instance (issue 13), kept in one block here so index.ts's own code stays apart.
+import { makeDefault } from './instance';
+export type { DefaultBeacon } from './default';
+/** The default instance: `beacon.init(options)` once, then use it anywhere (see default.d.ts). */
+export const beacon = /* @__PURE__ */ makeDefault(createBeacon);
