@@ -97,7 +97,7 @@ func New(cfg Config, store Store, batcher *pgbatch.Batcher, pusher *flags.Pusher
 }
 
 // ServeHTTP upgrades GET /ws. Every refusal happens before the upgrade, as an HTTP status with a
-// JSON body.
+// JSON body, but a browser's refused for good (wrong origin, unknown project): see closeRefused.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.isDraining() {
 		s.refuse(w, &refusal{http.StatusServiceUnavailable, "shutting_down", "the relay is shutting down; reconnect"})
@@ -105,7 +105,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	from, ref := s.admit(r)
 	if ref != nil {
-		s.refuse(w, ref)
+		if !s.closeRefused(w, r, ref) {
+			s.refuse(w, ref)
+		}
 		return
 	}
 	c := newConn(s, from, s.clientAddr(r))
