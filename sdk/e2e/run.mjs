@@ -10,6 +10,7 @@ import { serveStatic } from './static.mjs';
 import { createHmac } from 'node:crypto';
 import { createProject, freePort, projectSecret, relay as makeRelay } from './relay.mjs';
 import { cases } from './cases.mjs';
+import { cases as adoptionCases } from './cases-adoption.mjs';
 
 const CASE_TIMEOUT = 90_000;
 const RUN_TIMEOUT = 8 * 60_000;
@@ -73,7 +74,7 @@ try {
       return { page, context, logs };
     },
   };
-  for (const c of cases.filter((c) => c.name.includes(process.env.E2E_ONLY || ''))) {
+  for (const c of [...cases, ...adoptionCases].filter((c) => c.name.includes(process.env.E2E_ONLY || ''))) {
     const started = Date.now();
     try {
       await Promise.race([
