@@ -16,6 +16,12 @@ const (
 	StatusUnknownProject   websocket.StatusCode = 4404 // reason "unknown_project"
 )
 
+// maxRefusing bounds the refused upgrades being closed at once: each holds its goroutine until the
+// client answers the close frame (coder/websocket waits up to 5 s for the write and 5 s for the
+// answer), where an HTTP refusal costs nothing after it is written. Past it, refusals are HTTP
+// again, so a flood from foreign origins cannot hold more than this many.
+const maxRefusing = 256
+
 // permanent maps the admission refusals a browser page cannot outwait to their close codes.
 var permanent = map[string]websocket.StatusCode{
 	"origin_not_allowed": StatusOriginNotAllowed,
@@ -27,12 +33,18 @@ var permanent = map[string]websocket.StatusCode{
 // which the page can read. Nothing is read from such a connection (the close handshake discards
 // what the client sent), it is never registered, and it has no flags; requests without Origin
 // (server code, which can read the HTTP answer) and requests that are no upgrade get the HTTP
-// refusal as before. It reports whether it answered.
+// refusal as before, and so do all while maxRefusing are being closed. It reports whether it
+// answered.
 func (s *Server) closeRefused(w http.ResponseWriter, r *http.Request, ref *refusal) bool {
 	code := permanent[ref.code]
 	if code == 0 || r.Header.Get("Origin") == "" || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return false
 	}
+	if s.refusing.Add(1) > s.refuseCap {
+		s.refusing.Add(-1)
+		return false
+	}
+	defer s.refusing.Add(-1)
 	s.obs.Refused(ref.code)
 	var ws *websocket.Conn
 	var err error

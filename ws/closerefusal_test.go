@@ -1,9 +1,13 @@
 package ws_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -60,5 +64,37 @@ func TestPermanentRefusalClosesWithACodeThePageCanRead(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("plain GET from a wrong origin: %d, want 403", resp.StatusCode)
+	}
+}
+
+// A client that never answers the close frame holds its refused upgrade open for seconds: past
+// the cap of such upgrades, refusals are plain HTTP again, so a flood from a foreign origin cannot
+// pile up goroutines.
+func TestPermanentRefusalsBeingClosedAreCapped(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{})
+	s.edge.SetRefuseCap(1)
+	p := s.project(t, "https://app.example.com")
+	u, _ := url.Parse(s.url("/ws", p, "evil"))
+	raw, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	fmt.Fprintf(raw, "GET %s HTTP/1.1\r\nHost: %s\r\nOrigin: https://evil.example.com\r\nConnection: Upgrade\r\n"+
+		"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", u.RequestURI(), u.Host)
+	resp, err := http.ReadResponse(bufio.NewReader(raw), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("silent client: %v %v, want 101", resp, err)
+	}
+	// It never answers the close frame: the one slot stays taken.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, resp, _ := wsclient.Dial(ctx, s.url("/ws", p, "evil2"), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://evil.example.com"}}})
+	if c != nil {
+		_ = c.CloseNow()
+	}
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("past the cap: %v, want the HTTP 403", resp)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -80,6 +81,9 @@ type Server struct {
 	perProj  *projectLimiters
 	perAddr  *addrLimiters
 
+	refusing  atomic.Int32 // upgrades being closed with 4403/4404 now (closeRefused) …
+	refuseCap int32        // … and the most at once: maxRefusing (tests lower it)
+
 	mu       sync.Mutex
 	draining bool           // guarded by mu: no conns.Add after it is set
 	gone     chan struct{}  // made when Shutdown begins, closed when every connection is gone
@@ -91,7 +95,7 @@ type Server struct {
 func New(cfg Config, store Store, batcher *pgbatch.Batcher, pusher *flags.Pusher, reg *Registry, log *slog.Logger) *Server {
 	cfg.fill()
 	return &Server{cfg: cfg, store: store, batcher: batcher, flags: pusher, reg: reg,
-		projects: newProjects(store, maxCachedProjects), log: log, obs: cfg.Observer,
+		projects: newProjects(store, maxCachedProjects), log: log, obs: cfg.Observer, refuseCap: maxRefusing,
 		perProj: newProjectLimiters(cfg.Rates.PerProject, cfg.Rates.PerProjectBurst),
 		perAddr: newAddrLimiters(cfg.Rates.PerAddr, cfg.Rates.PerAddrBurst)}
 }
