@@ -1,4 +1,5 @@
 import type { Flags } from './beacon';
+import { wait } from './wait';
 
 type Sub = (f: Flags, loaded: boolean) => void;
 
@@ -50,18 +51,7 @@ export function createFlags(initial: Flags | undefined): FlagStore {
     get: () => ({ ...cur }),
     isEnabled: (key) => cur[key] === true,
     getFlag: (key) => (typeof cur[key] == 'boolean' ? cur[key] : undefined),
-    ready: (ms = 5000) =>
-      new Promise((resolve) => {
-        const end = (ok: boolean) => {
-          waiters.delete(done);
-          clearTimeout(t);
-          resolve(ok);
-        };
-        const done = () => end(true);
-        const t = setTimeout(() => end(false), ms);
-        waiters.add(done);
-        if (loaded) done();
-      }),
+    ready: (ms = 5000) => wait(waiters, () => loaded, ms),
     on(cb) {
       subs.add(cb);
       if (known) call(cb);
