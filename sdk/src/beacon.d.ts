@@ -45,7 +45,10 @@ export interface BeaconOptions {
 
   /**
    * Send a `$pageview` on start and on every single-page-app navigation
-   * (`history.pushState`, `history.replaceState` and `popstate` that change the path).
+   * (`history.pushState`, `history.replaceState` and `popstate` that change the path). A
+   * navigation's pageview has the URL of the navigation and waits for the new page's title: it
+   * is sent when `document.title` changes, or after 500 ms, or before anything else is tracked
+   * or the page hides, whichever comes first.
    * @default true
    */
   autoPageviews?: boolean;
