@@ -86,8 +86,9 @@ func TestAdmission(t *testing.T) {
 		{"missing project", base + "?anon=a", "", http.StatusBadRequest},
 		{"project not a UUID", base + "?project=nope", "", http.StatusBadRequest},
 		{"unknown project", base + "?project=" + uuid.NewString(), "", http.StatusNotFound},
-		{"wrong origin", s.url("/ws", p, "a"), "https://evil.example.com", http.StatusForbidden},
-		{"origin with no list and no default", s.url("/ws", open, "a"), "https://app.example.com", http.StatusForbidden},
+		// A browser's permanent refusals are upgraded and closed at once (TestPermanentRefusal…).
+		{"wrong origin", s.url("/ws", p, "a"), "https://evil.example.com", http.StatusSwitchingProtocols},
+		{"origin with no list and no default", s.url("/ws", open, "a"), "https://app.example.com", http.StatusSwitchingProtocols},
 		{"allowed origin", s.url("/ws", p, "a"), "https://app.example.com", http.StatusSwitchingProtocols},
 		{"no origin (server code)", s.url("/ws", p, "a"), "", http.StatusSwitchingProtocols},
 	}

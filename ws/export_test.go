@@ -69,3 +69,6 @@ func (s *Server) Closing() int {
 
 // ClientAddr is the address s counts r against.
 func (s *Server) ClientAddr(r *http.Request) netip.Addr { return s.clientAddr(r) }
+
+// SetRefuseCap lowers how many refused upgrades may be closing at once (maxRefusing).
+func (s *Server) SetRefuseCap(n int32) { s.refuseCap = n }

@@ -15,12 +15,14 @@ import (
 )
 
 // sender is who a message comes from: the connection's (or request's) query parameters, plus
-// the user id once an identify has named one.
+// the user id: the one the anon id was identified as before (looked up once, on connect or at a
+// POST's first event), or the one an identify has named since.
 type sender struct {
 	project uuid.UUID
 	session string
 	anon    string
 	user    string
+	known   bool // user is looked up (or named by an identify): no lookup needed
 }
 
 // toEvent validates an event message and makes its row. The decoded message owns its memory, so
@@ -58,7 +60,7 @@ func (s *Server) identify(ctx context.Context, m *protocol.Message, from *sender
 	if err != nil {
 		return nil, fmt.Errorf("identify: %w", err)
 	}
-	from.user = userID
+	from.user, from.known = userID, true
 	return nil, nil
 }
 

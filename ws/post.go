@@ -163,6 +163,9 @@ func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender,
 	s.obs.Message(messageType(m.Type))
 	switch m.Type {
 	case protocol.TypeEvent:
+		if err := s.knowUser(ctx, from); err != nil {
+			return false, nil, err
+		}
 		ev, w, e := s.toEvent(&m, from, time.Now())
 		if e != nil {
 			return false, e, nil
@@ -230,4 +233,20 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
 	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
 	h.Set("Access-Control-Allow-Headers", "Content-Type")
 	h.Set("Access-Control-Max-Age", "600")
+}
+
+// knowUser looks up, once per request, the user from's anon id was identified as, so events sent
+// through POST (navigator.sendBeacon on a closing tab) carry the same user_id as the WebSocket's,
+// whose connection looks it up on connect. The lookup is beacon.connect, the connection's own
+// (its flag set is thrown away): one indexed query per request that carries events.
+func (s *Server) knowUser(ctx context.Context, from *sender) error {
+	if from.known {
+		return nil
+	}
+	user, _, err := s.flags.Connect(ctx, from.project, from.anon)
+	if err != nil {
+		return fmt.Errorf("look up the user of anon %q: %w", from.anon, err)
+	}
+	from.user, from.known = user, true
+	return nil
 }

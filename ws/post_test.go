@@ -130,3 +130,30 @@ func TestHTTPIngestAnswersWithinCommitTimeoutDuringAnOutage(t *testing.T) {
 		t.Fatalf("event stored %d times, want once", n)
 	}
 }
+
+// A visitor identified on the WebSocket who closes the tab: the events its sendBeacon POSTs carry
+// the same user_id as the WebSocket's rows (the POST looks the anon id's user up, as a connect does).
+func TestHTTPIngestCarriesTheUserOfAnIdentifiedAnonID(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, ws.Config{})
+	p := s.project(t)
+	c := s.dial(t, p, "tab")
+	c.next("flags")
+	c.send(map[string]any{"type": "identify", "userId": "u-beacon", "seq": 1})
+	c.send(map[string]any{"type": "event", "event": "on-ws", "seq": 2})
+	c.waitAck(2)
+	url := strings.Replace(s.url("/v1/events", p, "tab"), "ws://", "http://", 1)
+	resp, out := post(t, url, "text/plain;charset=UTF-8", `[{"type":"event","event":"on-beacon"}]`, nil)
+	if resp.StatusCode != http.StatusOK || out["accepted"] != float64(1) {
+		t.Fatalf("POST: %d %v", resp.StatusCode, out)
+	}
+	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1 AND user_id = 'u-beacon'`, p); n != 2 {
+		t.Fatalf("%d of the 2 events (WebSocket, POST) carry the user, want both", n)
+	}
+	// An anon id never identified stays anonymous on the POST path too.
+	other := strings.Replace(s.url("/v1/events", p, "stranger"), "ws://", "http://", 1)
+	post(t, other, "application/json", `[{"type":"event","event":"anonymous"}]`, nil)
+	if n := s.count(t, `SELECT count(*) FROM beacon.events WHERE project_id = $1 AND name = 'anonymous' AND user_id IS NULL`, p); n != 1 {
+		t.Fatalf("the stranger's event: %d anonymous rows, want 1", n)
+	}
+}

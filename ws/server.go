@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -80,6 +81,9 @@ type Server struct {
 	perProj  *projectLimiters
 	perAddr  *addrLimiters
 
+	refusing  atomic.Int32 // upgrades being closed with 4403/4404 now (closeRefused) …
+	refuseCap int32        // … and the most at once: maxRefusing (tests lower it)
+
 	mu       sync.Mutex
 	draining bool           // guarded by mu: no conns.Add after it is set
 	gone     chan struct{}  // made when Shutdown begins, closed when every connection is gone
@@ -91,13 +95,13 @@ type Server struct {
 func New(cfg Config, store Store, batcher *pgbatch.Batcher, pusher *flags.Pusher, reg *Registry, log *slog.Logger) *Server {
 	cfg.fill()
 	return &Server{cfg: cfg, store: store, batcher: batcher, flags: pusher, reg: reg,
-		projects: newProjects(store, maxCachedProjects), log: log, obs: cfg.Observer,
+		projects: newProjects(store, maxCachedProjects), log: log, obs: cfg.Observer, refuseCap: maxRefusing,
 		perProj: newProjectLimiters(cfg.Rates.PerProject, cfg.Rates.PerProjectBurst),
 		perAddr: newAddrLimiters(cfg.Rates.PerAddr, cfg.Rates.PerAddrBurst)}
 }
 
 // ServeHTTP upgrades GET /ws. Every refusal happens before the upgrade, as an HTTP status with a
-// JSON body.
+// JSON body, but a browser's refused for good (wrong origin, unknown project): see closeRefused.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.isDraining() {
 		s.refuse(w, &refusal{http.StatusServiceUnavailable, "shutting_down", "the relay is shutting down; reconnect"})
@@ -105,7 +109,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	from, ref := s.admit(r)
 	if ref != nil {
-		s.refuse(w, ref)
+		if !s.closeRefused(w, r, ref) {
+			s.refuse(w, ref)
+		}
 		return
 	}
 	c := newConn(s, from, s.clientAddr(r))

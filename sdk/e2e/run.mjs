@@ -11,6 +11,7 @@ import { createHmac } from 'node:crypto';
 import { createProject, freePort, projectSecret, relay as makeRelay } from './relay.mjs';
 import { cases } from './cases.mjs';
 import { cases as scriptCases } from './script-cases.mjs';
+import { cases as adoptionCases } from './cases-adoption.mjs';
 
 const CASE_TIMEOUT = 90_000;
 const RUN_TIMEOUT = 8 * 60_000;
@@ -77,7 +78,7 @@ try {
       return { page, context, logs };
     },
   };
-  for (const c of [...cases, ...scriptCases].filter((c) => c.name.includes(process.env.E2E_ONLY || ''))) {
+  for (const c of [...cases, ...scriptCases, ...adoptionCases].filter((c) => c.name.includes(process.env.E2E_ONLY || ''))) {
     const started = Date.now();
     try {
       await Promise.race([

@@ -11,6 +11,14 @@ export type Props = Record<string, unknown>;
 /** The evaluated feature flags for this visitor, as last pushed by the relay. */
 export type Flags = Record<string, boolean>;
 
+/**
+ * The visitor's consent, see {@link Beacon.consent}: `"granted"` sends and stores; `"pending"`
+ * (option `requireConsent`, before any choice) sends and stores nothing; `"denied"` (by
+ * `optOut()`, or Do Not Track / Global Privacy Control with `respectDnt`) sends nothing and
+ * stores only the choice.
+ */
+export type Consent = 'granted' | 'denied' | 'pending';
+
 /** Options of {@link Beacon.identify}. */
 export interface IdentifyOptions {
   /**
@@ -37,7 +45,10 @@ export interface BeaconOptions {
 
   /**
    * Send a `$pageview` on start and on every single-page-app navigation
-   * (`history.pushState`, `history.replaceState` and `popstate` that change the path).
+   * (`history.pushState`, `history.replaceState` and `popstate` that change the path). A
+   * navigation's pageview has the URL of the navigation and waits for the new page's title: it
+   * is sent when `document.title` changes, or after 500 ms, or before anything else is tracked
+   * or the page hides, whichever comes first.
    * @default true
    */
   autoPageviews?: boolean;
@@ -115,10 +126,30 @@ export interface BeaconOptions {
 
   /**
    * Flags to answer with until the relay's first push arrives (for example values rendered
-   * by your server), so `isEnabled` does not flicker on page load.
-   * @default {}
+   * by your server), so `isEnabled` does not flicker on page load. A bootstrapped set is known
+   * (`getFlag` answers from it, `onFlags` is called with it at once) but not loaded:
+   * `flagsReady()` still waits for the relay.
+   * @default undefined (no flag known until the relay's first push)
    */
   bootstrapFlags?: Flags;
+
+  /**
+   * Send and store nothing until `optIn()`: no WebSocket, no worker, no request, nothing in
+   * localStorage, sessionStorage or IndexedDB. Events tracked meanwhile are dropped, not
+   * buffered; `optIn()` starts and sends the page's `$pageview`. A choice made with
+   * `optIn()`/`optOut()` is stored (`beacon:PROJECT:consent` in localStorage) and wins on
+   * later pages.
+   * @default false
+   */
+  requireConsent?: boolean;
+
+  /**
+   * Treat a browser that sends Do Not Track (`navigator.doNotTrack == "1"`) or Global Privacy
+   * Control (`navigator.globalPrivacyControl`) as opted out: nothing sent, nothing stored. An
+   * explicit `optIn()` by the visitor on your site wins over the browser's signal.
+   * @default false
+   */
+  respectDnt?: boolean;
 }
 
 /** A running SDK instance, returned by {@link createBeacon}. */
@@ -148,17 +179,65 @@ export interface Beacon {
    */
   page(props?: Props): string | undefined;
 
-  /** Whether flag `key` is on for this visitor (`false` when unknown). */
+  /** Whether flag `key` is on for this visitor (`false` when unknown: use `getFlag` to tell). */
   isEnabled(key: string): boolean;
+
+  /**
+   * Flag `key`'s value: `true` or `false` from the relay's set (or `bootstrapFlags` until it
+   * came), `undefined` when unknown — not loaded yet, or no client-visible flag has this key.
+   */
+  getFlag(key: string): boolean | undefined;
+
+  /**
+   * Resolves `true` once the relay's flag set for this visitor has arrived (at once if it has),
+   * `false` when `timeoutMs` passes first (relay unreachable, consent not given). After
+   * `reset()` it waits for the new visitor's set.
+   * @param timeoutMs default 5000
+   */
+  flagsReady(timeoutMs?: number): Promise<boolean>;
 
   /** A copy of the current flag set. */
   flags(): Flags;
 
   /**
-   * Call `callback` at once with the current flags, then again on every push from the relay
-   * (on each connect and on every change). Returns a function that unsubscribes.
+   * Call `callback` with the flags on every push from the relay (on each connect and on every
+   * change), and at once if a set is already known (pushed, or `bootstrapFlags`) — no longer
+   * with an empty set that only looks loaded. `loaded` is true for a set from the relay, false
+   * for the bootstrap set. Returns a function that unsubscribes.
    */
-  onFlags(callback: (flags: Flags) => void): () => void;
+  onFlags(callback: (flags: Flags, loaded: boolean) => void): () => void;
+
+  /**
+   * Properties sent with every event from now on (merged under the event's own, which win),
+   * kept in storage across pages until `unregister` or `reset`. Must be JSON-serialisable.
+   */
+  register(props: Props): void;
+
+  /** Stop sending the registered property `name`. */
+  unregister(name: string): void;
+
+  /**
+   * Put this visitor in group `key` of type `type` (e.g. `group("company", "acme")`): every
+   * later event carries `$groups: { company: "acme", … }` (a registered property, one key per
+   * type), and a `$group` event is sent now with `$group_type`, `$group_key` and `$group_set`
+   * (`traits`). Returns that event's id. `unregister("$groups")` leaves every group.
+   */
+  group(type: string, key: string, traits?: Props): string | undefined;
+
+  /** The user id last passed to `identify` on this site (kept in storage), until `reset()`. */
+  getUserId(): string | undefined;
+
+  /** Consent given: store it, start sending (with the page's `$pageview` if it had not started). */
+  optIn(): void;
+
+  /**
+   * Consent refused: store the choice, stop at once, drop unsent messages, and erase the anon
+   * and session ids, registered properties, user id and the IndexedDB queue.
+   */
+  optOut(): void;
+
+  /** The current consent: `"granted"`, `"denied"` or `"pending"`. */
+  consent(): Consent;
 
   /**
    * Try to deliver every queued message now (reconnecting at once instead of waiting out the
@@ -169,16 +248,17 @@ export interface Beacon {
   flush(timeoutMs?: number): Promise<boolean>;
 
   /**
-   * Forget the visitor (call on logout): new anonymous id and session id, and reconnect so
-   * flags are evaluated for the new identity. Queued messages are still delivered under the
-   * identity they were made with.
+   * Forget the visitor (call on logout): new anonymous id and session id, no user id, no
+   * registered properties or groups, no referrer for the next pageview, flags unknown until the
+   * new identity's set arrives (reconnecting for it). Queued messages are still delivered under
+   * the identity they were made with.
    */
   reset(): void;
 
-  /** The current anonymous id (sent as `anon` and stored as `beacon.events.anon_id`). */
+  /** The current anonymous id (sent as `anon`, stored as `beacon.events.anon_id`); `""` without consent. */
   anonId(): string;
 
-  /** The current session id (sent as `session` and stored as `beacon.events.session_id`). */
+  /** The current session id (sent as `session`, stored as `beacon.events.session_id`); `""` without consent. */
   sessionId(): string;
 
   /**

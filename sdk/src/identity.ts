@@ -2,10 +2,10 @@ import type { Identity } from './protocol';
 import { uuidv7 } from './ids';
 
 /** The subset of the Web Storage API the SDK uses. */
-type Storage = Pick<globalThis.Storage, 'getItem' | 'setItem'>;
+export type Storage = Pick<globalThis.Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
 /** localStorage, or sessionStorage when cookieless; a Map when the browser refuses either. */
-function pickStorage(cookieless: boolean): Storage {
+export function pickStorage(cookieless: boolean): Storage {
   try {
     const s = cookieless ? sessionStorage : localStorage;
     s.setItem('beacon:test', '1');
@@ -13,7 +13,7 @@ function pickStorage(cookieless: boolean): Storage {
     return s;
   } catch {
     const m = new Map<string, string>();
-    return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, v) };
+    return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, v), removeItem: (k) => void m.delete(k) };
   }
 }
 
@@ -30,8 +30,7 @@ export interface Identities {
  * site share them. The session record is `"ID LAST_ACTIVITY_MS"`; a session idle longer than
  * `timeout` is replaced by a new one.
  */
-export function createIdentities(project: string, cookieless: boolean, timeout: number): Identities {
-  const store = pickStorage(cookieless);
+export function createIdentities(project: string, store: Storage, timeout: number): Identities {
   const aKey = 'beacon:' + project + ':anon';
   const sKey = 'beacon:' + project + ':session';
   const current = (now: number, touch: boolean): Identity => {

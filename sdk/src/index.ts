@@ -1,17 +1,18 @@
 import type { Beacon, BeaconOptions, Props } from './beacon';
 import type { FromCore, Item, ToCore } from './protocol';
 import { resolveOptions } from './options';
-import { createIdentities } from './identity';
+import { createIdentities, pickStorage, type Identities, type Storage } from './identity';
 import { createFlags } from './flags';
 import { createPending } from './pending';
-import { openCore } from './bridge';
-import { watchPath } from './pageviews';
+import { openCore, type Port } from './bridge';
+import { afterTitle, watchPath } from './pageviews';
+import { readConsent, saveConsent } from './consent';
 import { uuidv7 } from './ids';
 import { query } from './query';
 import { logger, warn } from './log';
 import { agent } from './agent';
 
-export type { Beacon, BeaconOptions, Flags, IdentifyOptions, Props } from './beacon';
+export type { Beacon, BeaconOptions, Consent, Flags, IdentifyOptions, Props } from './beacon';
 
 /** Whether `p` may be sent as props or traits: absent, or a plain JSON object. */
 const isProps = (p: unknown) => p == null || (typeof p == 'object' && !Array.isArray(p));
@@ -19,27 +20,84 @@ const isProps = (p: unknown) => p == null || (typeof p == 'object' && !Array.isA
 /** Start the SDK; see beacon.d.ts for every option and method. */
 export function createBeacon(options: BeaconOptions): Beacon {
   const o = resolveOptions(options);
+  const project = o.core.project;
+  const key = 'beacon:' + project + ':';
   const log = logger(o.core.debug);
-  const ids = createIdentities(o.core.project, o.cookieless, o.sessionTimeout);
   const flags = createFlags(o.bootstrapFlags);
   const pending = createPending();
+  let consent = readConsent(key + 'consent', o.requireConsent, o.respectDnt);
   let stopped = false;
   let referrer = document.referrer;
+  let supers: Props = {}; // register()ed properties, $groups among them
+  let user: string | undefined; // as last identified
+  let store: Storage | undefined; // set only while consent is granted: nothing is stored before
+  let ids: Identities | undefined;
+  let port: Port | undefined; // the core: started only while consent is granted
+  let later = () => {}; // sends the SPA pageview that waits for its page's title, if any
+  let refused = 0;
 
-  const init = (): ToCore => ({ t: 'init', c: o.core, i: ids.current(Date.now(), false) });
+  /** Persist the registered properties and the user id (only with consent). */
+  const save = () => {
+    if (!store) return;
+    store.setItem(key + 'props', JSON.stringify(supers));
+    user ? store.setItem(key + 'user', user) : store.removeItem(key + 'user');
+  };
+  const now = () => ids!.current(Date.now(), false);
+  const init = (): ToCore => ({ t: 'init', c: o.core, i: now() });
   const receive = (m: FromCore) => {
-    if (m.t == 'flags') flags.set(m.f);
+    // A set pushed for an anon id before reset() is not this visitor's.
+    if (m.t == 'flags') ids && m.a == now().a && flags.set(m.f);
     else if (m.t == 'done') pending.done(m.ids);
+    else if (m.t == 'refused')
+      refused++ ||
+        warn(
+          m.c == 4403
+            ? 'this origin (' + location.origin + ') is not allowed for project ' + project + ": add it to the project's allowed origins;"
+            : 'no project ' + project + ' on this relay;',
+          'retrying only every few minutes',
+        );
     else pending.add(m.m);
   };
-  const port = openCore(o.worker, receive, () => [init(), ...pending.items().map((m): ToCore => ({ t: 'item', m }))], log);
-  port.post(init());
+
+  /** Start storing and sending: consent is granted. */
+  const start = () => {
+    if (port || stopped) return;
+    store = pickStorage(o.cookieless);
+    try {
+      supers = { ...JSON.parse(store.getItem(key + 'props') || '{}'), ...supers };
+    } catch {
+      // unreadable: start over
+    }
+    user = user || store.getItem(key + 'user') || undefined;
+    save();
+    ids = createIdentities(project, store, o.sessionTimeout);
+    port = openCore(o.worker, receive, () => [init(), ...pending.items().map((m): ToCore => ({ t: 'item', m }))], log);
+    port.post(init());
+  };
+
+  /** Stop sending, drop what is queued and erase what is stored but the choice (no consent). */
+  const halt = () => {
+    if (port) port.stop();
+    port = ids = undefined;
+    pending.done(pending.items().map((m) => m.id));
+    const s = store || pickStorage(o.cookieless);
+    ['anon', 'session', 'props', 'user'].forEach((k) => s.removeItem(key + k));
+    store = undefined;
+    try {
+      indexedDB.deleteDatabase('beacon:' + project);
+    } catch {
+      // no IndexedDB: nothing stored there
+    }
+  };
 
   /** Make, mirror and queue one wire message; returns its id. */
   const send = (fields: Record<string, unknown>): string | undefined => {
-    if (stopped) return;
-    const now = Date.now();
-    const id = uuidv7(now);
+    if (stopped || !port) {
+      log('consent ' + consent + ', not sent:', fields.event || fields.type);
+      return;
+    }
+    const t = Date.now();
+    const id = uuidv7(t);
     let j: string;
     try {
       j = JSON.stringify({ type: fields.type, id, ...fields });
@@ -47,7 +105,7 @@ export function createBeacon(options: BeaconOptions): Beacon {
       warn('props are not JSON-serialisable, message dropped:', e);
       return;
     }
-    const m: Item = { id, j, ...ids.current(now, true) };
+    const m: Item = { id, j, ...ids!.current(t, true) };
     pending.add([m]);
     port.post({ t: 'item', m });
     log('queued', j);
@@ -56,28 +114,44 @@ export function createBeacon(options: BeaconOptions): Beacon {
 
   const track = (name: string, props?: Props) => {
     if (!name || typeof name != 'string' || !isProps(props)) return warn('track(name: string, props?: object): bad arguments', name);
-    return send({ type: 'event', event: name, props: props || {}, ts: Date.now() });
+    later(); // a pageview waiting for its title goes first
+    return send({ type: 'event', event: name, props: { ...supers, ...props }, ts: Date.now() });
   };
 
   const page = (props?: Props) => {
     const p = { ...agent(), url: location.href, path: location.pathname, referrer, title: document.title, ...props };
-    referrer = location.href;
+    referrer = p.url;
     return track('$pageview', p);
+  };
+
+  /** An SPA navigation: its pageview once the router has set the new page's title. */
+  const navigated = () => {
+    later();
+    if (!port) return;
+    const at = { url: location.href, path: location.pathname };
+    later = afterTitle(() => page(at));
   };
 
   /** Hand unacknowledged messages to sendBeacon when the page may be about to go away. */
   const hide = (e: Event) => {
-    if (e.type == 'pagehide' || document.visibilityState == 'hidden')
-      pending.beacon((m) => o.events + query(o.core.project, m));
+    if (e.type == 'pagehide' || document.visibilityState == 'hidden') {
+      later();
+      pending.beacon((m) => o.events + query(project, m));
+    }
   };
   addEventListener('pagehide', hide);
   document.addEventListener('visibilitychange', hide);
 
-  const unwatch = o.autoPageviews ? watchPath(page) : () => {};
-  if (o.autoPageviews) page();
+  const unwatch = o.autoPageviews ? watchPath(navigated) : () => {};
+  /** Consent granted (at start or by optIn): start, with the page's pageview. */
+  const go = () => {
+    start();
+    if (o.autoPageviews) page();
+  };
+  consent == 'granted' ? go() : halt();
 
   const flush = (timeoutMs = 5000) => {
-    port.post({ t: 'flush' });
+    if (port) port.post({ t: 'flush' });
     return pending.settled(timeoutMs);
   };
 
@@ -89,25 +163,72 @@ export function createBeacon(options: BeaconOptions): Beacon {
       if (!userId || typeof userId != 'string' || !isProps(traits) || (userHash != null && typeof userHash != 'string'))
         return warn('identify(userId: string, traits?: object, options?: { userHash?: string }): bad arguments', userId);
       // JSON.stringify leaves out an undefined userHash: the wire message is as before.
-      return send({ type: 'identify', userId, traits: traits || {}, userHash: userHash || undefined });
+      const id = send({ type: 'identify', userId, traits: traits || {}, userHash: userHash || undefined });
+      if (id) {
+        user = userId;
+        save();
+      }
+      return id;
+    },
+    getUserId: () => user,
+    register(props) {
+      try {
+        if (!props || !isProps(props)) throw 0;
+        supers = JSON.parse(JSON.stringify({ ...supers, ...props }));
+      } catch {
+        return void warn('register(props: object): bad arguments', props);
+      }
+      save();
+    },
+    unregister(name) {
+      delete supers[name];
+      save();
+    },
+    group(type, groupKey, traits) {
+      if (!type || typeof type != 'string' || !groupKey || typeof groupKey != 'string' || !isProps(traits))
+        return warn('group(type: string, key: string, traits?: object): bad arguments', type);
+      supers = { ...supers, $groups: { ...(supers.$groups as object), [type]: groupKey } };
+      save();
+      return track('$group', { $group_type: type, $group_key: groupKey, $group_set: traits || {} });
     },
     isEnabled: flags.isEnabled,
+    getFlag: flags.getFlag,
+    flagsReady: flags.ready,
     flags: flags.get,
     onFlags: flags.on,
     flush,
-    reset() {
-      port.post({ t: 'id', i: ids.reset(Date.now()) });
+    optIn() {
+      saveConsent(key + 'consent', true);
+      consent = 'granted';
+      if (!port) go();
     },
-    anonId: () => ids.current(Date.now(), false).a,
-    sessionId: () => ids.current(Date.now(), false).s,
+    optOut() {
+      saveConsent(key + 'consent', false);
+      consent = 'denied';
+      later = () => {};
+      halt();
+    },
+    consent: () => consent,
+    reset() {
+      later();
+      referrer = '';
+      supers = {};
+      user = undefined;
+      save();
+      flags.clear();
+      if (port) port.post({ t: 'id', i: ids!.reset(Date.now()) });
+    },
+    anonId: () => (ids ? now().a : ''),
+    sessionId: () => (ids ? now().s : ''),
     async shutdown(timeoutMs = 5000) {
       if (stopped) return;
+      later();
       await flush(timeoutMs);
       stopped = true;
       unwatch();
       removeEventListener('pagehide', hide);
       document.removeEventListener('visibilitychange', hide);
-      port.stop();
+      if (port) port.stop();
     },
   };
 }

@@ -10,7 +10,10 @@ export interface Resolved {
   cookieless: boolean;
   sessionTimeout: number;
   worker: boolean;
-  bootstrapFlags: Flags;
+  /** undefined when not given: no set is known until the relay's */
+  bootstrapFlags?: Flags;
+  requireConsent: boolean;
+  respectDnt: boolean;
 }
 
 /** Apply defaults (documented in beacon.d.ts) and derive the endpoint URLs from `host`. */
@@ -32,6 +35,8 @@ export function resolveOptions(o: BeaconOptions): Resolved {
     cookieless: !!o.cookieless,
     sessionTimeout: o.sessionTimeout || 30 * 60 * 1000,
     worker: o.worker !== false,
-    bootstrapFlags: o.bootstrapFlags || {},
+    bootstrapFlags: o.bootstrapFlags,
+    requireConsent: !!o.requireConsent,
+    respectDnt: !!o.respectDnt,
   };
 }

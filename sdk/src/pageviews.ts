@@ -27,3 +27,33 @@ export function watchPath(onChange: () => void): () => void {
     removeEventListener('popstate', check);
   };
 }
+
+/** Longest wait, in milliseconds, for a single-page app to set the new page's title. */
+export const TITLE_WAIT = 500;
+
+/**
+ * Calls `fire` once `document.title` changes (a router sets it after rendering the new page) or
+ * after `ms`, whichever comes first, so a SPA pageview carries the new page's title and not the
+ * previous one. Returns a function that fires now unless it already has: called before anything
+ * else is sent (order), on page hide and on the next navigation.
+ */
+export function afterTitle(fire: () => void, ms: number = TITLE_WAIT): () => void {
+  const t0 = document.title;
+  let obs: MutationObserver | undefined;
+  let done = false;
+  const go = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    obs && obs.disconnect();
+    fire();
+  };
+  const timer = setTimeout(go, ms);
+  try {
+    obs = new MutationObserver(() => document.title != t0 && go());
+    obs.observe(document.head, { subtree: true, childList: true, characterData: true });
+  } catch {
+    // no MutationObserver or no <head>: the timeout alone
+  }
+  return go;
+}

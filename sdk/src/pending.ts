@@ -1,4 +1,5 @@
 import type { Item } from './protocol';
+import { wait } from './wait';
 
 /**
  * Most characters in one sendBeacon body. Browsers cap the bytes in flight per page at
@@ -44,20 +45,7 @@ export function createPending(): Pending {
     items: () => [...map.values()],
     settled(ms) {
       const left = new Set(map.keys());
-      return new Promise((resolve) => {
-        const end = (ok: boolean) => {
-          waiters.delete(check);
-          clearTimeout(t);
-          resolve(ok);
-        };
-        const check = () => {
-          left.forEach((id) => map.has(id) || left.delete(id));
-          if (!left.size) end(true);
-        };
-        const t = setTimeout(() => end(false), ms);
-        waiters.add(check);
-        check();
-      });
+      return wait(waiters, () => (left.forEach((id) => map.has(id) || left.delete(id)), !left.size), ms);
     },
     beacon(url) {
       const bodies = new Map<string, { j: string; m: Sent[] }[]>();

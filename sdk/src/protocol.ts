@@ -45,8 +45,10 @@ export type ToCore =
 
 /** Core → main thread. */
 export type FromCore =
-  /** flags pushed by the relay */
-  | { t: 'flags'; f: Record<string, boolean> }
+  /** flags pushed by the relay for anon id `a` */
+  | { t: 'flags'; f: Record<string, boolean>; a: string }
+  /** the relay refused this page for good: close code 4403 (origin) or 4404 (project) */
+  | { t: 'refused'; c: number }
   /** messages that are finished (acknowledged, rejected or dropped) */
   | { t: 'done'; ids: string[] }
   /** messages found in IndexedDB from an earlier page, now queued */

@@ -102,16 +102,24 @@ describe('core', () => {
     send({ t: 'stop' });
   });
 
-  it('forwards flag pushes and reconnects for a new identity', async () => {
+  it('forwards flag pushes with their anon id and reconnects for a new identity', async () => {
     const cfg = config();
     const { send, of } = start(cfg);
     const ws = FakeWebSocket.last;
     ws.open();
     ws.receive({ type: 'flags', flags: { beta: true } });
-    expect(of('flags')).toEqual([{ t: 'flags', f: { beta: true } }]);
+    expect(of('flags')).toEqual([{ t: 'flags', f: { beta: true }, a: 'a1' }]);
     send({ t: 'id', i: { s: 's2', a: 'a2' } });
     expect(ws.closed).toBe(true);
     expect(FakeWebSocket.last.params).toMatchObject({ session: 's2', anon: 'a2' });
+    send({ t: 'stop' });
+  });
+
+  it('reports a permanent refusal (close 4403) to the main thread', async () => {
+    const { send, of } = start(config());
+    FakeWebSocket.last.open();
+    FakeWebSocket.last.drop(4403);
+    expect(of('refused')).toEqual([{ t: 'refused', c: 4403 }]);
     send({ t: 'stop' });
   });
 });

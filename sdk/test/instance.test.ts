@@ -31,6 +31,15 @@ function recorder() {
       }) as Beacon['onFlags'],
       flush: rec('flush', async (ms) => ms == 1) as Beacon['flush'],
       shutdown: rec('shutdown', async () => undefined) as Beacon['shutdown'],
+      getFlag: rec('getFlag', (k) => (k == 'on' ? true : undefined)) as Beacon['getFlag'],
+      flagsReady: rec('flagsReady', async () => true) as Beacon['flagsReady'],
+      register: rec('register', () => undefined) as Beacon['register'],
+      unregister: rec('unregister', () => undefined) as Beacon['unregister'],
+      group: rec('group') as Beacon['group'],
+      getUserId: rec('getUserId', () => 'user') as Beacon['getUserId'],
+      optIn: rec('optIn', () => undefined) as Beacon['optIn'],
+      optOut: rec('optOut', () => undefined) as Beacon['optOut'],
+      consent: rec('consent', () => 'granted') as Beacon['consent'],
     };
   };
   return { create, calls, started, unsubscribed };
@@ -98,7 +107,7 @@ describe('the default instance', () => {
     const r = recorder();
     const b = makeDefault((o) => {
       const inst = r.create(o);
-      return { ...inst, onFlags: (cb) => (cb({}), () => {}) };
+      return { ...inst, onFlags: (cb) => (cb({}, true), () => {}) };
     });
     b.onFlags(() => {
       throw new Error('the page callback broke');

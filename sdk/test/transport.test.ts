@@ -26,8 +26,11 @@ function setup(identity = A) {
   const queue = createQueue(cfg.queueLimit);
   const done: string[] = [];
   const flags: unknown[] = [];
+  const refused: number[] = [];
+  const anons: string[] = [];
   const t = createTransport(cfg, queue, identity, {
-    flags: (f) => flags.push(f),
+    flags: (f, a) => flags.push(f) && anons.push(a),
+    refused: (code) => refused.push(code),
     done: (ids) => done.push(...ids),
     log: () => {},
   });
@@ -36,7 +39,7 @@ function setup(identity = A) {
     t.pump();
     return items;
   };
-  return { queue, done, flags, t, add };
+  return { queue, done, flags, refused, anons, t, add };
 }
 
 beforeEach(() => {
@@ -113,7 +116,12 @@ describe('transport', () => {
     const queue = createQueue(cfg.queueLimit);
     const done: string[] = [];
     const logged: unknown[][] = [];
-    const t = createTransport(cfg, queue, A, { flags: () => {}, done: (ids) => done.push(...ids), log: (...a) => logged.push(a) });
+    const t = createTransport(cfg, queue, A, {
+      flags: () => {},
+      refused: () => {},
+      done: (ids) => done.push(...ids),
+      log: (...a) => logged.push(a),
+    });
     const items = [item(), item(), item()];
     queue.add(items);
     t.pump();
@@ -216,8 +224,8 @@ describe('transport', () => {
     t.stop();
   });
 
-  it('reports flag pushes', () => {
-    const { flags, t } = setup();
+  it('reports flag pushes with the anon id of their connection', () => {
+    const { flags, anons, t } = setup();
     t.pump();
     FakeWebSocket.last.open();
     FakeWebSocket.last.receive({ type: 'flags', flags: { beta: true } });
@@ -225,8 +233,39 @@ describe('transport', () => {
     FakeWebSocket.last.receive({ type: 'flags', flags: 'nonsense' });
     FakeWebSocket.last.receive('not json at all');
     expect(flags).toEqual([{ beta: true }, { beta: false, new: true }]);
+    expect(anons).toEqual([A.a, A.a]);
     t.stop();
   });
+
+  for (const code of [4403, 4404]) {
+    it(`a permanent refusal (${code}) is reported once and retried after minutes, growing, not cut short by flush`, () => {
+      const { refused, t } = setup();
+      t.pump();
+      const waits: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const before = FakeWebSocket.all.length;
+        FakeWebSocket.last.open(); // the relay completes the handshake, then closes with the code
+        FakeWebSocket.last.drop(code);
+        t.flush();
+        let waited = 0;
+        while (FakeWebSocket.all.length == before) {
+          vi.advanceTimersByTime(10_000);
+          waited += 10_000;
+        }
+        waits.push(waited / 60_000);
+      }
+      expect(waits).toEqual([2, 4, 8, 16, 30, 30]); // minutes (jitter off)
+      expect(refused).toEqual([code]);
+      // Accepted later (the origin was added): the backoff starts over at seconds.
+      FakeWebSocket.last.open();
+      FakeWebSocket.last.receive({ type: 'flags', flags: {} });
+      FakeWebSocket.last.drop();
+      const before = FakeWebSocket.all.length;
+      vi.advanceTimersByTime(100);
+      expect(FakeWebSocket.all.length).toBe(before + 1);
+      t.stop();
+    });
+  }
 
   it('sends each message on a connection of its own identity, oldest identity first', () => {
     const { add, t } = setup(B);

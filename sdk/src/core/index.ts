@@ -26,7 +26,12 @@ export default function startCore(post: (m: FromCore) => void): (m: ToCore) => v
       if (ids.length) log('queue full, dropped', ids.length, 'oldest');
       done(ids);
     };
-    const t = createTransport(c, queue, m.i, { flags: (f) => post({ t: 'flags', f }), done, log });
+    const t = createTransport(c, queue, m.i, {
+      flags: (f, a) => post({ t: 'flags', f, a }),
+      refused: (code) => post({ t: 'refused', c: code }),
+      done,
+      log,
+    });
     store.all().then((found) => {
       const fresh = found.filter((f) => !queue.items.some((e) => e.id == f.id));
       const dropped = queue.add(fresh);

@@ -22,7 +22,11 @@ export function openStore(name: string): Store {
     try {
       const r = indexedDB.open(name, 1);
       r.onupgradeneeded = () => r.result.createObjectStore(STORE, { keyPath: 'id' });
-      r.onsuccess = () => resolve(r.result);
+      r.onsuccess = () => {
+        // Let optOut() delete the database: close rather than block its deleteDatabase.
+        r.result.onversionchange = () => r.result.close();
+        resolve(r.result);
+      };
       r.onerror = () => resolve(undefined);
     } catch {
       resolve(undefined);

@@ -5,8 +5,10 @@ import { query } from '../query';
 
 /** What the transport reports upwards. */
 export interface TransportEvents {
-  /** The relay pushed the full flag set. */
-  flags(f: Record<string, boolean>): void;
+  /** The relay pushed the full flag set for anon id `a`. */
+  flags(f: Record<string, boolean>, a: string): void;
+  /** The relay refused this page for good: close code 4403 (origin) or 4404 (project). */
+  refused(code: number): void;
   /** These messages are finished (acknowledged or rejected) and left the queue. */
   done(ids: string[]): void;
   log(...args: unknown[]): void;
@@ -18,13 +20,17 @@ export interface Transport {
   pump(): void;
   /** The identity new connections use when no queued message needs another one. */
   identity(i: Identity): void;
-  /** Skip a pending backoff wait and reconnect now. */
+  /** Skip a pending backoff wait and reconnect now (not a wait after a permanent refusal). */
   flush(): void;
   /** Close for good. */
   stop(): void;
 }
 
 const same = (x: Identity, y: Identity) => x.s == y.s && x.a == y.a;
+
+/** Backoff after a permanent refusal (4403/4404): 2 minutes doubling up to 30, jittered. */
+const REFUSED_MIN = 120000;
+const REFUSED_MAX = 1800000;
 
 /**
  * Keeps one WebSocket to the relay, sends queued messages with a per-connection `seq`
@@ -41,12 +47,17 @@ const same = (x: Identity, y: Identity) => x.s == y.s && x.a == y.a;
  * On close it reconnects with exponential backoff and jitter and re-sends everything not
  * acknowledged (the relay drops duplicates by `id`). A ping every `pingInterval` keeps idle
  * connections open; one silent for two intervals is replaced.
+ *
+ * A close with 4403 (this page's origin is not allowed) or 4404 (no such project) is a permanent
+ * refusal (docs/protocol.md): it is reported once through `refused`, and the next attempts wait
+ * minutes, growing (1–2, 2–4, … up to 15–30 minutes), which `flush` does not cut short.
  */
 export function createTransport(c: CoreConfig, queue: Queue, current: Identity, ev: TransportEvents): Transport {
   let ws: WebSocket | undefined;
   let conn: Identity = current;
   let seq = 0;
   let tries = 0;
+  let refusals = 0; // permanent refusals in a row
   let timer: ReturnType<typeof setTimeout> | undefined;
   let hold: ReturnType<typeof setTimeout> | undefined; // rate-limited: pause sending
   let heard = 0;
@@ -66,11 +77,11 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
     }
   };
 
-  /** Drop a failed socket and try again after the backoff delay. */
+  /** Drop a failed socket and try again after the backoff delay (minutes after a refusal). */
   const retry = () => {
     close();
     if (!timer && !stopped) {
-      const d = backoff(++tries, c.backoffMin, c.backoffMax);
+      const d = refusals ? backoff(refusals, REFUSED_MIN, REFUSED_MAX) : backoff(++tries, c.backoffMin, c.backoffMax);
       ev.log('reconnecting in', Math.round(d), 'ms');
       timer = setTimeout(() => {
         timer = undefined;
@@ -92,7 +103,7 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
       return;
     }
     heard = Date.now();
-    tries = 0;
+    tries = refusals = 0;
     if (m.type == 'ack') {
       finish((e) => !!e.q && e.q <= m.seq);
     } else if (m.type == 'error') {
@@ -111,7 +122,7 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
       warned[m.code] || ev.log('warning', m.seq, m.code, m.message);
       warned[m.code] = 1;
     } else if (m.type == 'flags' && m.flags && typeof m.flags == 'object') {
-      ev.flags(m.flags);
+      ev.flags(m.flags, conn.a);
     }
     pump();
   };
@@ -135,6 +146,7 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
     s.onmessage = (e) => receive(e.data);
     s.onclose = (e) => {
       ev.log('closed', e.code, e.reason);
+      if (e.code == 4403 || e.code == 4404) refusals++ || ev.refused(e.code);
       retry();
     };
   };
@@ -172,7 +184,7 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
       pump();
     },
     flush() {
-      if (timer) {
+      if (timer && !refusals) {
         clearTimeout(timer);
         timer = undefined;
       }
