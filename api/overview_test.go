@@ -317,6 +317,16 @@ func TestOverview(t *testing.T) {
 			t.Errorf("bucket %d: %+v, want %s %+v", i, b, d.Format(time.DateOnly), w)
 		}
 	}
+	// An hour bucket's too, for today (stored totals, hourly series) and 24h (counted live).
+	for q, t0 := range map[string]time.Time{"range=today": today, "range=24h": hour.Add(-23 * time.Hour)} {
+		for i, b := range get(q).Series {
+			h := t0.Add(time.Duration(i) * time.Hour)
+			w, _ := expect(data, h, h.Add(time.Hour), ovFilter{})
+			if b.T != h.Format("2006-01-02T15:04:05+00:00") || b.Visitors != w.Visitors || b.Pageviews != w.Pageviews || b.Sessions != w.Sessions {
+				t.Errorf("%s bucket %d: %+v, want %s %+v", q, i, b, h.Format(time.RFC3339), w)
+			}
+		}
+	}
 	if ov.Range.From != today.AddDate(0, 0, -6).Format(time.DateOnly) || ov.Range.To != today.Format(time.DateOnly) || ov.Range.Key != "7d" {
 		t.Errorf("range %+v", ov.Range)
 	}

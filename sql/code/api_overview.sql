@@ -112,13 +112,15 @@ $$;
 COMMENT ON FUNCTION beacon.overview_ratios(bigint, bigint, numeric, bigint, numeric) IS 'The overview''s session figures from sums over sessions: sessions, views per session (pageviews of sessions with pageviews / those sessions, 2 decimals), bounce rate (bounces / sessions with pageviews, 0..1, 4 decimals), average duration (seconds, 1 decimal); a ratio is null when its denominator is 0.';
 
 -- Distinct visitors over days, as analytics.visitors counts them (without its BI scoping: the API
--- function that calls it has checked the account's role).
-CREATE OR REPLACE FUNCTION beacon.overview_visitors(p_project uuid, p_from date, p_to date) RETURNS bigint
+-- function that calls it has checked the account's role), keyed by text and counted with a hash
+-- aggregate (a count(DISTINCT) of a row type sorts, on disk at scale).
+CREATE OR REPLACE FUNCTION beacon.overview_people(p_project uuid, p_from date, p_to date)
+RETURNS TABLE (visitor text, day date)
 LANGUAGE sql STABLE AS $$
-    SELECT count(DISTINCT (p.person IS NULL, coalesce(p.person, p.id)))
+    SELECT CASE WHEN p.person IS NULL THEN 'a' || p.id ELSE 'p' || p.person END, p.day
     FROM (
-        SELECT i.id, CASE i.kind WHEN 'u' THEN coalesce(u.merged_into, i.id)
-                                 WHEN 'a' THEN coalesce(u.merged_into, a.user_id) END AS person
+        SELECT i.id, i.day, CASE i.kind WHEN 'u' THEN coalesce(u.merged_into, i.id)
+                                        WHEN 'a' THEN coalesce(u.merged_into, a.user_id) END AS person
         FROM beacon.rollup_daily_ids i
         LEFT JOIN beacon.aliases a ON i.kind = 'a' AND a.project_id = i.project_id AND a.anon_id = i.id
         LEFT JOIN beacon.users u ON u.project_id = i.project_id
@@ -126,12 +128,21 @@ LANGUAGE sql STABLE AS $$
         WHERE i.project_id = p_project AND i.day BETWEEN p_from AND p_to AND i.kind <> 's'
     ) p
 $$;
+COMMENT ON FUNCTION beacon.overview_people(uuid, date, date) IS 'The visitors (''p'' || person for an identified one, merged users as one; ''a'' || anon id for one never identified) seen each day of p_from..p_to, from the daily id sets with aliases and merges resolved now: one row per id and day.';
+
+CREATE OR REPLACE FUNCTION beacon.overview_visitors(p_project uuid, p_from date, p_to date) RETURNS bigint
+LANGUAGE sql STABLE
+SET work_mem = '64MB'
+AS $$
+    SELECT count(*) FROM (SELECT DISTINCT v.visitor FROM beacon.overview_people(p_project, p_from, p_to) v) x
+$$;
 COMMENT ON FUNCTION beacon.overview_visitors(uuid, date, date) IS 'Distinct visitors of a project over its days p_from..p_to from the daily id sets, aliases and merges resolved now: analytics.visitors''s count without its BI scoping, for the overview. Cost grows with the distinct ids per day of the period.';
 
 CREATE OR REPLACE FUNCTION beacon.api_overview(p_project uuid, p_range text, p_from date, p_to date, p_filters jsonb,
     p_table text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET jit = off -- compiling costs more than it saves on these queries (hundreds of ms measured)
 AS $$
 DECLARE
     v_tz    text;
@@ -157,8 +168,16 @@ BEGIN
     END IF;
     SELECT p.timezone INTO v_tz FROM beacon.projects p WHERE p.project_id = p_project;
     r := beacon.overview_range(v_tz, p_range, p_from, p_to);
-    v_live := v_f <> '{}' OR r.step = 'hour';
-    IF v_live THEN
+    -- Live: filtered, or hourly over other than whole days (24h). An unfiltered hourly day (today,
+    -- a custom day) takes its totals and tables from the stored day and only its series live.
+    v_live := v_f <> '{}' OR (r.step = 'hour' AND r.key = '24h');
+    IF NOT v_live AND r.step = 'hour' THEN
+        cur := beacon.overview_stored(p_project, v_tz, r.first_day, r.last_day, 'day', v_what, v_limit);
+        IF p_table IS NULL THEN
+            cur := jsonb_set(cur, '{series}', beacon.overview_hourly(p_project, v_tz, r.t0, r.t1));
+        END IF;
+        SELECT min(f.as_of) INTO v_as_of FROM beacon.freshness f WHERE f.source IN ('rollups', 'daily', 'sessions', 'periods');
+    ELSIF v_live THEN
         cur := beacon.overview_live(p_project, v_tz, r.t0, r.t1, r.step, v_f, v_what, v_limit);
         v_as_of := now();
     ELSE
@@ -172,7 +191,8 @@ BEGIN
             'rows', cur->'tables'->p_table);
     END IF;
     prev := CASE WHEN v_live THEN beacon.overview_live(p_project, v_tz, r.p0, r.p1, r.step, v_f, 'totals', 0)
-                 ELSE beacon.overview_stored(p_project, v_tz, r.prev_first, r.prev_last, r.step, 'totals', 0) END;
+                 ELSE beacon.overview_stored(p_project, v_tz, r.prev_first, r.prev_last,
+                          CASE r.step WHEN 'hour' THEN 'day' ELSE r.step END, 'totals', 0) END;
     RETURN jsonb_build_object(
         'range', jsonb_build_object('key', r.key, 'from', r.first_day, 'to', r.last_day, 'interval', r.step,
                      'start', beacon.iso_local(r.t0, v_tz), 'end', beacon.iso_local(r.t1, v_tz), 'timezone', v_tz),
@@ -188,11 +208,12 @@ BEGIN
                    FROM jsonb_each(cur->'tables') t),
         'as_of', beacon.iso_local(v_as_of, v_tz));
 END $$;
-COMMENT ON FUNCTION beacon.api_overview(uuid, text, date, date, jsonb, text) IS 'GET /api/projects/{id}/overview (p_table NULL) and …/overview/{table}.csv (p_table a table''s name): the overview of a range (today, 24h, 7d, 30d, 12mo, custom with p_from..p_to; beacon.overview_range) in the project''s time zone with the filters p_filters ({"page","entry_page","source","browser","os","device"}: exact values, ANDed), as docs/dashboard.md describes: range, previous, filters, totals, previous_totals, series, the seven top-10 tables, as_of; with p_table, that table''s top 1,000 rows and its metric. Unfiltered day and month ranges read stored aggregates only (beacon.overview_stored; as_of: the oldest of them); filtered and hourly ones count events and sessions of the range (beacon.overview_live; as_of: now). Needs the viewer role: P0002 ''project not found'' for a non-member, P0002 ''no such table'', 22023 for a bad range or filter.';
+COMMENT ON FUNCTION beacon.api_overview(uuid, text, date, date, jsonb, text) IS 'GET /api/projects/{id}/overview (p_table NULL) and …/overview/{table}.csv (p_table a table''s name): the overview of a range (today, 24h, 7d, 30d, 12mo, custom with p_from..p_to; beacon.overview_range) in the project''s time zone with the filters p_filters ({"page","entry_page","source","browser","os","device"}: exact values, ANDed), as docs/dashboard.md describes: range, previous, filters, totals, previous_totals, series, the seven top-10 tables, as_of; with p_table, that table''s top 1,000 rows and its metric. Unfiltered ranges of whole days read stored aggregates (beacon.overview_stored; as_of: the oldest of them), but for the hourly series of a day (beacon.overview_hourly: visitors per hour from the day''s events); filtered ones and 24h count the events and sessions of the range (beacon.overview_live; as_of: now). Needs the viewer role: P0002 ''project not found'' for a non-member, P0002 ''no such table'', 22023 for a bad range or filter.';
 
 CREATE OR REPLACE FUNCTION beacon.api_current(p_project uuid) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     v_tz text;

@@ -73,28 +73,35 @@ END $$;
 COMMENT ON FUNCTION beacon.refresh_session_daily() IS 'Brings beacon.session_daily up to date: every day of a project whose zone changed (or that was never counted, beacon.session_daily_zones), and the days in beacon.session_dirty, recounted from beacon.sessions. Returns the (project, day) pairs recounted. Called by refresh_analytics() (source sessions).';
 
 CREATE OR REPLACE FUNCTION beacon.refresh_period_stats() RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET work_mem = '64MB'
+AS $$
 DECLARE
-    v_n bigint;
+    v_p     record;
+    v_today date;
+    c       record;
+    v_prev  bigint;
 BEGIN
-    -- Periods of each project's today: last 7 and 30 days and the ones before.
-    WITH periods AS (
-        SELECT p.project_id, x.first_day, x.last_day
-        FROM beacon.projects p
-        CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE p.timezone)::date AS today) t
-        CROSS JOIN LATERAL (VALUES (t.today - 6, t.today), (t.today - 13, t.today - 7),
-                                   (t.today - 29, t.today), (t.today - 59, t.today - 30)) x (first_day, last_day)
-    ), gone AS (
-        DELETE FROM beacon.period_stats ps
-        WHERE NOT EXISTS (SELECT FROM periods w WHERE w.project_id = ps.project_id
-                          AND w.first_day = ps.first_day AND w.last_day = ps.last_day)
-    )
-    INSERT INTO beacon.period_stats AS ps (project_id, first_day, last_day, visitors, as_of)
-    SELECT w.project_id, w.first_day, w.last_day, beacon.overview_visitors(w.project_id, w.first_day, w.last_day), now()
-    FROM periods w
-    ORDER BY 1, 2, 3
-    ON CONFLICT (project_id, first_day, last_day) DO UPDATE SET visitors = excluded.visitors, as_of = excluded.as_of;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    RETURN v_n;
+    DELETE FROM beacon.period_stats ps
+    WHERE NOT EXISTS (SELECT FROM beacon.projects p WHERE p.project_id = ps.project_id);
+    FOR v_p IN SELECT pr.project_id, pr.timezone FROM beacon.projects pr ORDER BY pr.project_id LOOP
+        v_today := (now() AT TIME ZONE v_p.timezone)::date;
+        -- One pass over the last 30 days: each visitor's last day and whether they came in the 7
+        -- days before the last 7.
+        SELECT count(*) AS v30, count(*) FILTER (WHERE x.last_day >= v_today - 6) AS v7,
+               count(*) FILTER (WHERE x.in_prev7) AS vprev7
+        INTO c
+        FROM (SELECT v.visitor, max(v.day) AS last_day, bool_or(v.day BETWEEN v_today - 13 AND v_today - 7) AS in_prev7
+              FROM beacon.overview_people(v_p.project_id, v_today - 29, v_today) v
+              GROUP BY v.visitor) x;
+        v_prev := beacon.overview_visitors(v_p.project_id, v_today - 59, v_today - 30);
+        DELETE FROM beacon.period_stats ps WHERE ps.project_id = v_p.project_id;
+        INSERT INTO beacon.period_stats (project_id, first_day, last_day, visitors, as_of) VALUES
+            (v_p.project_id, v_today - 59, v_today - 30, v_prev, now()),
+            (v_p.project_id, v_today - 29, v_today, c.v30, now()),
+            (v_p.project_id, v_today - 13, v_today - 7, c.vprev7, now()),
+            (v_p.project_id, v_today - 6, v_today, c.v7, now());
+    END LOOP;
+    RETURN (SELECT count(*) FROM beacon.period_stats);
 END $$;
-COMMENT ON FUNCTION beacon.refresh_period_stats() IS 'Recounts beacon.period_stats: for every project, distinct visitors of the last 7 and 30 days (today included) and of the 7 and 30 days before them, from the daily id sets (beacon.overview_visitors); rows of other periods go. Called by refresh_analytics() (source periods), paced by its cost. Returns the periods counted.';
+COMMENT ON FUNCTION beacon.refresh_period_stats() IS 'Recounts beacon.period_stats: for every project, distinct visitors of the last 30 days, the last 7 and the 7 before them in one pass over the last 30 days'' id sets, and of the 30 days before (beacon.overview_people, aliases and merges resolved now). Called by refresh_analytics() (source periods), paced by its cost. Returns the rows written.';

@@ -90,8 +90,10 @@ BEGIN
         v_out := jsonb_set(v_out, '{totals,visitors}', to_jsonb(coalesce(
             (SELECT ps.visitors FROM beacon.period_stats ps
              WHERE ps.project_id = p_project AND ps.first_day = p_first AND ps.last_day = p_last),
+            (SELECT s.visitors FROM beacon.daily_stats s
+             WHERE p_first = p_last AND p_first >= v_since AND s.project_id = p_project AND s.day = p_first),
             beacon.overview_visitors(p_project, p_first, p_last))));
     END IF;
     RETURN v_out;
 END $$;
-COMMENT ON FUNCTION beacon.overview_stored(uuid, text, date, date, text, text, int) IS 'The overview''s unfiltered figures for the days p_first..p_last of zone p_tz by day or month buckets, from stored aggregates only: events and pageviews from rollup_hourly, visitors per day from daily_stats (older days and months: the daily id sets), over the period from period_stats when it holds those days (else the id sets), session figures and the entry page and source tables from session_daily, the other tables from rollup_daily_dims and rollup_hourly. p_what and p_limit as beacon.overview_live.';
+COMMENT ON FUNCTION beacon.overview_stored(uuid, text, date, date, text, text, int) IS 'The overview''s unfiltered figures for the days p_first..p_last of zone p_tz by day or month buckets, from stored aggregates only: events and pageviews from rollup_hourly, visitors per day from daily_stats (older days and months: the daily id sets), over the period from period_stats when it holds those days, daily_stats for one day of its window (else the id sets), session figures and the entry page and source tables from session_daily, the other tables from rollup_daily_dims and rollup_hourly. p_what and p_limit as beacon.overview_live.';
