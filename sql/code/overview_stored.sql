@@ -3,7 +3,9 @@
 
 CREATE OR REPLACE FUNCTION beacon.overview_stored(p_project uuid, p_tz text, p_first date, p_last date,
     p_step text, p_what text, p_limit int) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+SET work_mem = '64MB' -- month buckets hash the period's visitors
+AS $$
 DECLARE
     v_t0    timestamptz := p_first::timestamp AT TIME ZONE p_tz;
     v_t1    timestamptz := (p_last + 1)::timestamp AT TIME ZONE p_tz;
@@ -24,17 +26,22 @@ BEGIN
         FROM beacon.session_daily d
         WHERE p_what IN ('all', 'totals') AND d.project_id = p_project AND d.dimension = 'all' AND d.day BETWEEN p_first AND p_last
         GROUP BY 1
+    ), mv AS MATERIALIZED (
+        -- Month buckets: each visitor once per month, in one pass over the period's id sets.
+        SELECT DISTINCT date_trunc('month', v.day)::date AS m, v.visitor
+        FROM beacon.overview_people(p_project, p_first, p_last) v
+        WHERE p_step = 'month' AND p_what IN ('all', 'totals')
     ), vis AS (
         -- Visitors per bucket: a day's from daily_stats (its window) or counted from the day's id
-        -- sets (older days); a month's counted over its days.
+        -- sets (older days); a month's from mv.
         SELECT g.b, CASE
                    WHEN p_step = 'day' AND (g.b AT TIME ZONE p_tz)::date >= v_since THEN
                        coalesce((SELECT s.visitors FROM beacon.daily_stats s
                                  WHERE s.project_id = p_project AND s.day = (g.b AT TIME ZONE p_tz)::date), 0)
                    WHEN p_step = 'day' THEN beacon.overview_visitors(p_project, (g.b AT TIME ZONE p_tz)::date, (g.b AT TIME ZONE p_tz)::date)
-                   ELSE beacon.overview_visitors(p_project, greatest(p_first, (g.b AT TIME ZONE p_tz)::date),
-                            least(p_last, ((g.b AT TIME ZONE p_tz) + interval '1 month')::date - 1)) END AS visitors
+                   ELSE coalesce(mc.n, 0) END AS visitors
         FROM beacon.overview_buckets(v_t0, v_t1, p_step, p_tz) g
+        LEFT JOIN (SELECT mv.m, count(*) AS n FROM mv GROUP BY mv.m) mc ON p_step = 'month' AND mc.m = (g.b AT TIME ZONE p_tz)::date
         WHERE p_what = 'all'
     ), tops AS (
         SELECT x.tbl, jsonb_agg(jsonb_build_object('value', x.value, 'count', x.n) ORDER BY x.n DESC, x.value) AS rows
@@ -78,6 +85,8 @@ BEGIN
                        'visitors', v.visitors, 'pageviews', coalesce(ev.pageviews, 0),
                        'sessions', coalesce(sd.sessions, 0)) ORDER BY v.b)
             FROM vis v LEFT JOIN ev ON ev.b = v.b LEFT JOIN sd ON sd.b = v.b) END,
+        'month_visitors', CASE WHEN p_step = 'month' AND p_what IN ('all', 'totals') THEN (
+            SELECT count(*) FROM (SELECT DISTINCT mv.visitor FROM mv) x) END,
         'tables', CASE WHEN p_what <> 'totals' THEN (
             SELECT jsonb_object_agg(k.tbl, coalesce(t.rows, '[]'))
             FROM unnest(ARRAY['pages', 'entry_pages', 'sources', 'events', 'browsers', 'os', 'devices']) k (tbl)
@@ -88,12 +97,13 @@ BEGIN
     -- else counted from the id sets.
     IF p_what IN ('all', 'totals') THEN
         v_out := jsonb_set(v_out, '{totals,visitors}', to_jsonb(coalesce(
+            (v_out->>'month_visitors')::bigint,
             (SELECT ps.visitors FROM beacon.period_stats ps
              WHERE ps.project_id = p_project AND ps.first_day = p_first AND ps.last_day = p_last),
             (SELECT s.visitors FROM beacon.daily_stats s
              WHERE p_first = p_last AND p_first >= v_since AND s.project_id = p_project AND s.day = p_first),
             beacon.overview_visitors(p_project, p_first, p_last))));
     END IF;
-    RETURN v_out;
+    RETURN v_out - 'month_visitors';
 END $$;
-COMMENT ON FUNCTION beacon.overview_stored(uuid, text, date, date, text, text, int) IS 'The overview''s unfiltered figures for the days p_first..p_last of zone p_tz by day or month buckets, from stored aggregates only: events and pageviews from rollup_hourly, visitors per day from daily_stats (older days and months: the daily id sets), over the period from period_stats when it holds those days, daily_stats for one day of its window (else the id sets), session figures and the entry page and source tables from session_daily, the other tables from rollup_daily_dims and rollup_hourly. p_what and p_limit as beacon.overview_live.';
+COMMENT ON FUNCTION beacon.overview_stored(uuid, text, date, date, text, text, int) IS 'The overview''s unfiltered figures for the days p_first..p_last of zone p_tz by day or month buckets, from stored aggregates only: events and pageviews from rollup_hourly, visitors per day from daily_stats (older days: the day''s id sets; months: one pass over the period''s id sets, which also gives the period''s), over the period from period_stats when it holds those days, daily_stats for one day of its window (else the id sets), session figures and the entry page and source tables from session_daily, the other tables from rollup_daily_dims and rollup_hourly. p_what and p_limit as beacon.overview_live.';
