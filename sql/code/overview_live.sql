@@ -24,6 +24,7 @@ AS $$
 DECLARE
     v_sf boolean := p_f ?| ARRAY['entry_page', 'source', 'browser', 'os', 'device'];
     v_page text := p_f->>'page';
+    v_props boolean := p_what <> 'totals'; -- the tables' values; totals need none of the props
     v_out jsonb;
 BEGIN
     WITH fs AS MATERIALIZED (
@@ -34,10 +35,10 @@ BEGIN
     ), e AS MATERIALIZED (
         SELECT beacon.overview_bucket(ev.ts, p_step, p_t0, p_tz) AS b, ev.session_id,
                left(ev.name, 200) AS name, ev.name = '$pageview' AS pv,
-               CASE WHEN ev.name = '$pageview' THEN beacon.page_of(ev.props->>'path', ev.props->>'url') END AS page,
-               CASE WHEN ev.name = '$pageview' THEN left(coalesce(ev.props->>'$browser', ev.props->>'browser'), 200) END AS browser,
-               CASE WHEN ev.name = '$pageview' THEN left(coalesce(ev.props->>'$os', ev.props->>'os'), 200) END AS os,
-               CASE WHEN ev.name = '$pageview' THEN left(coalesce(ev.props->>'$device', ev.props->>'device'), 200) END AS device,
+               CASE WHEN v_props AND ev.name = '$pageview' THEN beacon.page_of(ev.props->>'path', ev.props->>'url') END AS page,
+               CASE WHEN v_props AND ev.name = '$pageview' THEN left(coalesce(ev.props->>'$browser', ev.props->>'browser'), 200) END AS browser,
+               CASE WHEN v_props AND ev.name = '$pageview' THEN left(coalesce(ev.props->>'$os', ev.props->>'os'), 200) END AS os,
+               CASE WHEN v_props AND ev.name = '$pageview' THEN left(coalesce(ev.props->>'$device', ev.props->>'device'), 200) END AS device,
                CASE WHEN octet_length(coalesce(ev.user_id, ev.anon_id)) > 1000 THEN NULL
                     WHEN ev.user_id IS NOT NULL THEN 'p' || coalesce(u.merged_into, ev.user_id)
                     WHEN ev.anon_id = '' THEN NULL

@@ -11,7 +11,9 @@
 --    paced by its own cost like the other aggregates (beacon.refresh_due).
 
 CREATE OR REPLACE FUNCTION beacon.refresh_session_daily() RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET work_mem = '64MB' -- a day's sessions times six dimensions, hashed
+AS $$
 DECLARE
     v_ps uuid[];
     v_ds date[];
@@ -57,11 +59,18 @@ BEGIN
     FROM (
         SELECT x.project_id, x.day, d.dimension, d.value, coalesce(s.pageviews, 0) AS pageviews, s.event_count,
                extract(epoch FROM s.duration) AS duration
-        FROM unnest(v_ps, v_ds) x (project_id, day)
-        JOIN beacon.projects p ON p.project_id = x.project_id
-        JOIN beacon.sessions s ON s.project_id = x.project_id
-                              AND s.first_seen >= x.day::timestamp AT TIME ZONE p.timezone
-                              AND s.first_seen < (x.day + 1)::timestamp AT TIME ZONE p.timezone
+        FROM (
+            -- The day's bounds first, so each day is one range of the (project_id, first_seen) index.
+            SELECT x.project_id, x.day, x.day::timestamp AT TIME ZONE p.timezone AS lo,
+                   (x.day + 1)::timestamp AT TIME ZONE p.timezone AS hi
+            FROM unnest(v_ps, v_ds) x (project_id, day)
+            JOIN beacon.projects p ON p.project_id = x.project_id
+        ) x
+        CROSS JOIN LATERAL (
+            SELECT s.* FROM beacon.sessions s
+            WHERE s.project_id = x.project_id AND s.first_seen >= x.lo AND s.first_seen < x.hi
+            OFFSET 0
+        ) s
         CROSS JOIN LATERAL (VALUES ('all', ''), ('entry_page', s.entry_page), ('source', s.source),
                                    ('browser', s.browser), ('os', s.os), ('device', s.device)) d (dimension, value)
         WHERE d.value IS NOT NULL
