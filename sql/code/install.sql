@@ -21,10 +21,12 @@
 {{ template "maintenance.sql" . }}
 {{ template "access.sql" . }}
 {{ template "analytics.sql" . }}
+{{ template "tokens.sql" . }}
 {{ template "accounts.sql" . }}
 {{ template "api.sql" . }}
 {{ template "api_flags.sql" . }}
 {{ template "api_events.sql" . }}
 {{ template "api_people.sql" . }}
 {{ template "api_settings.sql" . }}
+{{ template "lifecycle.sql" . }}
 {{ template "roles.sql" . }}
