@@ -221,4 +221,3 @@ func TestBanner(t *testing.T) {
 		t.Errorf("no banner: %d %q", r.status, r.body)
 	}
 }
-
