@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kelseyhightower/envconfig"
 
@@ -61,6 +62,9 @@ type Config struct {
 	SignInLockoutFailures int           `envconfig:"SIGNIN_LOCKOUT_FAILURES" default:"5"`
 	SignInLockoutWindow   time.Duration `envconfig:"SIGNIN_LOCKOUT_WINDOW" default:"15m"`
 	SignInLockoutDuration time.Duration `envconfig:"SIGNIN_LOCKOUT_DURATION" default:"15m"`
+	SessionReauthWindow   time.Duration `envconfig:"SESSION_REAUTH_WINDOW" default:"5m"`  // sensitive actions need the password within it
+	SessionMaxPerAccount  int           `envconfig:"SESSION_MAX_PER_ACCOUNT" default:"5"` // a sign-in beyond it ends the oldest; 0: no limit
+	SignInBanner          string        `envconfig:"SIGNIN_BANNER"`                       // system use notification to accept before sign-in (AC-8)
 }
 
 // loadConfig reads and validates the environment; its error is one line naming the variable.
@@ -131,6 +135,9 @@ func (c *Config) validate() error {
 		{c.SignInLockoutFailures < 1, "SIGNIN_LOCKOUT_FAILURES", "at least 1"},
 		{c.SignInLockoutWindow < time.Minute, "SIGNIN_LOCKOUT_WINDOW", "at least 1m"},
 		{c.SignInLockoutDuration < time.Minute, "SIGNIN_LOCKOUT_DURATION", "at least 1m"},
+		{c.SessionReauthWindow < time.Minute || c.SessionReauthWindow > c.SessionLifetime, "SESSION_REAUTH_WINDOW", "between 1m and SESSION_LIFETIME"},
+		{c.SessionMaxPerAccount < 0 || c.SessionMaxPerAccount > 1000, "SESSION_MAX_PER_ACCOUNT", "between 0 (no limit) and 1000"},
+		{len(c.SignInBanner) > 10000 || !utf8.ValidString(c.SignInBanner), "SIGNIN_BANNER", "UTF-8 text of at most 10000 bytes"},
 	}
 	for _, ch := range checks {
 		if ch.bad {

@@ -21,6 +21,7 @@ commands:
   project verify ID on|off                   require signed identifies (userHash) for the project, or not
   account create --email E --role R [--project ID]  create a dashboard account, password on standard input
   project set-tz ID ZONE                     set the project's time zone (IANA name; create takes --tz ZONE too)
+  token create --project ID --scope S [--expires 90d] [--name N]  make an API token (shown once); token list|revoke
 `
 
 func main() {
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string) error {
 		return projectCmd(ctx, cfg, args)
 	case "account":
 		return accountCmd(ctx, cfg, args)
+	case "token":
+		return tokenCmd(ctx, cfg, args)
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}

@@ -43,6 +43,13 @@ type Config struct {
 	// Live counts this relay's WebSocket clients per project for GET /api/projects/{id}/live
 	// (the ws.Registry); nil counts none.
 	Live Conns
+	// ReauthWindow: sensitive actions (adding a member, creating a token, deleting a person)
+	// need the password typed within it (sign-in or POST /api/session/reauth); 0 means 5 minutes.
+	ReauthWindow time.Duration
+	// MaxSessions per account: a sign-in beyond it ends the account's oldest sessions; 0: no limit.
+	MaxSessions int
+	// Banner is the system use notification a person must accept before signing in; "" for none.
+	Banner string
 }
 
 // Server serves /api/. It holds no state of its own: sessions live in PostgreSQL, so any relay
@@ -103,6 +110,8 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/projects/{id}/people/{person}", s.session(true, s.deletePerson))
 	m.HandleFunc("/api/projects/{id}/people/{person}", methodNotAllowed)
 	s.settingsRoutes()
+	s.tokenRoutes()
+	s.accountRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})

@@ -34,28 +34,39 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 }
 
 // fail answers err: an *apiError as it says, a refusal of the SQL functions by its SQLSTATE
-// (P0002 not found, 42501 forbidden, 22023 bad request: their messages are written for people),
-// anything else 500 without internals, logged.
+// (refusal), anything else 500 without internals, logged.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		writeError(w, ae.status, ae.code, ae.message)
 		return
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Routine == "exec_stmt_raise" { // a guard's RAISE, not a missing grant
-		switch pe.Code {
-		case "P0002":
-			writeError(w, errNotFound.status, errNotFound.code, errNotFound.message)
-			return
-		case "42501":
-			writeError(w, http.StatusForbidden, "forbidden", pe.Message)
-			return
-		case "22023":
-			writeError(w, http.StatusBadRequest, "bad_request", pe.Message)
-			return
-		}
+	if ae := refusal(err); ae != nil {
+		writeError(w, ae.status, ae.code, ae.message)
+		return
 	}
 	s.log.Error("api", "method", r.Method, "path", r.URL.Path, "error", err)
 	writeError(w, http.StatusInternalServerError, "internal", "something went wrong on the server; it is logged")
+}
+
+// refusal is the answer to a guard's RAISE in the SQL functions, by its SQLSTATE (P0002 not
+// found, 42501 forbidden — reauth_required with HINT reauth —, 22023 bad request: their messages
+// are written for people); nil for any other error (a missing grant is not a refusal).
+func refusal(err error) *apiError {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Routine != "exec_stmt_raise" {
+		return nil
+	}
+	switch pe.Code {
+	case "P0002":
+		return errNotFound
+	case "42501":
+		if pe.Hint == "reauth" { // beacon.require_recent_auth: the page asks for the password again
+			return &apiError{http.StatusForbidden, "reauth_required", pe.Message}
+		}
+		return &apiError{http.StatusForbidden, "forbidden", pe.Message}
+	case "22023":
+		return &apiError{http.StatusBadRequest, "bad_request", pe.Message}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -45,9 +47,16 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "bad_request", "send the credentials as application/json")
 		return
 	}
-	var in struct{ Email, Password string }
+	var in struct {
+		Email, Password string
+		AcceptBanner    bool `json:"accept_banner"`
+	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 8<<10)).Decode(&in); err != nil || in.Email == "" || in.Password == "" {
 		writeError(w, http.StatusBadRequest, "bad_request", `send {"email":"…","password":"…"}`)
+		return
+	}
+	if s.cfg.Banner != "" && !in.AcceptBanner { // AC-8: no sign-in without accepting the notice
+		writeError(w, http.StatusBadRequest, "banner_not_accepted", "accept the system use notification (GET /api/banner) to sign in: send \"accept_banner\": true")
 		return
 	}
 	body, token, err := s.checkCredentials(r, in.Email, password.Normalize(in.Password))
@@ -102,6 +111,10 @@ func (s *Server) checkCredentials(r *http.Request, email, pw string) (sessionBod
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errBadCredentials // committed: the failure stays counted and audited
 		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT beacon.after_sign_in($1, $2, $3)`, sum[:], s.cfg.MaxSessions, s.bannerSum())
 		return err
 	})
 	if err != nil {
@@ -111,8 +124,25 @@ func (s *Server) checkCredentials(r *http.Request, email, pw string) (sessionBod
 	return body, token, nil
 }
 
+// bannerSum is the SHA-256 (hex) of the banner a sign-in accepted, for the audit; nil: none.
+func (s *Server) bannerSum() *string {
+	if s.cfg.Banner == "" {
+		return nil
+	}
+	h := fmt.Sprintf("%x", sha256.Sum256([]byte(s.cfg.Banner)))
+	return &h
+}
+
+// reauthWindow is SESSION_REAUTH_WINDOW as PostgreSQL reads an interval.
+func (s *Server) reauthWindow() string {
+	return fmt.Sprintf("%d seconds", int64(cmp.Or(s.cfg.ReauthWindow, 5*time.Minute).Seconds()))
+}
+
 // getSession is GET /api/session: who is signed in, and the CSRF token the page must send.
 func (s *Server) getSession(_ context.Context, _ pgx.Tx, a *account, _ http.ResponseWriter, _ *http.Request) (reply, error) {
+	if a.tokenID != "" {
+		return reply{}, errPersonOnly
+	}
 	b, err := json.Marshal(newSessionBody(a.ID, a.Email, a.CSRF))
 	return reply{body: b}, err
 }
@@ -120,6 +150,9 @@ func (s *Server) getSession(_ context.Context, _ pgx.Tx, a *account, _ http.Resp
 // signOut is DELETE /api/session: the session's row is deleted (the cookie is worthless from
 // then on, wherever a copy of it is) and the cookie cleared.
 func (s *Server) signOut(ctx context.Context, tx pgx.Tx, a *account, w http.ResponseWriter, _ *http.Request) (reply, error) {
+	if a.tokenID != "" {
+		return reply{}, errPersonOnly
+	}
 	if _, err := tx.Exec(ctx, `SELECT beacon.sign_out($1)`, a.tokenHash); err != nil {
 		return reply{}, fmt.Errorf("sign out: %w", err)
 	}

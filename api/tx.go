@@ -12,10 +12,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// account is the signed-in account of a request.
+// account is the signed-in account of a request, or the API token acting for it (tokenID set,
+// tokenHash nil; ID "" for a token made with `beacon token create`).
 type account struct {
 	ID, Email, CSRF string
-	tokenHash       []byte
+	tokenHash       []byte // the session token's SHA-256
+	tokenID         string // the API token acting, when the request carried Authorization: Bearer
 }
 
 // reply is what a handler answers, written only once its transaction committed.
@@ -56,8 +58,14 @@ func (s *Server) inTx(ctx context.Context, r *http.Request, f func(pgx.Tx) error
 // session wraps h: the request must carry a live session cookie, and, when stateChanging, come
 // from the dashboard's own origin with the session's X-CSRF-Token. h then runs in the request's
 // transaction with beacon.account_id set to the session's account.
+//
+// A request with Authorization: Bearer is served by s.bearer instead: no cookie, so no CSRF.
 func (s *Server) session(stateChanging bool, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if token, ok := bearerToken(r); ok {
+			s.bearer(w, r, token, h)
+			return
+		}
 		if stateChanging && !sameOrigin(r) {
 			s.fail(w, r, errCSRF)
 			return
@@ -82,7 +90,10 @@ func (s *Server) session(stateChanging bool, h handler) http.HandlerFunc {
 			if stateChanging && subtle.ConstantTimeCompare([]byte(r.Header.Get("X-CSRF-Token")), []byte(a.CSRF)) != 1 {
 				return errCSRF
 			}
-			if _, err := tx.Exec(r.Context(), `SELECT set_config('beacon.account_id', $1, true)`, a.ID); err != nil {
+			// beacon.session and beacon.reauth_window: what beacon.require_recent_auth reads.
+			if _, err := tx.Exec(r.Context(), `SELECT set_config('beacon.account_id', $1, true),
+				set_config('beacon.session', encode($2::bytea, 'hex'), true), set_config('beacon.reauth_window', $3, true)`,
+				a.ID, a.tokenHash, s.reauthWindow()); err != nil {
 				return fmt.Errorf("set account: %w", err)
 			}
 			out, err = h(r.Context(), tx, a, w, r)
@@ -95,6 +106,13 @@ func (s *Server) session(stateChanging bool, h handler) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
+		writeReply(w, out)
+	}
+}
+
+// writeReply writes a committed handler's reply.
+func writeReply(w http.ResponseWriter, out reply) {
+	{
 		switch {
 		case out.body != nil:
 			if w.Header().Get("Content-Type") == "" { // JSON unless h chose (the overview's CSV)

@@ -259,6 +259,35 @@ var intendedACL = []grant{
 	{"view", "analytics.daily_sessions", "beacon_dashboard:SELECT beacon_reader:SELECT beacon_scoped_reader:SELECT"},
 	{"view", "analytics.first_seen", "beacon_dashboard:SELECT beacon_reader:SELECT beacon_scoped_reader:SELECT"},
 	{"view", "analytics.period_visitors", "beacon_dashboard:SELECT beacon_reader:SELECT beacon_scoped_reader:SELECT"},
+
+	// Issue 14 (code/tokens.sql, code/lifecycle.sql, 014_identity.sql): the API calls its api_* and
+	// session functions; the rest are the owner's (the CLI, maintain()) or called inside them.
+	{"function", "beacon.after_sign_in(bytea, integer, text)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_audit(uuid, text, uuid, timestamp with time zone, timestamp with time zone, bigint, integer)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_end_session(bigint)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_my_sessions(bytea)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_set_account_disabled(uuid, boolean)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_token_create(uuid, text, text, interval, bytea)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_token_revoke(uuid, uuid)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_tokens(uuid)", "beacon_api:EXECUTE"},
+	{"function", "beacon.audit_guard()", ""},
+	{"function", "beacon.create_token(uuid, text, text, interval, bytea, uuid)", ""},
+	{"function", "beacon.current_token()", ""},
+	{"function", "beacon.disable_idle_accounts()", ""},
+	{"function", "beacon.member_role(uuid, uuid)", ""},
+	{"function", "beacon.purge_audit()", ""},
+	{"function", "beacon.reauth_begin(bytea, integer, interval)", "beacon_api:EXECUTE"},
+	{"function", "beacon.reauth_finish(bytea, boolean)", "beacon_api:EXECUTE"},
+	{"function", "beacon.require_person()", ""},
+	{"function", "beacon.require_recent_auth()", ""},
+	{"function", "beacon.revoke_token(uuid)", ""},
+	{"function", "beacon.scope_role(text)", ""},
+	{"function", "beacon.set_account_disabled(uuid, boolean, text)", ""},
+	{"function", "beacon.token_check(bytea, text, text)", "beacon_api:EXECUTE"},
+	{"function", "beacon.token_json(beacon.api_tokens)", ""},
+	{"function", "beacon.token_role(uuid)", ""},
+	{"sequence", "beacon.account_sessions_session_id_seq", ""},
+	{"table", "beacon.api_tokens", ""},
 }
 
 // aclQuery lists every routine and relation of beacon and analytics with the privileges of each

@@ -18,19 +18,35 @@ RETURNS void
 LANGUAGE sql VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-    INSERT INTO beacon.audit (account_id, db_role, ip, action, target, before, after)
-    VALUES (p_account, beacon.actor_role(), beacon.client_addr(), p_action, p_target, p_before, p_after)
+    INSERT INTO beacon.audit (account_id, db_role, ip, action, target, before, after, token_id)
+    VALUES (p_account, beacon.actor_role(), beacon.client_addr(), p_action, p_target, p_before, p_after, beacon.current_token())
 $$;
-COMMENT ON FUNCTION beacon.write_audit(text, text, jsonb, jsonb, uuid) IS 'Appends one row to beacon.audit: who (p_account, default the signed-in account; the database role; the client address), action, target, before and after. Called by the account functions in the transaction of their action; no application role may call it.';
+COMMENT ON FUNCTION beacon.write_audit(text, text, jsonb, jsonb, uuid) IS 'Appends one row to beacon.audit: who (p_account, default the signed-in account; the database role; the client address; the acting API token, if any), action, target, before and after. Called by the account functions in the transaction of their action; no application role may call it.';
+
+CREATE OR REPLACE FUNCTION beacon.audit_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    days int := (SELECT s.audit_retention_days FROM beacon.settings s);
+BEGIN
+    -- The one exception: beacon.purge_audit (maintain()'s audit_retention step) deleting rows
+    -- older than the retention, which is at least 90 days (AU-11).
+    IF TG_OP = 'DELETE' AND current_setting('beacon.audit_purge', true) = 'on'
+       AND days >= 90 AND OLD.at < now() - make_interval(days => days) THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION '%.% is append-only: % is not allowed', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP
+        USING ERRCODE = '42501';
+END $$;
+COMMENT ON FUNCTION beacon.audit_guard() IS 'BEFORE UPDATE/DELETE trigger of beacon.audit: refuses the change, even for the owner, except the deletion of rows older than beacon.settings.audit_retention_days (at least 90) by beacon.purge_audit.';
 
 CREATE OR REPLACE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON beacon.audit
-    FOR EACH ROW EXECUTE FUNCTION beacon.forbid_change();
-COMMENT ON TRIGGER audit_append_only ON beacon.audit IS 'Refuses UPDATE and DELETE: the audit is append-only, for the owner too.';
+    FOR EACH ROW EXECUTE FUNCTION beacon.audit_guard();
+COMMENT ON TRIGGER audit_append_only ON beacon.audit IS 'Refuses UPDATE and DELETE: the audit is append-only, for the owner too; only the retention step deletes rows past audit_retention_days (beacon.audit_guard).';
 CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON beacon.audit
     FOR EACH STATEMENT EXECUTE FUNCTION beacon.forbid_change();
 COMMENT ON TRIGGER audit_no_truncate ON beacon.audit IS 'Refuses TRUNCATE of the audit.';
 
-CREATE OR REPLACE FUNCTION beacon.account_role(p_account uuid, p_project uuid) RETURNS text
+CREATE OR REPLACE FUNCTION beacon.member_role(p_account uuid, p_project uuid) RETURNS text
 LANGUAGE sql STABLE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -40,7 +56,17 @@ AS $$
     LEFT JOIN beacon.memberships m ON m.account_id = a.account_id AND m.project_id = p.project_id
     WHERE a.account_id = p_account AND a.disabled_at IS NULL
 $$;
-COMMENT ON FUNCTION beacon.account_role(uuid, uuid) IS 'Role of an account in a project: owner for an admin account, else its membership''s role; NULL when it has none, the project does not exist or the account is disabled.';
+COMMENT ON FUNCTION beacon.member_role(uuid, uuid) IS 'Role of an account in a project by itself: owner for an admin account, else its membership''s role; NULL when it has none, the project does not exist or the account is disabled.';
+
+CREATE OR REPLACE FUNCTION beacon.account_role(p_account uuid, p_project uuid) RETURNS text
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN beacon.current_token() IS NOT NULL AND p_account IS NOT DISTINCT FROM beacon.current_account()
+                THEN beacon.token_role(p_project)
+                ELSE beacon.member_role(p_account, p_project) END
+$$;
+COMMENT ON FUNCTION beacon.account_role(uuid, uuid) IS 'Role of an account in a project: owner for an admin account, else its membership''s role (beacon.member_role); NULL when it has none, the project does not exist or the account is disabled. When an API token acts for the account (beacon.current_token), the token''s role instead (beacon.token_role: its one project only, its scope capped by the account''s role).';
 
 CREATE OR REPLACE FUNCTION beacon.require_role(p_project uuid, p_min text) RETURNS text
 LANGUAGE plpgsql STABLE
@@ -238,7 +264,7 @@ COMMENT ON FUNCTION beacon.sign_out(bytea) IS 'Ends the signed-in account''s ses
 -- Not callable by PUBLIC whatever the install order (roles.sql revokes from PUBLIC too, after).
 REVOKE ALL ON FUNCTION
     beacon.current_account(), beacon.client_addr(), beacon.write_audit(text, text, jsonb, jsonb, uuid),
-    beacon.account_role(uuid, uuid), beacon.require_role(uuid, text),
+    beacon.account_role(uuid, uuid), beacon.member_role(uuid, uuid), beacon.require_role(uuid, text),
     beacon.create_account(text, text, boolean), beacon.set_membership(uuid, uuid, text),
     beacon.sign_in_begin(text, int, interval, interval),
     beacon.sign_in_finish(bigint, boolean, bytea, text, text, text, int, interval),

@@ -133,6 +133,7 @@ DECLARE
     v_n    jsonb;
 BEGIN
     PERFORM beacon.require_role(p_project, 'owner');
+    PERFORM beacon.require_recent_auth(); -- a sensitive action: the password within SESSION_REAUTH_WINDOW (code/tokens.sql)
     v_root := beacon.root_user(p_project, p_person);
     IF v_root IS NULL THEN
         RAISE EXCEPTION 'person not found' USING ERRCODE = 'P0002';

@@ -43,6 +43,7 @@ DECLARE
     origins text[];
     id uuid;
 BEGIN
+    PERFORM beacon.require_person(); -- an admin's API token may not create projects (code/tokens.sql)
     IF NOT EXISTS (SELECT FROM beacon.accounts a WHERE a.account_id = me AND a.admin AND a.disabled_at IS NULL) THEN
         RAISE EXCEPTION 'only an admin account (created with `beacon account create --role owner` and no --project) may create projects'
             USING ERRCODE = '42501';
@@ -160,6 +161,7 @@ DECLARE
     old text;
 BEGIN
     PERFORM beacon.require_role(p_project, 'owner');
+    PERFORM beacon.require_person(); -- members are never managed with an API token (code/tokens.sql)
     IF p_role IS NOT NULL AND p_role NOT IN ('owner', 'editor', 'viewer') THEN
         RAISE EXCEPTION 'role must be owner, editor or viewer' USING ERRCODE = '22023';
     END IF;
@@ -188,6 +190,7 @@ DECLARE
     acc uuid;
 BEGIN
     PERFORM beacon.require_role(p_project, 'owner');
+    PERFORM beacon.require_recent_auth(); -- a sensitive action: the password within SESSION_REAUTH_WINDOW (code/tokens.sql)
     IF p_role IS NULL OR p_role NOT IN ('owner', 'editor', 'viewer') THEN
         RAISE EXCEPTION 'role must be owner, editor or viewer' USING ERRCODE = '22023';
     END IF;

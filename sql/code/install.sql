@@ -21,6 +21,7 @@
 {{ template "maintenance.sql" . }}
 {{ template "access.sql" . }}
 {{ template "analytics.sql" . }}
+{{ template "tokens.sql" . }}
 {{ template "accounts.sql" . }}
 {{ template "api.sql" . }}
 {{ template "api_overview.sql" . }}
@@ -31,4 +32,5 @@
 {{ template "api_events.sql" . }}
 {{ template "api_people.sql" . }}
 {{ template "api_settings.sql" . }}
+{{ template "lifecycle.sql" . }}
 {{ template "roles.sql" . }}

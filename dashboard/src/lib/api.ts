@@ -81,8 +81,26 @@ async function call<T>(f: Fetch, method: string, path: string, body?: unknown): 
   }
   if (res.status === 204) return undefined as T;
   const data = await res.json().catch(() => null);
-  if (!res.ok) throw errorOf(res.status, data);
+  if (!res.ok) {
+    const err = errorOf(res.status, data);
+    // A sensitive action asks for the password again (SESSION_REAUTH_WINDOW): prompt, then retry once.
+    if (err.code === 'reauth_required' && reauthPrompt && path !== '/api/session/reauth') {
+      const pw = await reauthPrompt(err.message);
+      if (pw !== null) {
+        await call<void>(f, 'POST', '/api/session/reauth', { password: pw });
+        return call<T>(f, method, path, body);
+      }
+    }
+    throw err;
+  }
   return data as T;
+}
+
+let reauthPrompt: ((why: string) => Promise<string | null>) | null = null;
+
+/** Registers the dialog that asks for the password again (null: none; the error is thrown). */
+export function setReauthPrompt(prompt: ((why: string) => Promise<string | null>) | null): void {
+  reauthPrompt = prompt;
 }
 
 /** Turns an error answer into an ApiError, with a readable message even for a bare status. */
@@ -112,9 +130,15 @@ export async function getSession(f: Fetch = fetch): Promise<Session | null> {
   }
 }
 
-/** Signs in; a wrong email or password is ApiError 401 `bad_credentials`. */
-export async function signIn(email: string, password: string, f: Fetch = fetch): Promise<Session> {
-  return remember(await call<Session>(f, 'POST', '/api/session', { email, password }));
+/** Signs in; a wrong email or password is ApiError 401 `bad_credentials`. acceptBanner: the
+ * person accepted the system use notification (required when one is configured). */
+export async function signIn(email: string, password: string, f: Fetch = fetch, acceptBanner = false): Promise<Session> {
+  return remember(await call<Session>(f, 'POST', '/api/session', { email, password, ...(acceptBanner ? { accept_banner: true } : {}) }));
+}
+
+/** The system use notification to accept before signing in, or null. */
+export async function banner(f: Fetch = fetch): Promise<string | null> {
+  return (await call<{ banner: string | null }>(f, 'GET', '/api/banner')).banner;
 }
 
 /** Ends the session on the server. */
@@ -390,4 +414,105 @@ export async function removeMember(project: string, account: string, f: Fetch = 
 /** The live figures of a project: connected clients, events per second, current visitors. */
 export async function live(project: string, f: Fetch = fetch): Promise<Live> {
   return call<Live>(f, 'GET', `${projectPath(project)}/live`);
+}
+
+// Issue 14: the person's sessions, re-authentication, API tokens, disabling accounts, the audit.
+
+export interface MySession {
+  id: number;
+  created_at: string;
+  last_seen_at: string;
+  authenticated_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  current: boolean;
+}
+
+export type TokenScope = 'read' | 'flags' | 'write';
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  scope: TokenScope;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+  active: boolean;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  action: string;
+  target: string;
+  account_id: string | null;
+  email: string | null;
+  token_id: string | null;
+  db_role: string;
+  ip: string | null;
+  before: unknown;
+  after: unknown;
+}
+
+export interface AuditFilters {
+  action?: string;
+  actor?: string;
+  from?: string;
+  to?: string;
+}
+
+/** Types the password again, for sensitive actions; a wrong one is ApiError 401. */
+export async function reauth(password: string, f: Fetch = fetch): Promise<void> {
+  return call<void>(f, 'POST', '/api/session/reauth', { password });
+}
+
+/** The signed-in person's own sessions, newest first. */
+export async function mySessions(f: Fetch = fetch): Promise<MySession[]> {
+  return (await call<{ sessions: MySession[] }>(f, 'GET', '/api/account/sessions')).sessions;
+}
+
+/** Ends one of the person's sessions at once. */
+export async function endSession(id: number, f: Fetch = fetch): Promise<void> {
+  return call<void>(f, 'DELETE', `/api/account/sessions/${id}`);
+}
+
+/** A project's API tokens (owners). */
+export async function listTokens(project: string, f: Fetch = fetch): Promise<ApiToken[]> {
+  return (await call<{ tokens: ApiToken[] }>(f, 'GET', `${projectPath(project)}/tokens`)).tokens;
+}
+
+/** Creates an API token (owners, fresh password); the answer's token is shown this once. */
+export async function createToken(
+  project: string,
+  input: { name: string; scope: TokenScope; expires_days: number },
+  f: Fetch = fetch,
+): Promise<ApiToken & { token: string }> {
+  return call(f, 'POST', `${projectPath(project)}/tokens`, input);
+}
+
+/** Revokes an API token at once. */
+export async function revokeToken(project: string, token: string, f: Fetch = fetch): Promise<void> {
+  return call<void>(f, 'DELETE', `${projectPath(project)}/tokens/${encodeURIComponent(token)}`);
+}
+
+/** Disables or re-enables an account (admins; owners for their projects' members). */
+export async function setAccountDisabled(account: string, disabled: boolean, f: Fetch = fetch): Promise<void> {
+  await call(f, 'PATCH', `/api/accounts/${encodeURIComponent(account)}`, { disabled });
+}
+
+/** A page of the audit trail, newest first: the whole (admins) or a project's (its owners). */
+export async function readAudit(
+  project: string | null,
+  filters: AuditFilters,
+  before: number | null = null,
+  f: Fetch = fetch,
+): Promise<{ entries: AuditEntry[]; next: number | null }> {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
+  if (before !== null) q.set('before', String(before));
+  const base = project ? `${projectPath(project)}/audit` : '/api/audit';
+  return call(f, 'GET', `${base}${q.size ? `?${q}` : ''}`);
 }

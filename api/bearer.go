@@ -1,0 +1,104 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TokenPrefix starts every API token, so a leaked one is recognisable (secret scanners, logs).
+const TokenPrefix = "bct_"
+
+// errBadToken answers a bearer token that is unknown, revoked, expired or whose account is
+// disabled: the same 401 for all (beacon.token_check audits the stopped ones).
+var errBadToken = &apiError{http.StatusUnauthorized, "bad_token", "the API token is unknown, revoked or expired"}
+
+// errPersonOnly answers an API token on what only a signed-in person may do.
+var errPersonOnly = &apiError{http.StatusForbidden, "forbidden", "this needs a signed-in person, not an API token"}
+
+// NewToken makes an API token (TokenPrefix and 32 random bytes, base64url) and its SHA-256, the
+// only thing stored (beacon.api_tokens.token_hash). `beacon token create` uses it too.
+func NewToken() (token string, hash []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	token = TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(token))
+	return token, sum[:]
+}
+
+// bearerToken is the token of Authorization: Bearer, when the request carries one.
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// bearer serves a request authenticated by an API token. No CSRF check: a browser never adds
+// an Authorization header by itself (and the API answers no CORS preflight), so a page on another
+// origin cannot make one. beacon.token_check decides whether the token acts, sets the
+// transaction's principal itself, records the use and audits those of flags and write tokens;
+// every API function then sees the token's role in its one project (beacon.token_role).
+func (s *Server) bearer(w http.ResponseWriter, r *http.Request, token string, h handler) {
+	if !strings.HasPrefix(token, TokenPrefix) {
+		s.fail(w, r, errBadToken)
+		return
+	}
+	sum := sha256.Sum256([]byte(token))
+	var out reply
+	err := s.inTx(r.Context(), r, func(tx pgx.Tx) error {
+		a := &account{}
+		var acct *string
+		err := tx.QueryRow(r.Context(), `SELECT token_id::text, account_id::text FROM beacon.token_check($1, $2, $3)`,
+			sum[:], r.Method, r.URL.Path).Scan(&a.tokenID, &acct)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errBadToken // committed: a stopped token's refusal stays audited
+		}
+		if err != nil {
+			return fmt.Errorf("check token: %w", err)
+		}
+		if acct != nil {
+			a.ID = *acct
+		}
+		out, err = refusalKept(r.Context(), tx, func(sp pgx.Tx) (reply, error) { return h(r.Context(), sp, a, w, r) })
+		return err
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeReply(w, out)
+}
+
+// refusalKept runs f in a savepoint; a guard's refusal (a token out of its scope or project) rolls
+// back to it and becomes an *apiError, so the request's transaction commits what token_check
+// wrote: a flags or write token's refused request stays audited (token_used).
+func refusalKept(ctx context.Context, tx pgx.Tx, f func(pgx.Tx) (reply, error)) (reply, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return reply{}, fmt.Errorf("savepoint: %w", err)
+	}
+	out, err := f(sp)
+	if ae := refusal(err); ae != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return reply{}, fmt.Errorf("rollback to savepoint: %w", rerr)
+		}
+		return reply{}, ae
+	}
+	if err != nil {
+		return reply{}, err
+	}
+	if err := sp.Commit(ctx); err != nil {
+		return reply{}, fmt.Errorf("release savepoint: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,115 @@
+// Browser cases of the account page and the sign-in banner (issue 14), against the real relay,
+// API and PostgreSQL (registered at the end of cases.mjs). Screenshots: account-*, sign-in-banner-*.
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { freePort, relay as makeRelay } from '../../sdk/e2e/relay.mjs';
+import { LAPTOP, PHONE, SHOTS, assertClean, shootBoth, watchedPage } from './browser.mjs';
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+/** Runs SQL as the database owner (DATABASE_URL), for what a test must age (a session's password). */
+function sql(query) {
+  return execFileSync('psql', [process.env.DATABASE_URL, '-X', '-q', '-t', '-A', '-c', query], { encoding: 'utf8', timeout: 30000 }).trim();
+}
+
+async function signIn(t, page, { email, password }, origin = t.origin) {
+  await page.goto(origin + '/sign-in');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** Console noise these cases expect: the browser logs every refused fetch (the 403 and 401 tested). */
+const refusedFetch = (p) => /Failed to load resource/.test(p);
+
+export const accountCases = [
+  {
+    name: 'real API: account page lists the sessions, asks for the password again, shows a token once; the token reads over Bearer until revoked',
+    async run(t) {
+      if (!t.hasAccounts) return t.skip('this binary has no `beacon account` command');
+      const admin = t.createAccount();
+      const project = t.createProject();
+      const context = await t.browser.newContext({ viewport: LAPTOP });
+      const { page, problems } = await watchedPage(context);
+      page.on('dialog', (d) => d.accept()); // the revoke confirmation
+      await signIn(t, page, admin);
+      await page.getByRole('link', { name: admin.email }).click();
+      await page.getByRole('heading', { name: 'Your sessions' }).waitFor();
+      check((await page.getByRole('region', { name: 'Sessions', exact: true }).textContent()).includes('this one'), 'the current session is not marked');
+
+      // The password was typed long ago: creating a token asks for it again, then goes on.
+      sql(`UPDATE beacon.account_sessions SET authenticated_at = now() - interval '1 hour' WHERE account_id = (SELECT account_id FROM beacon.accounts WHERE email = '${admin.email}')`);
+      await page.getByLabel('Project', { exact: true }).selectOption(project);
+      await page.getByLabel('Name', { exact: true }).fill('e2e reader');
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Confirm it is you' });
+      await dialog.waitFor();
+      await dialog.getByLabel('Password').fill(admin.password);
+      await dialog.getByRole('button', { name: 'Confirm' }).click();
+      const token = (await page.locator('#new-token').textContent()).trim();
+      check(token.startsWith('bct_'), `shown token ${token}`);
+      await shootBoth(page, 'account');
+
+      const get = (tok) =>
+        fetch(`${t.origin}/api/projects/${project}/flags`, { headers: { Authorization: `Bearer ${tok}` } }).then((r) => r.status);
+      check((await get(token)) === 200, 'the new token does not read its project');
+      await page.getByRole('button', { name: 'Done' }).click();
+      check(!(await page.content()).includes(token), 'the token is still on the page after Done');
+      await page.getByRole('button', { name: 'Revoke e2e reader' }).click();
+      await page.getByRole('region', { name: 'Tokens', exact: true }).getByText('revoked').waitFor();
+      check((await get(token)) === 401, 'the revoked token still reads');
+
+      await page.setViewportSize(PHONE);
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.screenshot({ path: `${SHOTS}account-phone-dark.png`, fullPage: true });
+      assertClean(problems, 'account', refusedFetch);
+      await context.close();
+    },
+  },
+  {
+    name: 'real API: with SIGNIN_BANNER the sign-in page shows the notice and signs in only once it is accepted',
+    async run(t) {
+      if (!t.hasAccounts) return t.skip('this binary has no `beacon account` command');
+      const account = t.createAccount();
+      const text = 'You are accessing a U.S. Government information system. Usage may be monitored, recorded and audited.';
+      // A second relay on the same database, with the banner set.
+      const before = process.env.SIGNIN_BANNER;
+      process.env.SIGNIN_BANNER = text;
+      const r = makeRelay(process.env.BEACON_BIN, process.env.DATABASE_URL, await freePort(), `${tmpdir()}/beacon-dashboard-e2e-banner-${process.pid}.log`);
+      try {
+        await r.start();
+      } finally {
+        if (before === undefined) delete process.env.SIGNIN_BANNER;
+        else process.env.SIGNIN_BANNER = before;
+      }
+      try {
+        const context = await t.browser.newContext({ viewport: LAPTOP });
+        const { page, problems } = await watchedPage(context);
+        await page.goto(r.url + '/sign-in');
+        await page.getByRole('region', { name: 'Notice text' }).getByText('U.S. Government information system').waitFor();
+        const refused = await page.evaluate(
+          (a) => fetch('/api/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(a) }).then((x) => x.json()),
+          { email: account.email, password: account.password },
+        );
+        check(refused.error?.code === 'banner_not_accepted', `sign-in without acceptance: ${JSON.stringify(refused)}`);
+        await page.getByLabel('Email').fill(account.email);
+        await page.getByLabel('Password', { exact: true }).fill(account.password);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        check(await page.getByLabel('I have read and accept this notice').evaluate((el) => !el.checkValidity()), 'the unchecked notice does not block the form');
+        await shootBoth(page, 'sign-in-banner');
+        await page.getByLabel('I have read and accept this notice').check();
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('button', { name: 'Sign out' }).waitFor();
+        const accepted = sql(`SELECT count(*) FROM beacon.audit a JOIN beacon.accounts x USING (account_id) WHERE a.action = 'banner_accepted' AND x.email = '${account.email}'`);
+        check(accepted === '1', `${accepted} banner_accepted rows`);
+        assertClean(problems, 'sign-in banner', refusedFetch);
+        await context.close();
+      } finally {
+        await r.stop();
+      }
+    },
+  },
+];
