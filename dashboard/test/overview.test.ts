@@ -10,6 +10,7 @@ import {
   countLabel,
   formatMetric,
   formatMetricExact,
+  isFuture,
   seriesValues,
   tableFilter,
   valueLabel,
@@ -118,5 +119,25 @@ describe('tables', () => {
     expect(barPercent(10, 10)).toBe(100);
     expect(barPercent(0, 10)).toBe(0);
     expect(barPercent(3, 0)).toBe(0);
+  });
+});
+
+describe('buckets still to come', () => {
+  const now = new Date('2026-12-04T20:30:00Z');
+  it('are the hours after now, the days after today, the months after this one', () => {
+    expect(isFuture('2026-12-04T20:00:00+00:00', 'hour', 'UTC', now)).toBe(false);
+    expect(isFuture('2026-12-04T21:00:00+00:00', 'hour', 'UTC', now)).toBe(true);
+    expect(isFuture('2026-12-04', 'day', 'UTC', now)).toBe(false);
+    expect(isFuture('2026-12-05', 'day', 'UTC', now)).toBe(true);
+    expect(isFuture('2026-12-05', 'day', 'Asia/Tokyo', now)).toBe(false); // already the 5th there
+    expect(isFuture('2026-12', 'month', 'UTC', now)).toBe(false);
+    expect(isFuture('2027-01', 'month', 'UTC', now)).toBe(true);
+  });
+  it('are left out of the chart', () => {
+    const series = [
+      { t: '2026-12-04', visitors: 1, pageviews: 2, sessions: 1 },
+      { t: '2026-12-05', visitors: 0, pageviews: 0, sessions: 0 },
+    ];
+    expect(seriesValues('visitors', series, (t) => isFuture(t, 'day', 'UTC', now))).toEqual([1, null]);
   });
 });

@@ -4,7 +4,7 @@
 
 import type { Interval, OverviewPoint, OverviewTableKey, OverviewTotals } from '$lib/api';
 import { formatDuration, formatExact, formatNumber, formatPercent } from '$lib/format';
-import type { FilterKey } from '$lib/range';
+import { todayIn, type FilterKey } from '$lib/range';
 
 /** A figure of the KPI cards. */
 export type MetricKey = 'visitors' | 'pageviews' | 'sessions' | 'views_per_session' | 'bounce_rate' | 'avg_duration_seconds';
@@ -28,6 +28,11 @@ export const DEFAULT_METRIC: MetricKey = 'visitors';
 
 function metric(key: MetricKey) {
   return METRICS.find((m) => m.key === key) ?? METRICS[0];
+}
+
+/** Whether a metric is a whole number (the chart's axis then has whole ticks). */
+export function isCount(key: MetricKey): boolean {
+  return metric(key).kind === 'count';
 }
 
 /** A figure as the card shows it: "1.2K", "2.4", "45.7%", "3m 05s"; "—" for none (a ratio without a denominator). */
@@ -96,11 +101,21 @@ export function chartable(key: MetricKey, series: OverviewPoint[]): boolean {
   return typeof (series[0] as unknown as Record<string, unknown>)[key] === 'number';
 }
 
-/** The value of a metric in each bucket of the series (null where a bucket has none). */
-export function seriesValues(key: MetricKey, series: OverviewPoint[]): (number | null)[] {
+/**
+ * Whether a bucket starts after now (the rest of today's hours, days of a custom range still to
+ * come): the chart leaves it empty rather than drawing a fall to zero.
+ */
+export function isFuture(t: string, interval: Interval, timeZone: string, now: Date = new Date()): boolean {
+  if (interval === 'hour') return Date.parse(t) > now.getTime();
+  const today = todayIn(timeZone, now);
+  return interval === 'day' ? t > today : t > today.slice(0, 7);
+}
+
+/** The value of a metric in each bucket of the series: null where a bucket has none or is still to come. */
+export function seriesValues(key: MetricKey, series: OverviewPoint[], future: (t: string) => boolean = () => false): (number | null)[] {
   return series.map((p) => {
     const v = (p as unknown as Record<string, unknown>)[key];
-    return typeof v === 'number' ? v : null;
+    return typeof v === 'number' && !future(p.t) ? v : null;
   });
 }
 
