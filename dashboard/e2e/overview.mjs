@@ -210,6 +210,11 @@ export const overviewCases = [
       check((await count(page, 'sources', 'Direct / none')) === '2', 'sources: direct is not 2 sessions');
       check((await count(page, 'pages', '/pricing')) === '3', 'pages: /pricing is not 3 pageviews');
       check((await count(page, 'events', 'signup')) === '1', 'events: signup is not 1');
+      // The Sources card's CSV link: the same view's table, as a file.
+      const csvHref = await page.locator('[data-table-card="sources"] a[download]').getAttribute('href');
+      check(csvHref.includes('/overview/sources.csv?range=7d'), `sources CSV link ${csvHref}`);
+      const csv = await page.evaluate((h) => fetch(h).then(async (r) => `${r.headers.get('content-disposition')}\n${await r.text()}`), csvHref);
+      check(/attachment; filename="sources-/.test(csv) && csv.includes('value,sessions') && csv.includes('news.ycombinator.com,2'), `sources CSV:\n${csv}`);
       await page.getByTestId('current-visitors').filter({ hasText: `${all.current} current visitors` }).waitFor();
       // Devices through the keyboard: the tabs take arrow keys.
       await page.getByRole('tab', { name: 'Browsers' }).focus();
