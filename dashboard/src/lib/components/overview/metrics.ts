@@ -119,13 +119,21 @@ export function seriesValues(key: MetricKey, series: OverviewPoint[], future: (t
   });
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** A date in a time zone (UTC for an unknown one); formatters are made once per zone and shape. */
 function fmt(t: string, timeZone: string, opts: Intl.DateTimeFormatOptions): string {
-  const date = new Date(t);
-  try {
-    return date.toLocaleString('en-GB', { ...opts, timeZone });
-  } catch {
-    return date.toLocaleString('en-GB', { ...opts, timeZone: 'UTC' });
+  const key = timeZone + JSON.stringify(opts);
+  let f = formatters.get(key);
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat('en-GB', { ...opts, timeZone });
+    } catch {
+      f = new Intl.DateTimeFormat('en-GB', { ...opts, timeZone: 'UTC' });
+    }
+    formatters.set(key, f);
   }
+  return f.format(new Date(t));
 }
 
 /**
