@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, csrfToken, errorOf, getSession, overview, signIn, signOut } from '../src/lib/api';
+import { ApiError, csrfToken, currentVisitors, errorOf, getSession, overview, overviewCsvUrl, signIn, signOut } from '../src/lib/api';
 
 /** A fetch that records the requests and answers from a queue. */
 function fakeFetch(...answers: Response[]) {
@@ -38,11 +38,15 @@ describe('api client', () => {
     expect(await getSession(f)).toBeNull();
   });
 
-  it('builds the overview URL with the range', async () => {
-    const { f, calls } = fakeFetch(json(200, { series: [], totals: {}, top_pages: [], top_referrers: [] }));
-    await overview('p/1', '2026-03-04', '2026-03-10', f);
-    expect(calls[0].url).toBe('/api/projects/p%2F1/overview?from=2026-03-04&to=2026-03-10');
+  it('builds the overview URL with the view, and the CSV and current visitors URLs', async () => {
+    const { f, calls } = fakeFetch(json(200, {}), json(200, { visitors: 3, window_seconds: 300, as_of: '' }));
+    const q = new URLSearchParams('range=custom&from=2026-03-04&to=2026-03-10&source=(direct)');
+    await overview('p/1', q, f);
+    expect(calls[0].url).toBe('/api/projects/p%2F1/overview?range=custom&from=2026-03-04&to=2026-03-10&source=%28direct%29');
     expect((calls[0].init.headers as Record<string, string>)['X-CSRF-Token']).toBeUndefined();
+    expect(overviewCsvUrl('p/1', 'sources', q)).toBe('/api/projects/p%2F1/overview/sources.csv?range=custom&from=2026-03-04&to=2026-03-10&source=%28direct%29');
+    expect((await currentVisitors('p1', f)).visitors).toBe(3);
+    expect(calls[1].url).toBe('/api/projects/p1/current');
   });
 
   it('says a network failure in words', async () => {

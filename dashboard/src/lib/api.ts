@@ -22,25 +22,70 @@ export interface Project {
   timezone?: string;
 }
 
-/** The four figures the overview counts, per day and in total. */
-export interface Counts {
-  pageviews: number;
-  visitors: number;
-  sessions: number;
-  events: number;
+/** How the overview buckets its series: by the range's length (docs/dashboard.md). */
+export type Interval = 'hour' | 'day' | 'month';
+
+/** The period an overview answer counts, resolved by the server in the project's time zone. */
+export interface OverviewRange {
+  key: 'today' | '24h' | '7d' | '30d' | '12mo' | 'custom';
+  /** First and last project day, both included (YYYY-MM-DD). */
+  from: string;
+  to: string;
+  interval: Interval;
+  /** start (included) and end (excluded) as ISO 8601 timestamps with offset. */
+  start: string;
+  end: string;
+  timezone: string;
 }
 
-/** One day of the overview's series (day is YYYY-MM-DD in the project's time zone). */
-export interface DayCounts extends Counts {
-  day: string;
+/** The figures of a period; a ratio is null when its denominator is 0. */
+export interface OverviewTotals {
+  visitors: number;
+  pageviews: number;
+  sessions: number;
+  events: number;
+  views_per_session: number | null;
+  /** Share (0..1) of sessions with pageviews that had exactly one event. */
+  bounce_rate: number | null;
+  avg_duration_seconds: number | null;
 }
+
+/** One bucket of the series: t is YYYY-MM-DD (day), YYYY-MM (month) or an ISO hour start with offset. */
+export interface OverviewPoint {
+  t: string;
+  visitors: number;
+  pageviews: number;
+  sessions: number;
+}
+
+/** A ranked table of the overview: the top 10 values by count. */
+export interface OverviewTable {
+  /** What count counts: pageviews, sessions or events. */
+  metric: string;
+  rows: { value: string; count: number }[];
+}
+
+/** The overview's tables, by key (also the CSV export's name). */
+export type OverviewTableKey = 'pages' | 'entry_pages' | 'sources' | 'events' | 'browsers' | 'os' | 'devices';
 
 /** GET /api/projects/{id}/overview. */
 export interface Overview {
-  series: DayCounts[];
-  totals: Counts;
-  top_pages: { page: string; pageviews: number }[];
-  top_referrers: { referrer: string; pageviews: number }[];
+  range: OverviewRange;
+  previous: Pick<OverviewRange, 'from' | 'to' | 'start' | 'end'>;
+  filters: Record<string, string>;
+  totals: OverviewTotals;
+  previous_totals: OverviewTotals;
+  series: OverviewPoint[];
+  tables: Record<OverviewTableKey, OverviewTable>;
+  /** When the rollups read were last brought up to date. */
+  as_of: string | null;
+}
+
+/** GET /api/projects/{id}/current: distinct visitors with an event in the last window_seconds. */
+export interface CurrentVisitors {
+  visitors: number;
+  window_seconds: number;
+  as_of: string;
 }
 
 /** An answer other than 2xx: `code` is the API's machine-readable code (or `network`). */
@@ -155,10 +200,19 @@ export async function listProjects(f: Fetch = fetch): Promise<Project[]> {
   return (await call<{ projects: Project[] }>(f, 'GET', '/api/projects')).projects;
 }
 
-/** The overview of a project for the days from..to (inclusive, YYYY-MM-DD). 404: not visible. */
-export async function overview(project: string, from: string, to: string, f: Fetch = fetch): Promise<Overview> {
-  const q = new URLSearchParams({ from, to });
-  return call<Overview>(f, 'GET', `/api/projects/${encodeURIComponent(project)}/overview?${q}`);
+/** The overview of a project for a view's query (range and filters, see range.ts viewQuery). 404: not visible. */
+export async function overview(project: string, query: URLSearchParams, f: Fetch = fetch): Promise<Overview> {
+  return call<Overview>(f, 'GET', `/api/projects/${encodeURIComponent(project)}/overview?${query}`);
+}
+
+/** The URL of a table's CSV export for the same query (a plain link: the session cookie goes with it). */
+export function overviewCsvUrl(project: string, table: OverviewTableKey, query: URLSearchParams): string {
+  return `/api/projects/${encodeURIComponent(project)}/overview/${table}.csv?${query}`;
+}
+
+/** The visitors of a project with an event in the last few minutes. */
+export async function currentVisitors(project: string, f: Fetch = fetch): Promise<CurrentVisitors> {
+  return call<CurrentVisitors>(f, 'GET', `/api/projects/${encodeURIComponent(project)}/current`);
 }
 
 // Flags ------------------------------------------------------------------------------------------
