@@ -9,7 +9,7 @@ export type Consent = 'granted' | 'denied' | 'pending';
  * wins; else, with `respectDnt`, a browser sending Do Not Track or Global Privacy Control is
  * `denied` (nothing stored for it); else `pending` with `requireConsent`, `granted` without.
  */
-export function readConsent(key: string, requireConsent: boolean, respectDnt: boolean): Consent {
+export function readConsent(key: string, requireConsent?: boolean, respectDnt?: boolean): Consent {
   let v: string | null = null;
   try {
     v = localStorage.getItem(key);

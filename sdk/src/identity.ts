@@ -5,7 +5,7 @@ import { uuidv7 } from './ids';
 export type Storage = Pick<globalThis.Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
 /** localStorage, or sessionStorage when cookieless; a Map when the browser refuses either. */
-export function pickStorage(cookieless: boolean): Storage {
+export function pickStorage(cookieless?: boolean): Storage {
   try {
     const s = cookieless ? sessionStorage : localStorage;
     s.setItem('beacon:test', '1');

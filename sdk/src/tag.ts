@@ -4,12 +4,14 @@ import { createBeacon } from './index';
 import { makeDefault } from './instance';
 import { warn } from './log';
 
-/** A `data-*` value as an option: "" and "true" → true, "false" → false, numbers, JSON, text. */
+/** A `data-*` value as an option: "" → true; JSON (true, false, numbers, `{…}`); else the text. */
 function value(v: string): unknown {
-  if (v == '' || v == 'true') return true;
-  if (v == 'false') return false;
-  if (/^-?\d+(\.\d+)?$/.test(v)) return +v;
-  return /^[[{]/.test(v) ? JSON.parse(v) : v;
+  try {
+    return v == '' || JSON.parse(v);
+  } catch (e) {
+    if (/^[[{]/.test(v)) throw e; // meant as JSON, but is not
+    return v;
+  }
 }
 
 /**
