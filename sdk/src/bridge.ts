@@ -26,7 +26,8 @@ export function openCore(
   let port: Port;
   try {
     const url = URL.createObjectURL(
-      new Blob(['var h=(' + coreFactory + ')()(function(m){postMessage(m)});onmessage=function(e){h(e.data)}'], {
+      // A worker's global postMessage works unbound (its `this` defaults to the global scope).
+      new Blob(['var h=(' + coreFactory + ')()(postMessage);onmessage=e=>h(e.data)'], {
         type: 'text/javascript',
       }),
     );

@@ -13,7 +13,7 @@ export function pickStorage(cookieless?: boolean): Storage {
     return s;
   } catch {
     const m = new Map<string, string>();
-    return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, v), removeItem: (k) => void m.delete(k) };
+    return { getItem: (k) => m.get(k) || null, setItem: (k, v) => void m.set(k, v), removeItem: (k) => void m.delete(k) };
   }
 }
 

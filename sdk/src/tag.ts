@@ -22,7 +22,7 @@ function value(v: string): unknown {
 export function tagOptions(el: HTMLScriptElement): Partial<BeaconOptions> {
   const o: Record<string, unknown> = { host: new URL(el.src, location.href).origin };
   // el.attributes, not el.dataset: some DOMs leave empty values (`data-debug`) out of dataset.
-  for (const { name, value: v } of Array.from(el.attributes)) {
+  for (const { name, value: v } of el.attributes) {
     if (name.slice(0, 5) != 'data-') continue;
     try {
       o[name.slice(5).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = value(v);

@@ -113,7 +113,7 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
       if (m.code == 'rate_limited') {
         // Not taken: unsend it (a later ack must not drop it) and pause before sending again.
         queue.items.forEach((e) => e.q == m.seq && (e.q = 0));
-        hold ??= setTimeout(() => ((hold = undefined), pump()), backoff(1, c.backoffMin, c.backoffMax));
+        hold = hold || setTimeout(() => ((hold = undefined), pump()), backoff(1, c.backoffMin, c.backoffMax));
         return;
       }
       if (m.seq) finish((e) => e.q == m.seq);
