@@ -107,7 +107,7 @@ export function createBeacon(options: BeaconOptions): Beacon {
     try {
       j = JSON.stringify({ type: fields.type, id, ...fields });
     } catch (e) {
-      warn('props are not JSON-serialisable, message dropped:', e);
+      warn('props are not JSON, message dropped:', e);
       return;
     }
     const m: Item = { id, j, ...ids!.current(t, true) };
