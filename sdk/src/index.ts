@@ -8,8 +8,8 @@ import { openCore, type Port } from './bridge';
 import { afterTitle, watchPath } from './pageviews';
 import { readConsent, saveConsent } from './consent';
 import { uuidv7 } from './ids';
-import { query } from './query';
-import { logger, warn } from './log';
+import { warn } from './log';
+import coreFactory from './core/factory';
 import { agent } from './agent';
 
 export type { Beacon, BeaconOptions, Consent, Flags, IdentifyOptions, Props } from './beacon';
@@ -20,6 +20,9 @@ const isProps = (p: unknown) => p == null || (typeof p == 'object' && !Array.isA
 const str = (s: unknown): s is string => !!s && typeof s == 'string';
 /** Warn that `call` (its signature) got bad arguments, showing the first; returns undefined. */
 const bad = (call: string, arg: unknown) => warn(call + ': bad arguments', arg);
+
+/** The core's own copies (see the end of core/index.ts). */
+const { query, logger } = coreFactory();
 
 /** Start the SDK; see beacon.d.ts for every option and method. */
 export function createBeacon(options: BeaconOptions): Beacon {
