@@ -99,7 +99,7 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
   const receive = (data: unknown) => {
     let m;
     try {
-      m = JSON.parse(String(data));
+      m = JSON.parse(data as string); // a binary frame is not JSON either: ignored
     } catch {
       return;
     }
