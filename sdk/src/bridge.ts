@@ -35,7 +35,7 @@ export function openCore(
     w.onmessage = (e) => receive(e.data);
     w.onerror = (e) => {
       e.preventDefault();
-      log('worker failed', e.message || '');
+      log('worker failed', e.message);
       w.terminate();
       port = local();
       replay().forEach(port);

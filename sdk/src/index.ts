@@ -205,13 +205,11 @@ export function createBeacon(options: BeaconOptions): Beacon {
     onFlags: flags.on,
     flush,
     optIn() {
-      saveConsent(key + 'consent', true);
-      consent = 'granted';
+      consent = saveConsent(key + 'consent', true);
       if (!port) go();
     },
     optOut() {
-      saveConsent(key + 'consent', false);
-      consent = 'denied';
+      consent = saveConsent(key + 'consent', false);
       later = () => {};
       halt();
     },
