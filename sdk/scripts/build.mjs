@@ -8,9 +8,14 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const common = { bundle: true, minify: true, target: 'es2019', write: false, logLevel: 'warning' };
+// Property names the minifier may shorten: members of the SDK's internal objects only (queue,
+// store, transport, pending mirror, identities, resolved options), never a name of the public API,
+// the wire protocol, the DOM or a built-in object (`add`, `get`, `set`, `stop`… are those, and
+// stay). The main bundles reuse the core's choices (mangleCache) so the two halves agree.
+const mangleProps = /^(items|remove|del|all|pump|identity|refused|done|settled|current|core|events|ready)$/;
+const common = { bundle: true, minify: true, target: 'es2019', write: false, logLevel: 'warning', mangleProps };
 
-const core = await build({ ...common, absWorkingDir: root, entryPoints: ['src/core/index.ts'], format: 'esm' });
+const core = await build({ ...common, absWorkingDir: root, entryPoints: ['src/core/index.ts'], format: 'esm', mangleCache: {} });
 const text = core.outputFiles[0].text.trim();
 const exported = /export\s*\{\s*([\w$]+)\s+as\s+default\s*\};?$/.exec(text);
 if (!exported) throw new Error('build: core bundle has no default export: ' + text.slice(-80));
@@ -31,7 +36,7 @@ for (const [entry, format, outfile] of [
   ['src/index.ts', 'esm', 'dist/index.js'],
   ['src/script.ts', 'iife', 'dist/script.js'],
 ]) {
-  await build({ ...common, absWorkingDir: root, entryPoints: [entry], format, outfile, write: true, plugins: [inlineCore] });
+  await build({ ...common, absWorkingDir: root, entryPoints: [entry], format, outfile, write: true, plugins: [inlineCore], mangleCache: { ...core.mangleCache } });
 }
 // esbuild's minifier drops `/* @__PURE__ */`, so a bundler would keep the default instance (index.ts's
 // last line) in a page that imports only createBeacon: put the annotation back on that one call.

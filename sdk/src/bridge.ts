@@ -1,12 +1,8 @@
 import type { FromCore, ToCore } from './protocol';
 import coreFactory from './core/factory';
 
-/** The main thread's end of the channel to the core. */
-export interface Port {
-  post(m: ToCore): void;
-  /** Stop the core (and terminate its worker). */
-  stop(): void;
-}
+/** The main thread's end of the channel to the core: posting `{ t: 'stop' }` stops it (and terminates its worker). */
+export type Port = (m: ToCore) => void;
 
 /**
  * Start the core in a Web Worker made from a Blob of its own source text, or on the main
@@ -24,16 +20,14 @@ export function openCore(
   const local = (): Port => {
     log('running on the main thread');
     const handle = coreFactory()((m) => Promise.resolve(m).then(receive));
-    return {
-      post: (m) => Promise.resolve(m).then(handle),
-      stop: () => handle({ t: 'stop' }),
-    };
+    return (m) => (m.t == 'stop' ? handle(m) : Promise.resolve(m).then(handle)); // stop at once, as the worker's
   };
   if (!useWorker) return local();
   let port: Port;
   try {
     const url = URL.createObjectURL(
-      new Blob(['var h=(' + coreFactory + ')()(function(m){postMessage(m)});onmessage=function(e){h(e.data)}'], {
+      // A worker's global postMessage works unbound (its `this` defaults to the global scope).
+      new Blob(['var h=(' + coreFactory + ')()(postMessage);onmessage=e=>h(e.data)'], {
         type: 'text/javascript',
       }),
     );
@@ -41,25 +35,16 @@ export function openCore(
     w.onmessage = (e) => receive(e.data);
     w.onerror = (e) => {
       e.preventDefault();
-      log('worker failed', e.message || '');
+      log('worker failed', e.message);
       w.terminate();
       port = local();
-      replay().forEach(port.post);
+      replay().forEach(port);
     };
-    port = {
-      post: (m) => w.postMessage(m),
-      stop() {
-        w.terminate();
-        URL.revokeObjectURL(url);
-      },
-    };
+    port = (m) => (m.t == 'stop' ? (w.terminate(), URL.revokeObjectURL(url)) : w.postMessage(m));
     log('starting a Web Worker');
   } catch (e) {
     log('no worker:', e);
     port = local();
   }
-  return {
-    post: (m) => port.post(m),
-    stop: () => port.stop(),
-  };
+  return (m) => port(m);
 }

@@ -9,7 +9,7 @@ export type Consent = 'granted' | 'denied' | 'pending';
  * wins; else, with `respectDnt`, a browser sending Do Not Track or Global Privacy Control is
  * `denied` (nothing stored for it); else `pending` with `requireConsent`, `granted` without.
  */
-export function readConsent(key: string, requireConsent: boolean, respectDnt: boolean): Consent {
+export function readConsent(key: string, requireConsent?: boolean, respectDnt?: boolean): Consent {
   let v: string | null = null;
   try {
     v = localStorage.getItem(key);
@@ -22,11 +22,15 @@ export function readConsent(key: string, requireConsent: boolean, respectDnt: bo
     : requireConsent ? 'pending' : 'granted';
 }
 
-/** Store the visitor's choice (in localStorage even when cookieless: it must outlive the tab). */
-export function saveConsent(key: string, granted: boolean): void {
+/**
+ * Store the visitor's choice (in localStorage even when cookieless: it must outlive the tab);
+ * returns the consent it makes.
+ */
+export function saveConsent(key: string, granted: boolean): Consent {
   try {
     localStorage.setItem(key, granted ? '1' : '0');
   } catch {
     // storage refused: the choice holds for this page only
   }
+  return granted ? 'granted' : 'denied';
 }

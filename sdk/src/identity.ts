@@ -5,7 +5,7 @@ import { uuidv7 } from './ids';
 export type Storage = Pick<globalThis.Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
 /** localStorage, or sessionStorage when cookieless; a Map when the browser refuses either. */
-export function pickStorage(cookieless: boolean): Storage {
+export function pickStorage(cookieless?: boolean): Storage {
   try {
     const s = cookieless ? sessionStorage : localStorage;
     s.setItem('beacon:test', '1');
@@ -13,7 +13,7 @@ export function pickStorage(cookieless: boolean): Storage {
     return s;
   } catch {
     const m = new Map<string, string>();
-    return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => void m.set(k, v), removeItem: (k) => void m.delete(k) };
+    return { getItem: (k) => m.get(k) || null, setItem: (k, v) => void m.set(k, v), removeItem: (k) => void m.delete(k) };
   }
 }
 

@@ -4,6 +4,9 @@
  * sort in the order they were made — the core relies on that to keep the queue in order.
  */
 
+/** `n` in hex, zero-padded to `width` digits. */
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+
 let lastMs = -1;
 let counter = 0;
 
@@ -17,16 +20,8 @@ export function uuidv7(now: number = Date.now()): string {
     lastMs++;
     counter = 0;
   }
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  // `x & 255` truncates to 32 bits first, which keeps exactly the byte we want.
-  for (let i = 0; i < 6; i++) b[i] = (lastMs / 2 ** (40 - 8 * i)) & 255;
-  b[6] = 0x70 | (counter >> 8);
-  b[7] = counter & 255;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  let h = '';
-  for (let i = 0; i < 16; i++) {
-    h += (b[i] + 256).toString(16).slice(1);
-    if (i == 3 || i == 5 || i == 7 || i == 9) h += '-';
-  }
-  return h;
+  // 64 random bits; the first two become the variant (binary 10), leaving RFC 9562's 62.
+  const r = crypto.getRandomValues(new Uint16Array(4));
+  const t = hex(lastMs, 12);
+  return t.slice(0, 8) + '-' + t.slice(8) + '-' + hex(0x7000 | counter, 4) + '-' + hex(0x8000 | (r[0] & 0x3fff), 4) + '-' + hex(r[1], 4) + hex(r[2], 4) + hex(r[3], 4);
 }

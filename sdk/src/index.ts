@@ -8,14 +8,21 @@ import { openCore, type Port } from './bridge';
 import { afterTitle, watchPath } from './pageviews';
 import { readConsent, saveConsent } from './consent';
 import { uuidv7 } from './ids';
-import { query } from './query';
-import { logger, warn } from './log';
+import { warn } from './log';
+import coreFactory from './core/factory';
 import { agent } from './agent';
 
 export type { Beacon, BeaconOptions, Consent, Flags, IdentifyOptions, Props } from './beacon';
 
 /** Whether `p` may be sent as props or traits: absent, or a plain JSON object. */
 const isProps = (p: unknown) => p == null || (typeof p == 'object' && !Array.isArray(p));
+/** A non-empty string. */
+const str = (s: unknown): s is string => !!s && typeof s == 'string';
+/** Warn that `call` (its signature) got bad arguments, showing the first; returns undefined. */
+const bad = (call: string, arg: unknown) => warn(call + ': bad arguments', arg);
+
+/** The core's own copies (see the end of core/index.ts). */
+const { query, logger } = coreFactory();
 
 /** Start the SDK; see beacon.d.ts for every option and method. */
 export function createBeacon(options: BeaconOptions): Beacon {
@@ -44,6 +51,7 @@ export function createBeacon(options: BeaconOptions): Beacon {
   };
   const now = () => ids!.current(Date.now(), false);
   const init = (): ToCore => ({ t: 'init', c: o.core, i: now() });
+  const post = (m: ToCore) => port && port(m);
   const receive = (m: FromCore) => {
     // A set pushed for an anon id before reset() is not this visitor's.
     if (m.t == 'flags') ids && m.a == now().a && flags.set(m.f);
@@ -70,14 +78,14 @@ export function createBeacon(options: BeaconOptions): Beacon {
     }
     user = user || store.getItem(key + 'user') || undefined;
     save();
-    ids = createIdentities(project, store, o.sessionTimeout);
+    ids = createIdentities(project, store, o.sessionTimeout || 30 * 60 * 1000);
     port = openCore(o.worker, receive, () => [init(), ...pending.items().map((m): ToCore => ({ t: 'item', m }))], log);
-    port.post(init());
+    port(init());
   };
 
   /** Stop sending, drop what is queued and erase what is stored but the choice (no consent). */
   const halt = () => {
-    if (port) port.stop();
+    post({ t: 'stop' });
     port = ids = undefined;
     pending.done(pending.items().map((m) => m.id));
     const s = store || pickStorage(o.cookieless);
@@ -102,18 +110,18 @@ export function createBeacon(options: BeaconOptions): Beacon {
     try {
       j = JSON.stringify({ type: fields.type, id, ...fields });
     } catch (e) {
-      warn('props are not JSON-serialisable, message dropped:', e);
+      warn('props are not JSON, message dropped:', e);
       return;
     }
     const m: Item = { id, j, ...ids!.current(t, true) };
     pending.add([m]);
-    port.post({ t: 'item', m });
+    port({ t: 'item', m });
     log('queued', j);
     return id;
   };
 
   const track = (name: string, props?: Props) => {
-    if (!name || typeof name != 'string' || !isProps(props)) return warn('track(name: string, props?: object): bad arguments', name);
+    if (!str(name) || !isProps(props)) return bad('track(name, props?)', name);
     later(); // a pageview waiting for its title goes first
     return send({ type: 'event', event: name, props: { ...supers, ...props }, ts: Date.now() });
   };
@@ -151,7 +159,7 @@ export function createBeacon(options: BeaconOptions): Beacon {
   consent == 'granted' ? go() : halt();
 
   const flush = (timeoutMs = 5000) => {
-    if (port) port.post({ t: 'flush' });
+    post({ t: 'flush' });
     return pending.settled(timeoutMs);
   };
 
@@ -160,8 +168,8 @@ export function createBeacon(options: BeaconOptions): Beacon {
     page,
     identify(userId, traits, opts) {
       const userHash = opts && opts.userHash;
-      if (!userId || typeof userId != 'string' || !isProps(traits) || (userHash != null && typeof userHash != 'string'))
-        return warn('identify(userId: string, traits?: object, options?: { userHash?: string }): bad arguments', userId);
+      if (!str(userId) || !isProps(traits) || (userHash != null && typeof userHash != 'string'))
+        return bad('identify(userId, traits?, { userHash? })', userId);
       // JSON.stringify leaves out an undefined userHash: the wire message is as before.
       const id = send({ type: 'identify', userId, traits: traits || {}, userHash: userHash || undefined });
       if (id) {
@@ -176,7 +184,7 @@ export function createBeacon(options: BeaconOptions): Beacon {
         if (!props || !isProps(props)) throw 0;
         supers = JSON.parse(JSON.stringify({ ...supers, ...props }));
       } catch {
-        return void warn('register(props: object): bad arguments', props);
+        return void bad('register(props)', props);
       }
       save();
     },
@@ -185,8 +193,7 @@ export function createBeacon(options: BeaconOptions): Beacon {
       save();
     },
     group(type, groupKey, traits) {
-      if (!type || typeof type != 'string' || !groupKey || typeof groupKey != 'string' || !isProps(traits))
-        return warn('group(type: string, key: string, traits?: object): bad arguments', type);
+      if (!str(type) || !str(groupKey) || !isProps(traits)) return bad('group(type, key, traits?)', type);
       supers = { ...supers, $groups: { ...(supers.$groups as object), [type]: groupKey } };
       save();
       return track('$group', { $group_type: type, $group_key: groupKey, $group_set: traits || {} });
@@ -198,13 +205,11 @@ export function createBeacon(options: BeaconOptions): Beacon {
     onFlags: flags.on,
     flush,
     optIn() {
-      saveConsent(key + 'consent', true);
-      consent = 'granted';
+      consent = saveConsent(key + 'consent', true);
       if (!port) go();
     },
     optOut() {
-      saveConsent(key + 'consent', false);
-      consent = 'denied';
+      consent = saveConsent(key + 'consent', false);
       later = () => {};
       halt();
     },
@@ -216,7 +221,7 @@ export function createBeacon(options: BeaconOptions): Beacon {
       user = undefined;
       save();
       flags.clear();
-      if (port) port.post({ t: 'id', i: ids!.reset(Date.now()) });
+      if (ids) post({ t: 'id', i: ids.reset(Date.now()) });
     },
     anonId: () => (ids ? now().a : ''),
     sessionId: () => (ids ? now().s : ''),
@@ -228,7 +233,7 @@ export function createBeacon(options: BeaconOptions): Beacon {
       unwatch();
       removeEventListener('pagehide', hide);
       document.removeEventListener('visibilitychange', hide);
-      if (port) port.stop();
+      post({ t: 'stop' });
     },
   };
 }

@@ -41,10 +41,10 @@ type Methods = Record<string, (...a: unknown[]) => any>;
 export function makeDefault(create: (o: BeaconOptions) => Beacon, defaults?: Partial<BeaconOptions>): DefaultBeacon {
   let queue: Call[] = [];
   let live: Beacon | undefined;
-  const self = function (name: string, ...args: unknown[]) {
+  const self = ((name: string, ...args: unknown[]) => {
     const f = (self as unknown as Methods)[name];
     return typeof f == 'function' ? f(...args) : warn('beacon(method, ...args): no method', name);
-  } as unknown as DefaultBeacon;
+  }) as unknown as DefaultBeacon;
   const m = self as unknown as Methods;
   for (const name in METHODS) {
     const kind = METHODS[name as keyof Beacon];

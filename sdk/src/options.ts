@@ -1,26 +1,24 @@
-import type { BeaconOptions, Flags } from './beacon';
+import type { BeaconOptions } from './beacon';
 import type { CoreConfig } from './protocol';
 
-/** Options with every default applied, split into what each side needs. */
-export interface Resolved {
+/**
+ * The options with the defaults (documented in beacon.d.ts) the main thread needs applied, plus
+ * what is derived from them. Options whose default is `false` or `undefined` are used as given.
+ */
+export interface Resolved extends BeaconOptions {
   core: CoreConfig;
   /** URL of the HTTP ingest endpoint without the query string */
   events: string;
   autoPageviews: boolean;
-  cookieless: boolean;
-  sessionTimeout: number;
   worker: boolean;
-  /** undefined when not given: no set is known until the relay's */
-  bootstrapFlags?: Flags;
-  requireConsent: boolean;
-  respectDnt: boolean;
 }
 
-/** Apply defaults (documented in beacon.d.ts) and derive the endpoint URLs from `host`. */
+/** Apply defaults and derive the endpoint URLs from `host`. */
 export function resolveOptions(o: BeaconOptions): Resolved {
   if (!o || !o.host || !o.project) throw new Error('[beacon] createBeacon needs { host, project }');
   const base = (/^https?:\/\//.test(o.host) ? o.host : location.protocol + '//' + o.host).replace(/\/+$/, '');
   return {
+    ...o,
     core: {
       ws: base.replace(/^http/, 'ws') + (o.wsPath || '/ws'),
       project: o.project,
@@ -32,11 +30,6 @@ export function resolveOptions(o: BeaconOptions): Resolved {
     },
     events: base + (o.eventsPath || '/v1/events'),
     autoPageviews: o.autoPageviews !== false,
-    cookieless: !!o.cookieless,
-    sessionTimeout: o.sessionTimeout || 30 * 60 * 1000,
     worker: o.worker !== false,
-    bootstrapFlags: o.bootstrapFlags,
-    requireConsent: !!o.requireConsent,
-    respectDnt: !!o.respectDnt,
   };
 }

@@ -4,12 +4,14 @@ import { createBeacon } from './index';
 import { makeDefault } from './instance';
 import { warn } from './log';
 
-/** A `data-*` value as an option: "" and "true" → true, "false" → false, numbers, JSON, text. */
+/** A `data-*` value as an option: "" → true; JSON (true, false, numbers, `{…}`); else the text. */
 function value(v: string): unknown {
-  if (v == '' || v == 'true') return true;
-  if (v == 'false') return false;
-  if (/^-?\d+(\.\d+)?$/.test(v)) return +v;
-  return /^[[{]/.test(v) ? JSON.parse(v) : v;
+  try {
+    return v == '' || JSON.parse(v);
+  } catch (e) {
+    if (/^[[{]/.test(v)) throw e; // meant as JSON, but is not
+    return v;
+  }
 }
 
 /**
@@ -18,9 +20,9 @@ function value(v: string): unknown {
  * `autoPageviews: false`), `data-host` included.
  */
 export function tagOptions(el: HTMLScriptElement): Partial<BeaconOptions> {
-  const o: Record<string, unknown> = { host: new URL(el.src, location.href).origin };
+  const o: Record<string, unknown> = { host: new URL(el.src).origin }; // src reads absolute
   // el.attributes, not el.dataset: some DOMs leave empty values (`data-debug`) out of dataset.
-  for (const { name, value: v } of Array.from(el.attributes)) {
+  for (const { name, value: v } of el.attributes) {
     if (name.slice(0, 5) != 'data-') continue;
     try {
       o[name.slice(5).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = value(v);
@@ -33,7 +35,7 @@ export function tagOptions(el: HTMLScriptElement): Partial<BeaconOptions> {
 
 /** What a page's snippet leaves in `window.beacon` before the script has loaded. */
 interface Stub {
-  q?: ArrayLike<unknown>[];
+  q?: Iterable<unknown>[]; // each the `arguments` of a call
   init?: unknown;
 }
 
@@ -49,5 +51,5 @@ export function startFromTag(w: { beacon?: Stub | DefaultBeacon }, el: HTMLScrip
   const b = makeDefault(createBeacon, { host: o.host });
   w.beacon = b;
   if (o.project) b.init(o as BeaconOptions);
-  for (const args of (stub && stub.q) || []) (b as (...a: unknown[]) => unknown).apply(null, Array.from(args));
+  for (const args of (stub && stub.q) || []) (b as (...a: unknown[]) => unknown)(...args);
 }

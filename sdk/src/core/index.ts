@@ -3,6 +3,7 @@ import { createQueue } from './queue';
 import { openStore } from './store';
 import { createTransport } from './transport';
 import { logger } from '../log';
+import { query } from '../query';
 
 /**
  * The transport core: queue, IndexedDB persistence and WebSocket. It runs inside the Web
@@ -60,3 +61,8 @@ export default function startCore(post: (m: FromCore) => void): (m: ToCore) => v
   };
   return (m) => handle(m);
 }
+
+// Helpers the main thread uses too. It takes them from here (`coreFactory()` in index.ts), so the
+// bundle holds one copy of each, inside the core's function that is also the worker's source.
+startCore.query = query;
+startCore.logger = logger;

@@ -18,7 +18,7 @@ const STORE = 'q';
 
 /** Open (or create) the database `name`. */
 export function openStore(name: string): Store {
-  const db = new Promise<IDBDatabase | undefined>((resolve) => {
+  const db = new Promise<IDBDatabase | void>((resolve) => {
     try {
       const r = indexedDB.open(name, 1);
       r.onupgradeneeded = () => r.result.createObjectStore(STORE, { keyPath: 'id' });
@@ -27,23 +27,22 @@ export function openStore(name: string): Store {
         r.result.onversionchange = () => r.result.close();
         resolve(r.result);
       };
-      r.onerror = () => resolve(undefined);
+      r.onerror = () => resolve();
     } catch {
-      resolve(undefined);
+      resolve();
     }
   });
   const run = <T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T> | void) =>
     db.then(
       (d) =>
-        new Promise<T | undefined>((resolve) => {
-          if (!d) return resolve(undefined);
+        new Promise<T | void>((resolve) => {
           try {
-            const tx = d.transaction(STORE, mode);
+            const tx = d!.transaction(STORE, mode); // no database (d undefined) throws too: nothing done
             const req = op(tx.objectStore(STORE));
-            tx.oncomplete = () => resolve(req ? req.result : undefined);
-            tx.onerror = tx.onabort = () => resolve(undefined);
+            tx.oncomplete = () => resolve(req && req.result);
+            tx.onerror = tx.onabort = () => resolve();
           } catch {
-            resolve(undefined);
+            resolve();
           }
         }),
     );

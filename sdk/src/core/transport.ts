@@ -63,6 +63,7 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
   let heard = 0;
   let stopped = false;
   const warned: Record<string, 1> = {}; // warning codes already logged
+  const log = ev.log;
 
   /** The identity the connection should have: keep a live one while it has work, else the oldest. */
   const target = (): Identity =>
@@ -82,7 +83,7 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
     close();
     if (!timer && !stopped) {
       const d = refusals ? backoff(refusals, REFUSED_MIN, REFUSED_MAX) : backoff(++tries, c.backoffMin, c.backoffMax);
-      ev.log('reconnecting in', Math.round(d), 'ms');
+      log('reconnecting in', Math.round(d), 'ms');
       timer = setTimeout(() => {
         timer = undefined;
         pump();
@@ -98,7 +99,7 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
   const receive = (data: unknown) => {
     let m;
     try {
-      m = JSON.parse(String(data));
+      m = JSON.parse(data as string); // a binary frame is not JSON either: ignored
     } catch {
       return;
     }
@@ -107,19 +108,19 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
     if (m.type == 'ack') {
       finish((e) => !!e.q && e.q <= m.seq);
     } else if (m.type == 'error') {
-      ev.log('error', m.seq, m.code, m.message);
+      log('error', m.seq, m.code, m.message);
       // "unavailable": the relay cannot store it now, so come back later and re-send everything.
       if (m.code == 'unavailable') return retry();
       if (m.code == 'rate_limited') {
         // Not taken: unsend it (a later ack must not drop it) and pause before sending again.
         queue.items.forEach((e) => e.q == m.seq && (e.q = 0));
-        hold ??= setTimeout(() => ((hold = undefined), pump()), backoff(1, c.backoffMin, c.backoffMax));
+        hold = hold || setTimeout(() => ((hold = undefined), pump()), backoff(1, c.backoffMin, c.backoffMax));
         return;
       }
       if (m.seq) finish((e) => e.q == m.seq);
     } else if (m.type == 'warning') {
       // Taken, but not quite as sent (ts_replaced: this device's clock is off). Logged once per code.
-      warned[m.code] || ev.log('warning', m.seq, m.code, m.message);
+      warned[m.code] || log('warning', m.seq, m.code, m.message);
       warned[m.code] = 1;
     } else if (m.type == 'flags' && m.flags && typeof m.flags == 'object') {
       ev.flags(m.flags, conn.a);
@@ -135,17 +136,17 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
     try {
       ws = new WebSocket(c.ws + query(c.project, conn));
     } catch (e) {
-      ev.log('cannot connect', e);
+      log('cannot connect', e);
       return retry();
     }
     const s = ws;
     s.onopen = () => {
-      ev.log('connected');
+      log('connected');
       pump();
     };
     s.onmessage = (e) => receive(e.data);
     s.onclose = (e) => {
-      ev.log('closed', e.code, e.reason);
+      log('closed', e.code, e.reason);
       if (e.code == 4403 || e.code == 4404) refusals++ || ev.refused(e.code);
       retry();
     };
@@ -170,7 +171,7 @@ export function createTransport(c: CoreConfig, queue: Queue, current: Identity, 
   const ping = setInterval(() => {
     if (!ws) return;
     if (Date.now() - heard > 2 * c.pingInterval) {
-      ev.log('connection silent, replacing it');
+      log('connection silent, replacing it');
       retry();
     } else if (ws.readyState == 1) {
       ws.send('{"type":"ping"}');
