@@ -35,6 +35,7 @@ export function launch() {
 /** A browser context signed in through POST /api/session (its cookie jar is the context's). */
 export async function signedIn(browser) {
   const context = await browser.newContext({ viewport: LAPTOP });
+  context.setDefaultTimeout(120000); // a slow build must be measured, not cut off
   const r = await context.request.post(`${env.origin}/api/session`, {
     data: { email: env.email, password: env.password },
     headers: { Origin: env.origin },

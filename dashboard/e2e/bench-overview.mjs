@@ -11,7 +11,7 @@
 // cache, the session cookie copied in) per sample; warm: new pages in one context whose cache
 // holds the assets from a first, unmeasured load.
 import { gzipSync } from 'node:zlib';
-import { env, launch, result, signedIn, summary } from './bench-lib.mjs';
+import { LAPTOP, env, launch, result, signedIn, summary } from './bench-lib.mjs';
 
 const url = env.origin + (process.env.BENCH_PATH || `/p/${env.project}?range=30d`);
 
@@ -61,7 +61,7 @@ async function sample(context) {
   await page.goto(url, { waitUntil: 'commit' });
   let ready;
   if (marker) {
-    await page.waitForFunction(() => window.__bench.ready !== undefined, null, { timeout: 30000, polling: 'raf' });
+    await page.waitForFunction(() => window.__bench.ready !== undefined, null, { polling: 'raf' });
     ready = await page.evaluate(() => window.__bench.ready);
   } else {
     await page.waitForLoadState('networkidle');
@@ -86,7 +86,8 @@ try {
   const how = marker ? 'marker' : 'fallback';
   const cold = [];
   for (let i = 0; i < env.runs; i++) {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, storageState: state });
+    const ctx = await browser.newContext({ viewport: LAPTOP, storageState: state });
+    ctx.setDefaultTimeout(120000);
     cold.push(await sample(ctx));
     await ctx.close();
     console.error(`overview cold ${i + 1}/${env.runs}: ${cold.at(-1).ms.toFixed(0)} ms (${how})`);
