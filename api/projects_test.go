@@ -51,55 +51,53 @@ func TestProjectsAndOverview(t *testing.T) {
 		t.Errorf("viewer's projects: %d %s", a.status, a.body)
 	}
 
-	q := "/api/projects/" + shop + "/overview?from=" + yesterday.Format(time.DateOnly) + "&to=" + today.Format(time.DateOnly)
+	q := "/api/projects/" + shop + "/overview?range=custom&from=" + yesterday.Format(time.DateOnly) + "&to=" + today.Format(time.DateOnly)
 	a = v.do("GET", q, nil)
 	if a.status != http.StatusOK {
 		t.Fatalf("overview: %d %s", a.status, a.body)
 	}
 	var ov struct {
 		Series []struct {
-			Day                                   string
-			Pageviews, Visitors, Sessions, Events int
+			T                             string
+			Pageviews, Visitors, Sessions int
 		}
-		Totals   struct{ Pageviews, Visitors, Sessions, Events int }
-		TopPages []struct {
-			Page      string
-			Pageviews int
-		} `json:"top_pages"`
-		TopReferrers []struct {
-			Referrer  string
-			Pageviews int
-		} `json:"top_referrers"`
+		Totals struct{ Pageviews, Visitors, Sessions, Events int }
+		Tables map[string]struct {
+			Rows []struct {
+				Value string
+				Count int
+			}
+		}
 	}
 	if err := json.Unmarshal(a.body, &ov); err != nil {
 		t.Fatal(err)
 	}
-	if len(ov.Series) != 2 || ov.Series[0].Day != yesterday.Format(time.DateOnly) || ov.Series[0].Pageviews != 5 ||
-		ov.Series[1].Pageviews != 3 || ov.Series[1].Events != 3 || ov.Series[0].Sessions != 2 {
+	if len(ov.Series) != 2 || ov.Series[0].T != yesterday.Format(time.DateOnly) || ov.Series[0].Pageviews != 5 ||
+		ov.Series[1].Pageviews != 3 || ov.Series[0].Sessions != 2 || ov.Series[1].Sessions != 0 {
 		t.Errorf("series %+v", ov.Series)
 	}
-	// Visitors and sessions are distinct over the range: the same anon and session ids both days.
+	// Visitors are distinct over the range; sessions count once, on the day they started.
 	if ov.Totals.Pageviews != 8 || ov.Totals.Events != 8 || ov.Totals.Visitors != 3 || ov.Totals.Sessions != 2 {
 		t.Errorf("totals %+v", ov.Totals)
 	}
-	if len(ov.TopPages) != 2 || ov.TopPages[0].Page != "/pricing" || ov.TopPages[0].Pageviews != 5 {
-		t.Errorf("top pages %+v", ov.TopPages)
+	if p := ov.Tables["pages"].Rows; len(p) != 2 || p[0].Value != "/pricing" || p[0].Count != 5 {
+		t.Errorf("top pages %+v", p)
 	}
-	if len(ov.TopReferrers) != 2 || ov.TopReferrers[0].Referrer != "news.example" || ov.TopReferrers[1].Referrer != "(direct)" {
-		t.Errorf("top referrers %+v", ov.TopReferrers)
+	if r := ov.Tables["sources"].Rows; len(r) != 1 || r[0].Value != "news.example" || r[0].Count != 2 {
+		t.Errorf("top sources %+v", r)
 	}
 
 	// Another project, a project that does not exist and a malformed id look the same: 404.
-	notFound := v.do("GET", "/api/projects/"+blog+"/overview?from=2026-01-01&to=2026-01-02", nil)
+	notFound := v.do("GET", "/api/projects/"+blog+"/overview?range=custom&from=2026-01-01&to=2026-01-02", nil)
 	if notFound.status != http.StatusNotFound || notFound.code(t) != "not_found" {
 		t.Errorf("another project's overview: %d %s", notFound.status, notFound.body)
 	}
 	for _, id := range []string{"00000000-0000-4000-8000-000000000000", "not-a-uuid"} {
-		if a := v.do("GET", "/api/projects/"+id+"/overview?from=2026-01-01&to=2026-01-02", nil); a.status != http.StatusNotFound || string(a.body) != string(notFound.body) {
+		if a := v.do("GET", "/api/projects/"+id+"/overview?range=custom&from=2026-01-01&to=2026-01-02", nil); a.status != http.StatusNotFound || string(a.body) != string(notFound.body) {
 			t.Errorf("project %s: %d %s", id, a.status, a.body)
 		}
 	}
-	for _, q := range []string{"from=2026-01-02&to=2026-01-01", "from=2026-01-01", "from=yesterday&to=today", "from=2020-01-01&to=2026-01-01"} {
+	for _, q := range []string{"range=custom&from=2026-01-02&to=2026-01-01", "range=custom&from=2026-01-01", "range=custom&from=yesterday&to=today", "range=custom&from=2020-01-01&to=2026-01-01"} {
 		if a := v.do("GET", "/api/projects/"+shop+"/overview?"+q, nil); a.status != http.StatusBadRequest {
 			t.Errorf("%s: %d %s", q, a.status, a.body)
 		}
@@ -121,7 +119,7 @@ func TestProjectsAndOverview(t *testing.T) {
 			t.Errorf("admin is %s of %s", p.Role, p.ID)
 		}
 	}
-	if a := adm.do("GET", "/api/projects/"+later+"/overview?from=2026-01-01&to=2026-01-01", nil); a.status != http.StatusOK {
+	if a := adm.do("GET", "/api/projects/"+later+"/overview?range=custom&from=2026-01-01&to=2026-01-01", nil); a.status != http.StatusOK {
 		t.Errorf("admin, later project: %d %s", a.status, a.body)
 	}
 	if a := adm.do("PUT", "/api/projects", nil, "X-CSRF-Token", adm.csrf); a.status != http.StatusMethodNotAllowed { // POST creates (settings.go)
@@ -184,7 +182,7 @@ func TestSQLRefusesAnotherAccountsProject(t *testing.T) {
 		}
 		return pe
 	}
-	if pe := sqlErr(`SELECT beacon.api_overview($1, '2026-01-01', '2026-01-02')`, shop); pe.Code != "P0002" || pe.Message != "project not found" {
+	if pe := sqlErr(`SELECT beacon.api_overview($1, 'custom', '2026-01-01', '2026-01-02', '{}')`, shop); pe.Code != "P0002" || pe.Message != "project not found" {
 		t.Errorf("another account's overview: %s %s", pe.Code, pe.Message)
 	}
 	for _, q := range []string{
@@ -215,7 +213,7 @@ func TestSQLRefusesAnotherAccountsProject(t *testing.T) {
 	if err := tx.QueryRow(ctx, `SELECT set_config('role', 'beacon_api', true), set_config('beacon.account_id', $1, true)`, bob).Scan(new(string), new(string)); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.QueryRow(ctx, `SELECT jsonb_array_length(beacon.api_overview($1, '2026-01-01', '2026-01-02')->'series')`, blog).Scan(&n); err != nil || n != 2 {
+	if err := tx.QueryRow(ctx, `SELECT jsonb_array_length(beacon.api_overview($1, 'custom', '2026-01-01', '2026-01-02', '{}')->'series')`, blog).Scan(&n); err != nil || n != 2 {
 		t.Errorf("bob's own overview: %d %v", n, err)
 	}
 	if err := tx.QueryRow(ctx, `SELECT jsonb_array_length(beacon.api_projects()->'projects')`).Scan(&n); err != nil || n != 1 {

@@ -97,7 +97,9 @@ func (s *Server) session(stateChanging bool, h handler) http.HandlerFunc {
 		}
 		switch {
 		case out.body != nil:
-			w.Header().Set("Content-Type", "application/json")
+			if w.Header().Get("Content-Type") == "" { // JSON unless h chose (the overview's CSV)
+				w.Header().Set("Content-Type", "application/json")
+			}
 			w.WriteHeader(cmp.Or(out.status, http.StatusOK))
 			_, _ = w.Write(out.body)
 		default:

@@ -78,6 +78,10 @@ var intendedACL = []grant{
 	// The owner's alone: state, internals, trigger functions, secrets.
 	{"table", "beacon.aliases", ""},
 	{"table", "beacon.daily_dirty", ""},
+	{"table", "beacon.session_daily", ""},
+	{"table", "beacon.session_dirty", ""},
+	{"table", "beacon.session_daily_zones", ""},
+	{"table", "beacon.period_stats", ""},
 	{"table", "beacon.daily_identity_changes", ""},
 	{"table", "beacon.daily_state", ""},
 	{"table", "beacon.daily_stats", ""},
@@ -164,7 +168,21 @@ var intendedACL = []grant{
 	{"function", "beacon.view_since()", ""},
 	// Added with accounts (005), sessions (006), time zones (007), backfills (008).
 	{"function", "beacon.account_role(uuid, uuid)", ""},
-	{"function", "beacon.api_overview(uuid, date, date)", "beacon_api:EXECUTE"},
+	// Added with the overview (013, api_overview.sql, overview_*.sql).
+	{"function", "beacon.api_overview(uuid, text, date, date, jsonb, text)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_current(uuid)", "beacon_api:EXECUTE"},
+	{"function", "beacon.iso_local(timestamp with time zone, text)", ""},
+	{"function", "beacon.overview_range(text, text, date, date)", ""},
+	{"function", "beacon.overview_bucket(timestamp with time zone, text, timestamp with time zone, text)", ""},
+	{"function", "beacon.overview_label(timestamp with time zone, text, text)", ""},
+	{"function", "beacon.overview_buckets(timestamp with time zone, timestamp with time zone, text, text)", ""},
+	{"function", "beacon.overview_ratios(bigint, bigint, numeric, bigint, numeric)", ""},
+	{"function", "beacon.overview_visitors(uuid, date, date)", ""},
+	{"function", "beacon.overview_session_match(beacon.sessions, jsonb)", ""},
+	{"function", "beacon.overview_live(uuid, text, timestamp with time zone, timestamp with time zone, text, jsonb, text, integer)", ""},
+	{"function", "beacon.overview_stored(uuid, text, date, date, text, text, integer)", ""},
+	{"function", "beacon.refresh_session_daily()", ""},
+	{"function", "beacon.refresh_period_stats()", ""},
 	// Added with the flags page (api_flags.sql).
 	{"function", "beacon.api_flag_check(jsonb, boolean)", ""},
 	{"function", "beacon.api_flag_create(uuid, jsonb)", "beacon_api:EXECUTE"},

@@ -59,8 +59,9 @@ func TestTriggersMatch011(t *testing.T) {
 			SELECT project_id, session_id, anon_id, user_id, first_seen, last_seen, event_count, entry_event,
 			       exit_event, entry_page, exit_page, entry_page_at, exit_page_at
 			FROM beacon.sessions ORDER BY project_id, session_id COLLATE "C"`},
+		// (Without 013's 'session' rows: the sessions trigger's queue for the overview, which 011 had not.)
 		{"pending rollups", `
-			SELECT project_id, kind, bucket, key, sum(n) FROM beacon.rollup_pending
+			SELECT project_id, kind, bucket, key, sum(n) FROM beacon.rollup_pending WHERE kind <> 'session'
 			GROUP BY 1, 2, 3, 4 ORDER BY project_id, kind, bucket, key COLLATE "C"`},
 		{"daily ids", `SELECT project_id, day, kind, id FROM beacon.rollup_daily_ids ORDER BY project_id, day, kind, id COLLATE "C"`},
 	} {

@@ -75,10 +75,39 @@ BEGIN
         UPDATE beacon.freshness SET as_of = now() WHERE source = 'top'; -- every event folded is in them
     END IF;
 
+    -- The overview's session figures and period visitors (code/overview_rollups.sql).
+    SELECT * INTO v_f FROM beacon.freshness WHERE source = 'sessions';
+    v_changed := EXISTS (SELECT FROM beacon.session_dirty) OR EXISTS (
+        SELECT FROM beacon.projects p LEFT JOIN beacon.session_daily_zones z ON z.project_id = p.project_id
+        WHERE z.timezone IS DISTINCT FROM p.timezone);
+    IF beacon.refresh_due(v_f, v_changed, v_req) THEN
+        v_t0 := clock_timestamp();
+        PERFORM beacon.refresh_session_daily();
+        UPDATE beacon.freshness SET as_of = now(), refreshed_at = clock_timestamp(), took = clock_timestamp() - v_t0
+        WHERE source = 'sessions';
+        v_n := v_n + 1;
+    ELSIF NOT v_changed THEN
+        UPDATE beacon.freshness SET as_of = now() WHERE source = 'sessions';
+    END IF;
+    SELECT * INTO v_f FROM beacon.freshness WHERE source = 'periods';
+    -- Changed: events folded and not yet recounted, or recounted since (the id sets it reads are
+    -- written at commit; their days are in daily_dirty until refresh_daily recounts them).
+    v_changed := EXISTS (SELECT FROM beacon.daily_dirty)
+        OR (SELECT d.refreshed_at > v_f.refreshed_at FROM beacon.freshness d WHERE d.source = 'daily');
+    IF beacon.refresh_due(v_f, v_changed, v_req) THEN
+        v_t0 := clock_timestamp();
+        PERFORM beacon.refresh_period_stats();
+        UPDATE beacon.freshness SET as_of = now(), refreshed_at = clock_timestamp(), took = clock_timestamp() - v_t0
+        WHERE source = 'periods';
+        v_n := v_n + 1;
+    ELSIF NOT v_changed THEN
+        UPDATE beacon.freshness SET as_of = now() WHERE source = 'periods';
+    END IF;
+
     DELETE FROM beacon.refresh_requests r WHERE r.requested_at < now() - interval '1 day';
     RETURN v_n;
 END $$;
-COMMENT ON FUNCTION beacon.refresh_analytics() IS 'Folds the pending rollups, then refreshes daily_stats (beacon.refresh_daily) and the top-list materialized views when each is due (beacon.refresh_due), recording each in beacon.freshness. Skips everything when another session holds the refresh lock (1113940323, 5). Returns the aggregates refreshed. Run by beacon.keep_fresh() every second and by maintain()''s refresh step.';
+COMMENT ON FUNCTION beacon.refresh_analytics() IS 'Folds the pending rollups, then refreshes daily_stats (beacon.refresh_daily), the top-list materialized views, the overview''s session_daily (beacon.refresh_session_daily) and period_stats (beacon.refresh_period_stats) when each is due (beacon.refresh_due), recording each in beacon.freshness. Skips everything when another session holds the refresh lock (1113940323, 5). Returns the aggregates refreshed. Run by beacon.keep_fresh() every second and by maintain()''s refresh step.';
 
 CREATE OR REPLACE FUNCTION beacon.keep_fresh() RETURNS bigint
 LANGUAGE plpgsql

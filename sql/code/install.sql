@@ -23,6 +23,10 @@
 {{ template "analytics.sql" . }}
 {{ template "accounts.sql" . }}
 {{ template "api.sql" . }}
+{{ template "overview_rollups.sql" . }}
+{{ template "overview_live.sql" . }}
+{{ template "overview_stored.sql" . }}
+{{ template "api_overview.sql" . }}
 {{ template "api_flags.sql" . }}
 {{ template "api_events.sql" . }}
 {{ template "api_people.sql" . }}

@@ -140,6 +140,14 @@ BEGIN
         WHERE p.kind IN ('u', 'a', 's')
         ORDER BY 1, 2, 3, 4
         ON CONFLICT (project_id, day, kind, id) DO NOTHING
+    ), sessions AS (
+        -- Start days (project's zone) of the sessions the batches touched: session_daily's recount.
+        INSERT INTO beacon.session_dirty (project_id, day)
+        SELECT DISTINCT p.project_id, (p.bucket AT TIME ZONE coalesce(pr.timezone, 'UTC'))::date
+        FROM pending p LEFT JOIN beacon.projects pr ON pr.project_id = p.project_id
+        WHERE p.kind = 'session'
+        ORDER BY 1, 2
+        ON CONFLICT DO NOTHING
     ), dirty AS (
         -- An 'event' row's bucket is an hour: its day is the project's date of that hour.
         INSERT INTO beacon.daily_dirty (project_id, day)
@@ -160,7 +168,7 @@ BEGIN
     END IF;
     RETURN folded;
 END $$;
-COMMENT ON FUNCTION beacon.fold_rollups() IS 'Recounts projects whose time zone changed (beacon.recount_timezones), then adds the pending batch counts into beacon.rollup_hourly and rollup_daily_dims, marks their days of the window in beacon.daily_dirty, and empties beacon.rollup_pending. Returns the events folded: the work is proportional to events inserted since the last run. A maintain() step.';
+COMMENT ON FUNCTION beacon.fold_rollups() IS 'Recounts projects whose time zone changed (beacon.recount_timezones), then adds the pending batch counts into beacon.rollup_hourly and rollup_daily_dims, marks their days of the window in beacon.daily_dirty (and the start days of the sessions touched in beacon.session_dirty), and empties beacon.rollup_pending. Returns the events folded: the work is proportional to events inserted since the last run. A maintain() step.';
 
 CREATE OR REPLACE FUNCTION beacon.purge_rollup_ids() RETURNS bigint
 LANGUAGE plpgsql AS $$

@@ -33,6 +33,9 @@ BEGIN
                (array_agg(e.page) FILTER (WHERE e.page IS NOT NULL))[count(e.page)] AS exit_raw,
                (array_agg(e.url) FILTER (WHERE e.page IS NOT NULL))[1] AS entry_url,
                (array_agg(e.referrer) FILTER (WHERE e.page IS NOT NULL))[1] AS entry_referrer,
+               (array_agg(e.browser) FILTER (WHERE e.page IS NOT NULL))[1] AS entry_browser,
+               (array_agg(e.os) FILTER (WHERE e.page IS NOT NULL))[1] AS entry_os,
+               (array_agg(e.device) FILTER (WHERE e.page IS NOT NULL))[1] AS entry_device,
                min(e.ts) FILTER (WHERE e.page IS NOT NULL) AS entry_page_at,
                max(e.ts) FILTER (WHERE e.page IS NOT NULL) AS exit_page_at,
                count(*) FILTER (WHERE e.name = '$pageview') AS pageviews
@@ -43,7 +46,10 @@ BEGIN
                    n.anon_id, n.user_id, n.name,
                    CASE WHEN n.name = '$pageview' THEN beacon.raw_page(n.props->>'path', n.props->>'url') END AS page,
                    CASE WHEN n.name = '$pageview' THEN n.props->>'url' END AS url,
-                   CASE WHEN n.name = '$pageview' THEN n.props->>'referrer' END AS referrer
+                   CASE WHEN n.name = '$pageview' THEN n.props->>'referrer' END AS referrer,
+                   CASE WHEN n.name = '$pageview' THEN left(coalesce(n.props->>'$browser', n.props->>'browser'), 200) END AS browser,
+                   CASE WHEN n.name = '$pageview' THEN left(coalesce(n.props->>'$os', n.props->>'os'), 200) END AS os,
+                   CASE WHEN n.name = '$pageview' THEN left(coalesce(n.props->>'$device', n.props->>'device'), 200) END AS device
             FROM new_events n
             WHERE n.session_id <> '' AND octet_length(n.session_id) <= 1000 AND isfinite(n.ts)
             ORDER BY n.session_id COLLATE "C", n.project_id, n.ts, n.event_id
@@ -52,7 +58,7 @@ BEGIN
     ), up AS (
         INSERT INTO beacon.sessions AS s (project_id, session_id, anon_id, user_id, first_seen, last_seen,
             event_count, entry_event, exit_event, entry_page, exit_page, entry_page_at, exit_page_at,
-            pageviews, source, utm_source, utm_medium, utm_campaign, utm_term, utm_content)
+            pageviews, source, utm_source, utm_medium, utm_campaign, utm_term, utm_content, browser, os, device)
         SELECT b.project_id, b.sid, b.anon_id, b.user_id, b.first_seen, b.last_seen, b.event_count,
                b.entry_event, b.exit_event,
                beacon.page_of(b.entry_raw, NULL), beacon.page_of(b.exit_raw, NULL),
@@ -62,7 +68,8 @@ BEGIN
                END,
                beacon.url_param(l.href, 'utm_source'), beacon.url_param(l.href, 'utm_medium'),
                beacon.url_param(l.href, 'utm_campaign'), beacon.url_param(l.href, 'utm_term'),
-               beacon.url_param(l.href, 'utm_content')
+               beacon.url_param(l.href, 'utm_content'),
+               b.entry_browser, b.entry_os, b.entry_device
         FROM b
         -- The landing URL's query string: props.url's, else one sent in props.path.
         CROSS JOIN LATERAL (SELECT CASE WHEN strpos(b.entry_url, '?') > 0 THEN b.entry_url ELSE b.entry_raw END AS href) l
@@ -91,8 +98,18 @@ BEGIN
             utm_campaign  = CASE WHEN excluded.entry_page_at < coalesce(s.entry_page_at, 'infinity') THEN excluded.utm_campaign ELSE s.utm_campaign END,
             utm_term      = CASE WHEN excluded.entry_page_at < coalesce(s.entry_page_at, 'infinity') THEN excluded.utm_term ELSE s.utm_term END,
             utm_content   = CASE WHEN excluded.entry_page_at < coalesce(s.entry_page_at, 'infinity') THEN excluded.utm_content ELSE s.utm_content END,
+            browser       = CASE WHEN excluded.entry_page_at < coalesce(s.entry_page_at, 'infinity') THEN excluded.browser ELSE s.browser END,
+            os            = CASE WHEN excluded.entry_page_at < coalesce(s.entry_page_at, 'infinity') THEN excluded.os ELSE s.os END,
+            device        = CASE WHEN excluded.entry_page_at < coalesce(s.entry_page_at, 'infinity') THEN excluded.device ELSE s.device END,
             updated_at    = now()
         RETURNING s.project_id, s.session_id, s.first_seen, s.anon_id, s.user_id
+    ), touched AS (
+        -- The start of each session touched, in 15-minute bins (any zone's midnight is on one), for
+        -- the overview's per-day session figures (fold_rollups: beacon.session_dirty).
+        INSERT INTO beacon.rollup_pending (project_id, kind, bucket, key, n)
+        SELECT u.project_id, 'session', date_bin('15 minutes', u.first_seen, timestamptz '2000-01-01 00:00:00+00'), '', count(*)
+        FROM up u WHERE isfinite(u.first_seen)
+        GROUP BY 1, 3
     )
     -- First seen per id: only sessions whose start this batch set (new ones, or a late earlier
     -- event), so an ongoing session costs nothing here. DISTINCT ON: an id starting two sessions in
@@ -112,7 +129,7 @@ BEGIN
         WHERE excluded.first_seen < f.first_seen;
     RETURN NULL;
 END $$;
-COMMENT ON FUNCTION beacon.sessions_from_events() IS 'Statement-level AFTER INSERT trigger on beacon.events: folds the inserted rows (transition table new_events) into beacon.sessions with one upsert, in key order (pages, source and UTM of the landing page parsed per session, not per event), and records the ids of the sessions it starts in beacon.first_seen_ids. Security definer so the ingest role needs no rights on either table.';
+COMMENT ON FUNCTION beacon.sessions_from_events() IS 'Statement-level AFTER INSERT trigger on beacon.events: folds the inserted rows (transition table new_events) into beacon.sessions with one upsert, in key order (pages, source and UTM of the landing page parsed per session, not per event), and records the ids of the sessions it starts in beacon.first_seen_ids, and queues the start times of the sessions it touched (rollup_pending kind session, for beacon.session_daily). Security definer so the ingest role needs no rights on either table.';
 
 CREATE OR REPLACE TRIGGER events_sessions AFTER INSERT ON beacon.events
     REFERENCING NEW TABLE AS new_events
