@@ -176,34 +176,33 @@ func (ds *dataset) loadChunks(ctx context.Context, e *env, n int64, chunks int) 
 	work := make(chan int32)
 	var mu sync.Mutex
 	var first error
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return first != nil || ctx.Err() != nil }
 	var wg sync.WaitGroup
 	for range max(e.o.dashWorkers, 1) {
 		wg.Go(func() {
-			for c := range work {
+			for c := range work { // drained to the end, so the sender never blocks on a worker that gave up
 				lo, hi := int64(c)*per, int64(c+1)*per
 				if int(c) == chunks-1 {
 					hi = n
+				}
+				if failed() {
+					continue
 				}
 				if err := ds.insertChunk(ctx, c, lo, hi); err != nil {
 					mu.Lock()
 					first = errors.Join(first, err)
 					mu.Unlock()
-					return
 				}
 			}
 		})
 	}
-	done := 0
-	for _, c := range todo {
-		mu.Lock()
-		failed := first != nil
-		mu.Unlock()
-		if failed || ctx.Err() != nil {
+	for i, c := range todo {
+		if failed() {
 			break
 		}
 		work <- c
-		if done++; done%10 == 0 {
-			e.logf("dashboard: %d/%d chunks started", done, len(todo))
+		if (i+1)%10 == 0 {
+			e.logf("dashboard: %d/%d chunks started", i+1, len(todo))
 		}
 	}
 	close(work)
