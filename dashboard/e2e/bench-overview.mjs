@@ -9,7 +9,8 @@
 // the later of the chart's canvas appearing and the last /api/ answer ending, read after the
 // network went idle (the result says which was used). Cold: a new browser context (empty HTTP
 // cache, the session cookie copied in) per sample; warm: new pages in one context whose cache
-// holds the assets from a first, unmeasured load.
+// holds the assets from a first, unmeasured load. BENCH_DEBUG=1 prints each sample's marks and
+// resource timings to stderr.
 import { gzipSync } from 'node:zlib';
 import { LAPTOP, env, launch, result, signedIn, summary } from './bench-lib.mjs';
 
@@ -27,14 +28,15 @@ function observe() {
 }
 
 /**
- * Whether this build sets the ready marker: an unmeasured load, looked at once the network is
- * idle (the marker, when the page has one, is set well before).
+ * Whether this build sets the ready marker: an unmeasured load, looked at when the first of the
+ * marker's element (in any state) and the chart's canvas appears. (Not at network idle: on a
+ * loaded machine the page's script can run for longer than the idle window between requests.)
  */
 async function hasMarker(context) {
   const page = await context.newPage();
-  await page.addInitScript(observe);
-  await page.goto(url, { waitUntil: 'networkidle' });
-  const found = await page.evaluate(() => window.__bench.ready !== undefined);
+  await page.goto(url, { waitUntil: 'commit' });
+  await page.locator('main [data-overview-ready], main[data-overview-ready], main canvas').first().waitFor({ state: 'attached' });
+  const found = await page.evaluate(() => document.querySelector('main [data-overview-ready], main[data-overview-ready]') !== null);
   await page.close();
   return found;
 }
@@ -63,7 +65,9 @@ async function sample(context) {
   if (marker) {
     await page.waitForFunction(() => window.__bench.ready !== undefined, null, { polling: 'raf' });
     ready = await page.evaluate(() => window.__bench.ready);
+    if (process.env.BENCH_DEBUG) console.error(await page.evaluate(() => JSON.stringify({ b: window.__bench, api: performance.getEntriesByType('resource').map((e) => [e.name.replace(/^.*\/\/[^/]+/, ''), Math.round(e.startTime), Math.round(e.responseEnd)]) })));
   } else {
+    await page.locator('main canvas').first().waitFor({ state: 'attached' });
     await page.waitForLoadState('networkidle');
     ready = await page.evaluate(() => {
       const api = performance.getEntriesByType('resource').filter((e) => new URL(e.name).pathname.startsWith('/api/'));
