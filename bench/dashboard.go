@@ -62,6 +62,11 @@ func (e *env) printDataset(ds *dataset) {
 		"referrer (5 sources), browser, device and OS; then `CALL beacon.maintain()`, `analytics.refresh()` and "+
 		"`beacon.refresh_analytics()`, as the relay's tickers do.\n",
 		ds.db.name, how, ds.events, ds.start.UTC().Format("2006-01-02 15:04 UTC"), ds.step, dashDays, max(e.o.dashWorkers, 1))
+	e.printf("\nEvents in the project at this run: %d (counted in analytics.hourly_events).\n", ds.inProject)
+	if ds.chunksDone < ds.chunks {
+		e.printf("\n**Incomplete data set** (`-dash-no-load`): %d of the %d days loaded (the most recent first), so ranges reaching further back hold fewer events than the full set.\n",
+			ds.chunksDone, ds.chunks)
+	}
 	if ds.loadedAt != ds.version {
 		e.printf("\n**Note:** loaded at schema version %d, measured at %d: the rollups were written by the older triggers (`-dash-reload` loads anew).\n", ds.loadedAt, ds.version)
 	}

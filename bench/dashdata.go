@@ -32,7 +32,9 @@ type dataset struct {
 	toppedUp int64 // events added at this run to bring the history up to now
 	// The schema versions the data was loaded at and is measured at: when they differ, the
 	// rollups were written by older triggers (the report says so; -dash-reload loads anew).
-	loadedAt, version int
+	loadedAt, version  int
+	chunks, chunksDone int   // the load's chunks (days), and those committed
+	inProject          int64 // events in the project now, counted in the hourly rollup
 }
 
 // markerSQL keeps the data set's parameters and its progress in the database itself: a load
@@ -130,10 +132,13 @@ func (ds *dataset) load(ctx context.Context, e *env, n int64) error {
 	}
 	ds.loadedAt, ds.version = mVersion, version
 	t0 := time.Now()
-	if complete != nil {
+	switch {
+	case complete != nil:
 		ds.reused = true
 		e.logf("dashboard: reusing %s (%d events loaded %s)", d.name, n, complete.Format(time.DateTime))
-	} else {
+	case e.o.dashNoLoad:
+		e.logf("dashboard: -dash-no-load: measuring %s as it is (incomplete)", d.name)
+	default:
 		if err := ds.loadChunks(ctx, e, n, chunks); err != nil {
 			return err
 		}
@@ -144,7 +149,14 @@ func (ds *dataset) load(ctx context.Context, e *env, n int64) error {
 	if err := ds.refresh(ctx); err != nil {
 		return err
 	}
-	if complete == nil {
+	if err := d.pool.QueryRow(ctx, `SELECT count(*) FROM public.bench_chunks`).Scan(&ds.chunksDone); err != nil {
+		return err
+	}
+	ds.chunks = chunks
+	if err := d.pool.QueryRow(ctx, `SELECT coalesce(sum(events), 0) FROM analytics.hourly_events WHERE project_id = $1`, dashProject).Scan(&ds.inProject); err != nil {
+		return fmt.Errorf("count: %w", err)
+	}
+	if complete == nil && ds.chunksDone == chunks {
 		if _, err := d.pool.Exec(ctx, `UPDATE public.bench_dataset SET complete_at = now()`); err != nil {
 			return err
 		}

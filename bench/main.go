@@ -31,7 +31,7 @@ type options struct {
 	dashRows int           // synthetic events for the refresh benchmark
 	// The dashboard benchmark (bench/dashboard.go): its kept data set and how often it measures.
 	dashEvents, dashWorkers, dashRuns, dashBrowserRuns int
-	dashReload                                         bool
+	dashReload, dashNoLoad                             bool
 	outage                                             time.Duration // how long PostgreSQL stays stopped
 	bufferLim                                          int64         // BUFFER_LIMIT_BYTES of the relay in the outage benchmark
 	out                                                string        // also append the markdown report here
@@ -54,6 +54,7 @@ func main() {
 	flag.IntVar(&o.dashRows, "rows", 10_000_000, "refresh: synthetic events over 30 days")
 	flag.IntVar(&o.dashEvents, "dash-events", 30_000_000, "dashboard: synthetic events over 90 days, kept in database beacon_dashboard_<N> between runs")
 	flag.BoolVar(&o.dashReload, "dash-reload", false, "dashboard: drop the kept data set and load it anew")
+	flag.BoolVar(&o.dashNoLoad, "dash-no-load", false, "dashboard: measure the kept data set as it is, without loading the days still missing (the report says how many)")
 	flag.IntVar(&o.dashWorkers, "dash-workers", 2, "dashboard: INSERT statements at a time while loading")
 	flag.IntVar(&o.dashRuns, "dash-runs", 50, "dashboard: timed runs of each API request and SQL query (after 3 warm-ups)")
 	flag.IntVar(&o.dashBrowserRuns, "dash-browser-runs", 20, "dashboard: page loads (cold and warm each) and live-tail samples in Chromium")
