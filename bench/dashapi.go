@@ -136,8 +136,12 @@ func benchOverviewAPI(ctx context.Context, e *env, r *relay, a dashAcct) error {
 		return err
 	}
 	runs := e.o.dashRuns
+	budget := e.o.dashBudget
 	for i := range runs + 3 {
 		for _, call := range calls {
+			if i >= 4 && sum(call.times) > budget { // a slow request is timed fewer times; the table gives n
+				continue
+			}
 			t0 := time.Now()
 			st, n, err := c.get(ctx, call.path)
 			took := time.Since(t0)
@@ -159,8 +163,8 @@ func benchOverviewAPI(ctx context.Context, e *env, r *relay, a dashAcct) error {
 	}
 	e.printf("\n**API through the relay**: `beacon serve` built from the tree on this database, an owner made with `beacon account create`, "+
 		"signed in with `POST /api/session` (cookie); %s. Each request %d times after 3 warm-ups, round robin, one at a time, "+
-		"over loopback with keep-alive; time to the last byte of the body.\n\n", api, runs)
-	e.printf("| request | status | bytes | p50 ms | p95 ms | max ms | p50 / session p50 | p95 / session p95 | target |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		"over loopback with keep-alive; time to the last byte of the body. A request whose timed runs took more than %s in all is not run again (n).\n\n", api, runs, budget)
+	e.printf("| request | status | bytes | n | p50 ms | p95 ms | max ms | p50 / session p50 | p95 / session p95 | target |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, call := range calls {
 		slices.Sort(call.times)
 		p50, p95 := quantile(call.times, 0.5), quantile(call.times, 0.95)
@@ -173,7 +177,7 @@ func benchOverviewAPI(ctx context.Context, e *env, r *relay, a dashAcct) error {
 			target = fmt.Sprintf("p95 ≤ %s: %s", call.target, verdict)
 		}
 		path, _ := url.PathUnescape(strings.TrimPrefix(call.path, "/api/projects/"+dashProject))
-		e.printf("| %s `%s` | %d | %d | %s | %s | %s | %.1f | %.1f | %s |\n", call.name, path, call.status, call.bytes,
+		e.printf("| %s `%s` | %d | %d | %d | %s | %s | %s | %.1f | %.1f | %s |\n", call.name, path, call.status, call.bytes, len(call.times),
 			ms(p50), ms(p95), ms(call.times[len(call.times)-1]), ratio(p50, b50), ratio(p95, b95), target)
 	}
 	return nil
@@ -184,4 +188,12 @@ func ratio(a, b time.Duration) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
+}
+
+func sum(ds []time.Duration) time.Duration {
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return t
 }

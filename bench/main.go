@@ -32,6 +32,7 @@ type options struct {
 	// The dashboard benchmark (bench/dashboard.go): its kept data set and how often it measures.
 	dashEvents, dashWorkers, dashRuns, dashBrowserRuns int
 	dashReload, dashNoLoad                             bool
+	dashBudget                                         time.Duration
 	outage                                             time.Duration // how long PostgreSQL stays stopped
 	bufferLim                                          int64         // BUFFER_LIMIT_BYTES of the relay in the outage benchmark
 	out                                                string        // also append the markdown report here
@@ -57,6 +58,7 @@ func main() {
 	flag.BoolVar(&o.dashNoLoad, "dash-no-load", false, "dashboard: measure the kept data set as it is, without loading the days still missing (the report says how many)")
 	flag.IntVar(&o.dashWorkers, "dash-workers", 2, "dashboard: INSERT statements at a time while loading")
 	flag.IntVar(&o.dashRuns, "dash-runs", 50, "dashboard: timed runs of each API request and SQL query (after 3 warm-ups)")
+	flag.DurationVar(&o.dashBudget, "dash-budget", 90*time.Second, "dashboard: stop timing an API request once its runs took this long in all")
 	flag.IntVar(&o.dashBrowserRuns, "dash-browser-runs", 20, "dashboard: page loads (cold and warm each) and live-tail samples in Chromium")
 	flag.DurationVar(&o.outage, "outage", 60*time.Second, "outage: how long PostgreSQL is stopped")
 	flag.Int64Var(&o.bufferLim, "buffer", 64<<20, "outage: the relay's BUFFER_LIMIT_BYTES")
