@@ -176,7 +176,7 @@ func benchOverviewAPI(ctx context.Context, e *env, r *relay, a dashAcct) error {
 	for _, call := range calls {
 		path, _ := url.PathUnescape(strings.TrimPrefix(call.path, "/api/projects/"+dashProject))
 		if len(call.times) == 0 {
-			why := "no answer"
+			why := fmt.Sprintf("not timed: the 3 warm-ups alone took %s, over the budget", call.spent.Round(time.Second))
 			if call.timedOut {
 				why = "no answer within the client's 60 s timeout"
 			}
