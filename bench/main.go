@@ -18,21 +18,25 @@ import (
 
 // options are the command line, shared by every benchmark.
 type options struct {
-	adminURL  string        // a database of the bench cluster; benchmarks create their own next to it
-	repo      string        // repository root (for go build and infra/pg.sh)
-	pgdata    string        // the bench cluster's data directory (the outage benchmark stops it)
-	pgport    int           // and its port
-	dur       time.Duration // measured time of each throughput run
-	conns     []int         // connection counts for the ingest benchmark
-	fanout    []int         // client counts for flag latency
-	rounds    int           // ingest rounds
-	flagRuns  int           // flag changes timed per client count
-	profile   string        // write CPU profiles of the relay here
-	dashRows  int           // synthetic events for the dashboard benchmark
-	outage    time.Duration // how long PostgreSQL stays stopped
-	bufferLim int64         // BUFFER_LIMIT_BYTES of the relay in the outage benchmark
-	out       string        // also append the markdown report here
-	relayEnv  []string      // extra settings for every relay process
+	adminURL string        // a database of the bench cluster; benchmarks create their own next to it
+	repo     string        // repository root (for go build and infra/pg.sh)
+	pgdata   string        // the bench cluster's data directory (the outage benchmark stops it)
+	pgport   int           // and its port
+	dur      time.Duration // measured time of each throughput run
+	conns    []int         // connection counts for the ingest benchmark
+	fanout   []int         // client counts for flag latency
+	rounds   int           // ingest rounds
+	flagRuns int           // flag changes timed per client count
+	profile  string        // write CPU profiles of the relay here
+	dashRows int           // synthetic events for the refresh benchmark
+	// The dashboard benchmark (bench/dashboard.go): its kept data set and how often it measures.
+	dashEvents, dashWorkers, dashRuns, dashBrowserRuns int
+	dashReload, dashNoLoad                             bool
+	dashBudget                                         time.Duration
+	outage                                             time.Duration // how long PostgreSQL stays stopped
+	bufferLim                                          int64         // BUFFER_LIMIT_BYTES of the relay in the outage benchmark
+	out                                                string        // also append the markdown report here
+	relayEnv                                           []string      // extra settings for every relay process
 }
 
 func main() {
@@ -48,14 +52,21 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "ingest: rounds (each runs every baseline and connection count)")
 	flag.IntVar(&o.flagRuns, "changes", 5, "flags: timed flag changes per client count")
 	flag.StringVar(&o.profile, "profile", "", "directory for CPU profiles of the relay (built with net/http/pprof through -overlay)")
-	flag.IntVar(&o.dashRows, "rows", 10_000_000, "dashboard: synthetic events over 30 days")
+	flag.IntVar(&o.dashRows, "rows", 10_000_000, "refresh: synthetic events over 30 days")
+	flag.IntVar(&o.dashEvents, "dash-events", 30_000_000, "dashboard: synthetic events over 90 days, kept in database beacon_dashboard_<N> between runs")
+	flag.BoolVar(&o.dashReload, "dash-reload", false, "dashboard: drop the kept data set and load it anew")
+	flag.BoolVar(&o.dashNoLoad, "dash-no-load", false, "dashboard: measure the kept data set as it is, without loading the days still missing (the report says how many)")
+	flag.IntVar(&o.dashWorkers, "dash-workers", 2, "dashboard: INSERT statements at a time while loading")
+	flag.IntVar(&o.dashRuns, "dash-runs", 50, "dashboard: timed runs of each API request and SQL query (after 3 warm-ups)")
+	flag.DurationVar(&o.dashBudget, "dash-budget", 90*time.Second, "dashboard: stop timing an API request once its runs took this long in all")
+	flag.IntVar(&o.dashBrowserRuns, "dash-browser-runs", 20, "dashboard: page loads (cold and warm each) and live-tail samples in Chromium")
 	flag.DurationVar(&o.outage, "outage", 60*time.Second, "outage: how long PostgreSQL is stopped")
 	flag.Int64Var(&o.bufferLim, "buffer", 64<<20, "outage: the relay's BUFFER_LIMIT_BYTES")
 	flag.StringVar(&o.out, "out", "", "also append the markdown report to this file")
 	var relayEnv string
 	flag.StringVar(&relayEnv, "relay-env", "", "extra NAME=value settings for every relay process, space-separated (e.g. GOMEMLIMIT=128MiB)")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: go run ./bench [flags] ingest|copycost|flags|conns|dashboard|outage|all ...\n")
+		fmt.Fprintf(os.Stderr, "usage: go run ./bench [flags] ingest|copycost|flags|conns|dashboard|dashload|refresh|outage|all ...\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -81,7 +92,7 @@ func run(ctx context.Context, o options, which []string) error {
 	}
 	defer env.close()
 	if len(which) == 1 && which[0] == "all" {
-		which = []string{"ingest", "copycost", "flags", "dashboard", "outage"} // flags includes conns
+		which = []string{"ingest", "copycost", "flags", "refresh", "dashboard", "outage"} // flags includes conns
 	}
 	for _, w := range which {
 		var err error
@@ -96,10 +107,14 @@ func run(ctx context.Context, o options, which []string) error {
 			err = benchFanout(ctx, env, false)
 		case "dashboard":
 			err = benchDashboard(ctx, env)
+		case "dashload":
+			err = benchDashLoad(ctx, env)
+		case "refresh":
+			err = benchRefresh(ctx, env)
 		case "outage":
 			err = benchOutage(ctx, env)
 		default:
-			err = fmt.Errorf("unknown benchmark %q (ingest, copycost, flags, conns, dashboard, outage, all)", w)
+			err = fmt.Errorf("unknown benchmark %q (ingest, copycost, flags, conns, dashboard, dashload, refresh, outage, all)", w)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", w, err)
