@@ -63,6 +63,7 @@ type Config struct {
 	SignInLockoutWindow   time.Duration `envconfig:"SIGNIN_LOCKOUT_WINDOW" default:"15m"`
 	SignInLockoutDuration time.Duration `envconfig:"SIGNIN_LOCKOUT_DURATION" default:"15m"`
 	SessionReauthWindow   time.Duration `envconfig:"SESSION_REAUTH_WINDOW" default:"5m"`  // sensitive actions need the password within it
+	OverviewTimeout       time.Duration `envconfig:"OVERVIEW_TIMEOUT" default:"20s"`      // one overview request's SQL at most
 	SessionMaxPerAccount  int           `envconfig:"SESSION_MAX_PER_ACCOUNT" default:"5"` // a sign-in beyond it ends the oldest; 0: no limit
 	SignInBanner          string        `envconfig:"SIGNIN_BANNER"`                       // system use notification to accept before sign-in (AC-8)
 }
@@ -136,6 +137,7 @@ func (c *Config) validate() error {
 		{c.SignInLockoutWindow < time.Minute, "SIGNIN_LOCKOUT_WINDOW", "at least 1m"},
 		{c.SignInLockoutDuration < time.Minute, "SIGNIN_LOCKOUT_DURATION", "at least 1m"},
 		{c.SessionReauthWindow < time.Minute || c.SessionReauthWindow > c.SessionLifetime, "SESSION_REAUTH_WINDOW", "between 1m and SESSION_LIFETIME"},
+		{c.OverviewTimeout < time.Second || c.OverviewTimeout > 10*time.Minute, "OVERVIEW_TIMEOUT", "between 1s and 10m"},
 		{c.SessionMaxPerAccount < 0 || c.SessionMaxPerAccount > 1000, "SESSION_MAX_PER_ACCOUNT", "between 0 (no limit) and 1000"},
 		{len(c.SignInBanner) > 10000 || !utf8.ValidString(c.SignInBanner), "SIGNIN_BANNER", "UTF-8 text of at most 10000 bytes"},
 	}

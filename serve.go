@@ -211,7 +211,8 @@ func (r *relay) routes() http.Handler {
 		ClientsOn:    r.reg,
 		Live:         r.reg,
 		ReauthWindow: r.cfg.SessionReauthWindow, MaxSessions: r.cfg.SessionMaxPerAccount,
-		Banner: strings.TrimSpace(r.cfg.SignInBanner),
+		OverviewTimeout: r.cfg.OverviewTimeout,
+		Banner:          strings.TrimSpace(r.cfg.SignInBanner),
 	}, r.log)
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} { // "/api/" alone would conflict with "GET /"
 		mux.Handle(m+" /api/", dashAPI)

@@ -50,6 +50,10 @@ type Config struct {
 	MaxSessions int
 	// Banner is the system use notification a person must accept before signing in; "" for none.
 	Banner string
+	// OverviewTimeout bounds one overview request's SQL (statement_timeout): a filtered view of a
+	// long range over a large project reads every event of the range, and a person is better
+	// served by "choose a shorter range" than by a request that runs for minutes; 0 means 20 s.
+	OverviewTimeout time.Duration
 }
 
 // Server serves /api/. It holds no state of its own: sessions live in PostgreSQL, so any relay

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // overviewFilters are the query parameters that filter the overview (docs/dashboard.md).
@@ -75,17 +77,48 @@ func badRequest(msg string) *apiError {
 }
 
 // call runs beacon.api_overview for the project; table "" is the whole overview.
-func (o overviewQuery) call(ctx context.Context, tx pgx.Tx, id uuid.UUID, table *string) ([]byte, error) {
+// A request that runs past timeout is cancelled by PostgreSQL and answered 503 too_slow.
+func (o overviewQuery) call(ctx context.Context, tx pgx.Tx, id uuid.UUID, table *string, timeout time.Duration) ([]byte, error) {
 	f, err := json.Marshal(o.filters)
 	if err != nil {
 		return nil, fmt.Errorf("overview filters: %w", err)
 	}
+	// In a savepoint: a cancelled count leaves the request's transaction usable (it commits, as
+	// for every answer the API gives), and SET LOCAL ends with the savepoint.
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("overview savepoint: %w", err)
+	}
+	defer sp.Rollback(context.WithoutCancel(ctx))
+	if _, err := sp.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", timeout.Milliseconds())); err != nil {
+		return nil, fmt.Errorf("overview timeout: %w", err)
+	}
 	var b []byte
-	if err := tx.QueryRow(ctx, `SELECT beacon.api_overview($1, $2, $3::date, $4::date, $5::jsonb, $6)`,
-		id, o.rng, o.from, o.to, f, table).Scan(&b); err != nil {
+	err = sp.QueryRow(ctx, `SELECT beacon.api_overview($1, $2, $3::date, $4::date, $5::jsonb, $6)`,
+		id, o.rng, o.from, o.to, f, table).Scan(&b)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "57014" { // query_canceled: the statement_timeout
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return nil, fmt.Errorf("overview: roll back the cancelled count: %w", rerr)
+		}
+		return nil, &apiError{http.StatusServiceUnavailable, "too_slow", fmt.Sprintf(
+			"counting this view took longer than %s; choose a shorter range or remove a filter", timeout)}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("overview: %w", err)
 	}
+	if err := sp.Commit(ctx); err != nil { // RELEASE SAVEPOINT
+		return nil, fmt.Errorf("overview: release: %w", err)
+	}
 	return b, nil
+}
+
+// overviewTimeout is Config.OverviewTimeout, 20 s when unset.
+func (s *Server) overviewTimeout() time.Duration {
+	if s.cfg.OverviewTimeout > 0 {
+		return s.cfg.OverviewTimeout
+	}
+	return 20 * time.Second
 }
 
 // overview is GET /api/projects/{id}/overview?range=&from=&to=&page=…: beacon.api_overview checks
@@ -100,7 +133,7 @@ func (s *Server) overview(ctx context.Context, tx pgx.Tx, _ *account, _ http.Res
 	if err != nil {
 		return reply{}, err
 	}
-	b, err := o.call(ctx, tx, id, nil)
+	b, err := o.call(ctx, tx, id, nil, s.overviewTimeout())
 	if err != nil {
 		return reply{}, err
 	}
@@ -122,7 +155,7 @@ func (s *Server) overviewCSV(ctx context.Context, tx pgx.Tx, _ *account, w http.
 	if err != nil {
 		return reply{}, err
 	}
-	b, err := o.call(ctx, tx, id, &table)
+	b, err := o.call(ctx, tx, id, &table, s.overviewTimeout())
 	if err != nil {
 		return reply{}, err
 	}

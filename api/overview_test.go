@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -398,5 +399,47 @@ func TestOverview(t *testing.T) {
 		if a := s.do("GET", "/api/projects/"+shop+"/"+p, nil); a.status != http.StatusNotFound || a.code(t) != "not_found" {
 			t.Errorf("non-member %s: %d %s", p, a.status, a.body)
 		}
+	}
+}
+
+// TestOverviewTooSlow: a view that counts past OVERVIEW_TIMEOUT is cancelled by PostgreSQL and
+// answered 503 too_slow, with a message a person can act on; the next request is answered.
+// The request is made to wait deterministically: another transaction holds a lock on
+// beacon.events, which a filtered 24-hour view reads.
+func TestOverviewTooSlow(t *testing.T) {
+	t.Parallel()
+	cfg := defaultConfig()
+	cfg.OverviewTimeout = 300 * time.Millisecond
+	e := newEnv(t, cfg)
+	shop := e.project("Shop")
+	viewer := e.account("viewer@example.com", pw, false)
+	e.exec(`SELECT beacon.set_membership($1, $2, 'viewer')`, viewer, shop)
+	v := e.browser()
+	v.mustSignIn("viewer@example.com", pw)
+	path := "/api/projects/" + shop + "/overview?range=24h&source=example.com"
+
+	ctx := context.Background()
+	lock, err := e.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lock.Rollback(ctx) }()
+	if _, err := lock.Exec(ctx, `LOCK TABLE beacon.events IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, "/api/projects/" + shop + "/overview/pages.csv?range=24h&source=example.com"} {
+		a := v.do("GET", p, nil)
+		if a.status != http.StatusServiceUnavailable || a.code(t) != "too_slow" {
+			t.Fatalf("%s while events are locked: %d %s, want 503 too_slow", p, a.status, a.body)
+		}
+		if msg := a.json(t)["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "shorter range") {
+			t.Errorf("too_slow message %q does not say what to do", msg)
+		}
+	}
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := v.do("GET", path, nil); a.status != http.StatusOK {
+		t.Fatalf("after the lock: %d %s", a.status, a.body)
 	}
 }
