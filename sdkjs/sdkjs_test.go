@@ -67,7 +67,7 @@ func TestServesTheScript(t *testing.T) {
 			"Cache-Control":                tc.cache,
 			"Access-Control-Allow-Origin":  "*",
 			"Cross-Origin-Resource-Policy": "cross-origin",
-			"ETag":                         s.etag,
+			"ETag":                         s.body.ETag(),
 			"Content-Location":             tc.location,
 			"Content-Encoding":             "",
 		}
@@ -76,8 +76,8 @@ func TestServesTheScript(t *testing.T) {
 				t.Errorf("%s: %s = %q, want %q", tc.path, k, got, v)
 			}
 		}
-		if resp.StatusCode != 200 || !bytes.Equal(body, s.plain) {
-			t.Errorf("%s: %d, %d bytes, want 200 and the script's %d", tc.path, resp.StatusCode, len(body), len(s.plain))
+		if resp.StatusCode != 200 || !bytes.Equal(body, s.body.Plain()) {
+			t.Errorf("%s: %d, %d bytes, want 200 and the script's %d", tc.path, resp.StatusCode, len(body), len(s.body.Plain()))
 		}
 	}
 	if !strings.HasPrefix(s.path, "/beacon.") || len(s.path) != len("/beacon..js")+16 {
@@ -92,16 +92,16 @@ func TestRevalidation(t *testing.T) {
 	s := testScript(t)
 	base, c := serveOver(t, s)
 	for _, path := range []string{"/beacon.js", s.path} {
-		resp, body := do(t, c, "GET", base+path, "If-None-Match", s.etag)
+		resp, body := do(t, c, "GET", base+path, "If-None-Match", s.body.ETag())
 		if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
 			t.Errorf("%s with its ETag: %d and %d bytes, want 304 and none", path, resp.StatusCode, len(body))
 		}
-		resp, _ = do(t, c, "GET", base+path, "If-None-Match", s.gzETag, "Accept-Encoding", "gzip")
+		resp, _ = do(t, c, "GET", base+path, "If-None-Match", s.body.GzipETag(), "Accept-Encoding", "gzip")
 		if resp.StatusCode != http.StatusNotModified {
 			t.Errorf("%s gzipped with its ETag: %d, want 304", path, resp.StatusCode)
 		}
 		resp, body = do(t, c, "GET", base+path, "If-None-Match", `"0000000000000000"`)
-		if resp.StatusCode != 200 || !bytes.Equal(body, s.plain) {
+		if resp.StatusCode != 200 || !bytes.Equal(body, s.body.Plain()) {
 			t.Errorf("%s with an old ETag: %d, want 200 and the script", path, resp.StatusCode)
 		}
 	}
@@ -114,7 +114,7 @@ func TestGzip(t *testing.T) {
 	s := testScript(t)
 	base, c := serveOver(t, s)
 	resp, body := do(t, c, "GET", base+"/beacon.js", "Accept-Encoding", "br, gzip;q=0.8")
-	if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("ETag") != s.gzETag || resp.Header.Get("Vary") != "Accept-Encoding" {
+	if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("ETag") != s.body.GzipETag() || resp.Header.Get("Vary") != "Accept-Encoding" {
 		t.Fatalf("gzip answer headers: %v", resp.Header)
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(body))
@@ -122,11 +122,11 @@ func TestGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain, err := io.ReadAll(zr)
-	if err != nil || !bytes.Equal(plain, s.plain) || len(body) >= len(s.plain) {
-		t.Errorf("gunzipped %d bytes (from %d), %v; want the script's %d", len(plain), len(body), err, len(s.plain))
+	if err != nil || !bytes.Equal(plain, s.body.Plain()) || len(body) >= len(s.body.Plain()) {
+		t.Errorf("gunzipped %d bytes (from %d), %v; want the script's %d", len(plain), len(body), err, len(s.body.Plain()))
 	}
 	resp, body = do(t, c, "GET", base+"/beacon.js", "Accept-Encoding", "gzip;q=0, identity")
-	if resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, s.plain) {
+	if resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, s.body.Plain()) {
 		t.Errorf("gzip;q=0: Content-Encoding %q, %d bytes", resp.Header.Get("Content-Encoding"), len(body))
 	}
 }
@@ -138,8 +138,8 @@ func TestHeadAndOtherPaths(t *testing.T) {
 	s := testScript(t)
 	base, c := serveOver(t, s)
 	resp, body := do(t, c, "HEAD", base+s.path)
-	if resp.StatusCode != 200 || len(body) != 0 || resp.ContentLength != int64(len(s.plain)) {
-		t.Errorf("HEAD: %d, %d bytes, Content-Length %d; want 200, none, %d", resp.StatusCode, len(body), resp.ContentLength, len(s.plain))
+	if resp.StatusCode != 200 || len(body) != 0 || resp.ContentLength != int64(len(s.body.Plain())) {
+		t.Errorf("HEAD: %d, %d bytes, Content-Length %d; want 200, none, %d", resp.StatusCode, len(body), resp.ContentLength, len(s.body.Plain()))
 	}
 	for path, want := range map[string]string{
 		"/beacon.0000000000000000.js": "404",
@@ -169,19 +169,19 @@ func TestLoadPrefersTheBuild(t *testing.T) {
 	placeholder := &fstest.MapFile{Data: []byte("console.warn('no sdk')")}
 	only := mustLoad(fstest.MapFS{"build/placeholder/beacon.js": placeholder})
 	both := mustLoad(fstest.MapFS{"build/placeholder/beacon.js": placeholder, "build/sdk/beacon.js": {Data: []byte("(()=>{})()")}})
-	if only.built || string(only.plain) != "console.warn('no sdk')" {
-		t.Errorf("placeholder alone: built %v, %q", only.built, only.plain)
+	if only.built || string(only.body.Plain()) != "console.warn('no sdk')" {
+		t.Errorf("placeholder alone: built %v, %q", only.built, only.body.Plain())
 	}
-	if !both.built || string(both.plain) != "(()=>{})()" || both.path == only.path {
-		t.Errorf("with a build: built %v, %q, path %s (placeholder's %s)", both.built, both.plain, both.path, only.path)
+	if !both.built || string(both.body.Plain()) != "(()=>{})()" || both.path == only.path {
+		t.Errorf("with a build: built %v, %q, path %s (placeholder's %s)", both.built, both.body.Plain(), both.path, only.path)
 	}
 }
 
 // TestEmbedded: the binary holds a script (the build or the placeholder) and names it by hash.
 func TestEmbedded(t *testing.T) {
 	t.Parallel()
-	if len(embedded.plain) == 0 || Path() != embedded.path {
-		t.Fatalf("embedded script: %d bytes at %s", len(embedded.plain), Path())
+	if len(embedded.body.Plain()) == 0 || Path() != embedded.path {
+		t.Fatalf("embedded script: %d bytes at %s", len(embedded.body.Plain()), Path())
 	}
-	t.Logf("embedded: built=%v, %d bytes, %d gzipped, %s", Built(), len(embedded.plain), len(embedded.gz), Path())
+	t.Logf("embedded: built=%v, %d bytes, %d gzipped, %s", Built(), len(embedded.body.Plain()), len(embedded.body.Gzip()), Path())
 }
