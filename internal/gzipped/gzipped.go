@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -64,7 +65,7 @@ func (b *Body) GzipETag() string { return b.gzETag }
 
 // Serve answers GET or HEAD with the body (Content-Type and caching are the caller's), gzipped
 // when the request's Accept-Encoding takes gzip, with Vary: Accept-Encoding whenever a gzip
-// exists. http.ServeContent does If-None-Match (304), HEAD, Range and Content-Length.
+// exists. http.ServeContent does If-None-Match (304), HEAD, and Range for the plain body.
 func (b *Body) Serve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	body, etag := b.plain, b.etag
@@ -73,6 +74,12 @@ func (b *Body) Serve(w http.ResponseWriter, r *http.Request) {
 		if Accepts(r.Header.Get("Accept-Encoding")) {
 			body, etag = b.gz, b.gzETag
 			h.Set("Content-Encoding", "gzip")
+			// http.ServeContent leaves Content-Length to the caller once Content-Encoding is set,
+			// so it could not get a range's length right: the gzip goes whole (a server may
+			// always ignore Range), with its own length.
+			h.Set("Content-Length", strconv.Itoa(len(body)))
+			r = r.Clone(r.Context())
+			r.Header.Del("Range")
 		}
 	}
 	h.Set("ETag", etag)
