@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/beacon-analytics/beacon/internal/testhttp"
 )
 
 // app is a built app in miniature: SvelteKit's real index.html (testdata, from a build), a
@@ -189,30 +191,6 @@ func gzSite(t *testing.T) (*site, map[string][]byte) {
 	return s, files
 }
 
-// fetch sends one request over a real connection; the client never asks for gzip by itself, so
-// the test sees exactly what the relay sends.
-func fetch(t *testing.T, method, url string, hdr ...string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
-}
-
 // TestGzip: compressible files go gzipped to a client that takes gzip (inflating to the very
 // bytes, with their length, Vary and an ETag of their own), plain to one that does not ask or
 // refuses with q=0; HEAD and If-None-Match answer per representation.
@@ -223,7 +201,7 @@ func TestGzip(t *testing.T) {
 	t.Cleanup(srv.Close)
 	for path, name := range map[string]string{"/": "index.html", "/p/x": "index.html", "/_app/immutable/entry/big.C3.js": "_app/immutable/entry/big.C3.js"} {
 		plain := files[name]
-		gz, b := fetch(t, "GET", srv.URL+path, "Accept-Encoding", "gzip, deflate, br")
+		gz, b := testhttp.Do(t, "GET", srv.URL+path, "Accept-Encoding", "gzip, deflate, br")
 		zr, err := gzip.NewReader(bytes.NewReader(b))
 		if err != nil {
 			t.Fatalf("%s: not gzip: %v (headers %v)", path, err, gz.Header)
@@ -239,18 +217,18 @@ func TestGzip(t *testing.T) {
 		}
 		var plainETag string
 		for _, ae := range []string{"", "gzip;q=0", "identity"} {
-			resp, b := fetch(t, "GET", srv.URL+path, "Accept-Encoding", ae)
+			resp, b := testhttp.Do(t, "GET", srv.URL+path, "Accept-Encoding", ae)
 			plainETag = resp.Header.Get("ETag")
 			if resp.Header.Get("Content-Encoding") != "" || resp.Header.Get("Vary") != "Accept-Encoding" ||
 				!bytes.Equal(b, plain) || plainETag == etag || plainETag == "" {
 				t.Errorf("%s, Accept-Encoding %q: headers %v, %d bytes; want the plain file's %d", path, ae, resp.Header, len(b), len(plain))
 			}
 		}
-		head, hb := fetch(t, "HEAD", srv.URL+path, "Accept-Encoding", "gzip")
+		head, hb := testhttp.Do(t, "HEAD", srv.URL+path, "Accept-Encoding", "gzip")
 		if head.StatusCode != 200 || len(hb) != 0 || head.ContentLength != int64(len(b)) || head.Header.Get("Content-Encoding") != "gzip" {
 			t.Errorf("%s HEAD gzip: %d, %d bytes, length %d, headers %v", path, head.StatusCode, len(hb), head.ContentLength, head.Header)
 		}
-		if rr, rb := fetch(t, "GET", srv.URL+path, "Accept-Encoding", "gzip", "Range", "bytes=0-9"); rr.StatusCode != 200 || !bytes.Equal(rb, b) {
+		if rr, rb := testhttp.Do(t, "GET", srv.URL+path, "Accept-Encoding", "gzip", "Range", "bytes=0-9"); rr.StatusCode != 200 || !bytes.Equal(rb, b) {
 			t.Errorf("%s Range gzip: %d, %d bytes; want 200 and the whole gzip's %d", path, rr.StatusCode, len(rb), len(b))
 		}
 		for _, tc := range []struct {
@@ -260,7 +238,7 @@ func TestGzip(t *testing.T) {
 			{etag, "gzip", 304}, {plainETag, "", 304}, {plainETag, "gzip;q=0", 304},
 			{etag, "", 200}, {plainETag, "gzip", 200}, // the other representation's tag is not a match
 		} {
-			resp, rb := fetch(t, "GET", srv.URL+path, "If-None-Match", tc.inm, "Accept-Encoding", tc.ae)
+			resp, rb := testhttp.Do(t, "GET", srv.URL+path, "If-None-Match", tc.inm, "Accept-Encoding", tc.ae)
 			if resp.StatusCode != tc.status || (tc.status == 304 && (len(rb) != 0 || resp.Header.Get("Vary") != "Accept-Encoding")) {
 				t.Errorf("%s If-None-Match %s, Accept-Encoding %q: %d, %d bytes, Vary %q; want %d", path, tc.inm, tc.ae, resp.StatusCode, len(rb), resp.Header.Get("Vary"), tc.status)
 			}
@@ -275,7 +253,7 @@ func TestNoGzip(t *testing.T) {
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	for _, name := range []string{"_app/immutable/entry/start.A1.js", "logo.png", "noise.txt"} {
-		resp, b := fetch(t, "GET", srv.URL+"/"+name, "Accept-Encoding", "gzip")
+		resp, b := testhttp.Do(t, "GET", srv.URL+"/"+name, "Accept-Encoding", "gzip")
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "" || resp.Header.Get("Vary") != "" || !bytes.Equal(b, files[name]) {
 			t.Errorf("%s: %d, headers %v, %d bytes; want the file's %d as is", name, resp.StatusCode, resp.Header, len(b), len(files[name]))
 		}
