@@ -57,7 +57,7 @@ func (b *Body) Plain() []byte { return b.plain }
 // Gzip is the compressed body, nil when it was not worth keeping.
 func (b *Body) Gzip() []byte { return b.gz }
 
-// ETag is the plain representation's ETag; GzipETag the gzipped one's ("" without one).
+// ETag is the plain representation's ETag.
 func (b *Body) ETag() string { return b.etag }
 
 // GzipETag is the gzipped representation's ETag, "" when there is no gzip.
