@@ -7,7 +7,6 @@
 package dashboard
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
@@ -19,7 +18,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
+
+	"github.com/beacon-analytics/beacon/internal/gzipped"
 )
 
 //go:embed all:build
@@ -66,9 +66,9 @@ type site struct {
 	csp   string
 }
 
+// A file is one of the build's files: its bytes (gzipped too when that pays) and its type.
 type file struct {
-	body  []byte
-	etag  string
+	body  *gzipped.Body
 	ctype string
 }
 
@@ -87,7 +87,11 @@ func newSite(fsys fs.FS) (*site, error) {
 		if ctype == "" {
 			ctype = http.DetectContentType(body)
 		}
-		s.files[name] = file{body: body, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`, ctype: ctype}
+		gz, err := gzipped.New(body, base64.RawURLEncoding.EncodeToString(sum[:12]), gzipped.Compressible(ctype))
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		s.files[name] = file{body: gz, ctype: ctype}
 		return nil
 	})
 	if err != nil {
@@ -97,7 +101,7 @@ func newSite(fsys fs.FS) (*site, error) {
 	if !ok {
 		return nil, fmt.Errorf("load dashboard files: no index.html")
 	}
-	s.csp = scriptSrc(index.body) + styleSrc(s.files)
+	s.csp = scriptSrc(index.body.Plain()) + styleSrc(s.files)
 	return s, nil
 }
 
@@ -126,7 +130,7 @@ func styleSrc(files map[string]file) string {
 		if !strings.HasSuffix(name, ".js") {
 			continue
 		}
-		for _, m := range styleAttr.FindAllSubmatch(f.body, -1) {
+		for _, m := range styleAttr.FindAllSubmatch(f.body.Plain(), -1) {
 			sum := sha256.Sum256(m[1])
 			seen["'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'"] = true
 		}
@@ -182,9 +186,5 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
 	w.Header().Set("Content-Type", f.ctype)
-	w.Header().Set("ETag", f.etag)
-	http.ServeContent(w, r, "", noTime, bytes.NewReader(f.body))
+	f.body.Serve(w, r) // ETag (one per representation), 304, HEAD, Range; gzip when taken
 }
-
-// noTime: embedded files have no modification time; ETags do the revalidation.
-var noTime time.Time

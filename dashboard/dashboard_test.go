@@ -1,7 +1,10 @@
 package dashboard
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/beacon-analytics/beacon/internal/testhttp"
 )
 
 // app is a built app in miniature: SvelteKit's real index.html (testdata, from a build), a
@@ -154,5 +159,103 @@ func TestEmbedded(t *testing.T) {
 	r := get(t, Handler(), "/")
 	if r.StatusCode != 200 || !strings.Contains(body(t, r), "Beacon") {
 		t.Fatalf("embedded dashboard: status %d", r.StatusCode)
+	}
+}
+
+// gzSite holds what is worth compressing (index.html, a large script) and what is not: a tiny
+// script, an image, text that gzip cannot shrink.
+func gzSite(t *testing.T) (*site, map[string][]byte) {
+	t.Helper()
+	index, err := os.ReadFile("testdata/kit-index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise := make([]byte, 4096)
+	rng := rand.NewChaCha8([32]byte{1})
+	rng.Read(noise)
+	files := map[string][]byte{
+		"index.html":                       index,
+		"_app/immutable/entry/big.C3.js":   []byte(strings.Repeat("export const a = () => document.body;\n", 200)),
+		"_app/immutable/entry/start.A1.js": []byte("export {}"),
+		"logo.png":                         append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 4096)...),
+		"noise.txt":                        noise,
+	}
+	fsys := fstest.MapFS{}
+	for name, b := range files {
+		fsys[name] = &fstest.MapFile{Data: b}
+	}
+	s, err := newSite(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, files
+}
+
+// TestGzip: compressible files go gzipped to a client that takes gzip (inflating to the very
+// bytes, with their length, Vary and an ETag of their own), plain to one that does not ask or
+// refuses with q=0; HEAD and If-None-Match answer per representation.
+func TestGzip(t *testing.T) {
+	t.Parallel()
+	s, files := gzSite(t)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	for path, name := range map[string]string{"/": "index.html", "/p/x": "index.html", "/_app/immutable/entry/big.C3.js": "_app/immutable/entry/big.C3.js"} {
+		plain := files[name]
+		gz, b := testhttp.Do(t, "GET", srv.URL+path, "Accept-Encoding", "gzip, deflate, br")
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: not gzip: %v (headers %v)", path, err, gz.Header)
+		}
+		inflated, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(inflated, plain) || len(b) >= len(plain) {
+			t.Errorf("%s: %d gzipped bytes inflate to %d (%v), want the file's %d", path, len(b), len(inflated), err, len(plain))
+		}
+		etag := gz.Header.Get("ETag")
+		if gz.Header.Get("Content-Encoding") != "gzip" || gz.Header.Get("Vary") != "Accept-Encoding" ||
+			gz.ContentLength != int64(len(b)) || !strings.HasSuffix(etag, `-gz"`) {
+			t.Errorf("%s gzipped: headers %v, length %d", path, gz.Header, gz.ContentLength)
+		}
+		var plainETag string
+		for _, ae := range []string{"", "gzip;q=0", "identity"} {
+			resp, b := testhttp.Do(t, "GET", srv.URL+path, "Accept-Encoding", ae)
+			plainETag = resp.Header.Get("ETag")
+			if resp.Header.Get("Content-Encoding") != "" || resp.Header.Get("Vary") != "Accept-Encoding" ||
+				!bytes.Equal(b, plain) || plainETag == etag || plainETag == "" {
+				t.Errorf("%s, Accept-Encoding %q: headers %v, %d bytes; want the plain file's %d", path, ae, resp.Header, len(b), len(plain))
+			}
+		}
+		head, hb := testhttp.Do(t, "HEAD", srv.URL+path, "Accept-Encoding", "gzip")
+		if head.StatusCode != 200 || len(hb) != 0 || head.ContentLength != int64(len(b)) || head.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("%s HEAD gzip: %d, %d bytes, length %d, headers %v", path, head.StatusCode, len(hb), head.ContentLength, head.Header)
+		}
+		if rr, rb := testhttp.Do(t, "GET", srv.URL+path, "Accept-Encoding", "gzip", "Range", "bytes=0-9"); rr.StatusCode != 200 || !bytes.Equal(rb, b) {
+			t.Errorf("%s Range gzip: %d, %d bytes; want 200 and the whole gzip's %d", path, rr.StatusCode, len(rb), len(b))
+		}
+		for _, tc := range []struct {
+			inm, ae string
+			status  int
+		}{
+			{etag, "gzip", 304}, {plainETag, "", 304}, {plainETag, "gzip;q=0", 304},
+			{etag, "", 200}, {plainETag, "gzip", 200}, // the other representation's tag is not a match
+		} {
+			resp, rb := testhttp.Do(t, "GET", srv.URL+path, "If-None-Match", tc.inm, "Accept-Encoding", tc.ae)
+			if resp.StatusCode != tc.status || (tc.status == 304 && (len(rb) != 0 || resp.Header.Get("Vary") != "Accept-Encoding")) {
+				t.Errorf("%s If-None-Match %s, Accept-Encoding %q: %d, %d bytes, Vary %q; want %d", path, tc.inm, tc.ae, resp.StatusCode, len(rb), resp.Header.Get("Vary"), tc.status)
+			}
+		}
+	}
+}
+
+// TestNoGzip: a tiny file, an image and text gzip cannot shrink go as they are, without Vary.
+func TestNoGzip(t *testing.T) {
+	t.Parallel()
+	s, files := gzSite(t)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	for _, name := range []string{"_app/immutable/entry/start.A1.js", "logo.png", "noise.txt"} {
+		resp, b := testhttp.Do(t, "GET", srv.URL+"/"+name, "Accept-Encoding", "gzip")
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "" || resp.Header.Get("Vary") != "" || !bytes.Equal(b, files[name]) {
+			t.Errorf("%s: %d, headers %v, %d bytes; want the file's %d as is", name, resp.StatusCode, resp.Header, len(b), len(files[name]))
+		}
 	}
 }

@@ -9,8 +9,6 @@
 package sdkjs
 
 import (
-	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -18,7 +16,8 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
-	"time"
+
+	"github.com/beacon-analytics/beacon/internal/gzipped"
 )
 
 //go:embed all:build
@@ -47,9 +46,9 @@ func Serve(next http.Handler) http.Handler { return embedded.serve(next) }
 
 // script is one build of the SDK held in memory: ~10 KB, and its gzip for browsers that take it.
 type script struct {
-	plain, gz          []byte
-	etag, gzETag, path string
-	built              bool
+	body  *gzipped.Body
+	path  string
+	built bool
 }
 
 // mustLoad reads the SDK's build from fsys, else the placeholder; a missing placeholder is a
@@ -73,22 +72,11 @@ func mustLoad(fsys fs.FS) *script {
 func newScript(body []byte, built bool) (*script, error) {
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:8])
-	var gz bytes.Buffer
-	w, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	gz, err := gzipped.New(body, hash, true)
 	if err != nil {
-		return nil, fmt.Errorf("gzip: %w", err)
+		return nil, err
 	}
-	if _, err := w.Write(body); err != nil {
-		return nil, fmt.Errorf("gzip: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("gzip: %w", err)
-	}
-	return &script{
-		plain: body, gz: gz.Bytes(), built: built,
-		etag: `"` + hash + `"`, gzETag: `"` + hash + `-gz"`, // one strong ETag per representation
-		path: "/beacon." + hash + ".js",
-	}, nil
+	return &script{body: gz, built: built, path: "/beacon." + hash + ".js"}, nil
 }
 
 func (s *script) serve(next http.Handler) http.Handler {
@@ -124,25 +112,5 @@ func (s *script) write(w http.ResponseWriter, r *http.Request, cache string) {
 	h.Set("Cache-Control", cache)
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	h.Set("Vary", "Accept-Encoding")
-	body, etag := s.plain, s.etag
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		body, etag = s.gz, s.gzETag
-		h.Set("Content-Encoding", "gzip")
-	}
-	h.Set("ETag", etag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body)) // If-None-Match → 304, HEAD, Range
-}
-
-// acceptsGzip reports whether an Accept-Encoding header takes gzip (a "gzip;q=0" refuses it).
-func acceptsGzip(header string) bool {
-	for _, part := range strings.Split(header, ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-			continue
-		}
-		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-	}
-	return false
+	s.body.Serve(w, r) // If-None-Match → 304, HEAD, Range; gzip when taken, with Vary
 }

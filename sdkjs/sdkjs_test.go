@@ -9,37 +9,19 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/beacon-analytics/beacon/internal/testhttp"
 )
 
-// serveOver starts Serve in front of a stand-in for the dashboard on a real listener; the client
-// sends Accept-Encoding itself, so what the relay answers is what the test sees.
-func serveOver(t *testing.T, s *script) (base string, client *http.Client) {
+// serveOver starts Serve in front of a stand-in for the dashboard on a real listener (requests go
+// by testhttp.Do, which sends Accept-Encoding only when told, so what the relay answers is what the
+// test sees).
+func serveOver(t *testing.T, s *script) string {
 	t.Helper()
 	next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "dashboard") })
 	srv := httptest.NewServer(s.serve(next))
 	t.Cleanup(srv.Close)
-	return srv.URL, &http.Client{Transport: &http.Transport{DisableCompression: true}}
-}
-
-func do(t *testing.T, c *http.Client, method, url string, hdr ...string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	return srv.URL
 }
 
 func testScript(t *testing.T) *script {
@@ -56,18 +38,18 @@ func testScript(t *testing.T) *script {
 func TestServesTheScript(t *testing.T) {
 	t.Parallel()
 	s := testScript(t)
-	base, c := serveOver(t, s)
+	base := serveOver(t, s)
 	for _, tc := range []struct{ path, cache, location string }{
 		{"/beacon.js", shortCache, s.path},
 		{s.path, immutableCache, ""},
 	} {
-		resp, body := do(t, c, "GET", base+tc.path)
+		resp, body := testhttp.Do(t, "GET", base+tc.path)
 		want := map[string]string{
 			"Content-Type":                 "text/javascript; charset=utf-8",
 			"Cache-Control":                tc.cache,
 			"Access-Control-Allow-Origin":  "*",
 			"Cross-Origin-Resource-Policy": "cross-origin",
-			"ETag":                         s.etag,
+			"ETag":                         s.body.ETag(),
 			"Content-Location":             tc.location,
 			"Content-Encoding":             "",
 		}
@@ -76,8 +58,8 @@ func TestServesTheScript(t *testing.T) {
 				t.Errorf("%s: %s = %q, want %q", tc.path, k, got, v)
 			}
 		}
-		if resp.StatusCode != 200 || !bytes.Equal(body, s.plain) {
-			t.Errorf("%s: %d, %d bytes, want 200 and the script's %d", tc.path, resp.StatusCode, len(body), len(s.plain))
+		if resp.StatusCode != 200 || !bytes.Equal(body, s.body.Plain()) {
+			t.Errorf("%s: %d, %d bytes, want 200 and the script's %d", tc.path, resp.StatusCode, len(body), len(s.body.Plain()))
 		}
 	}
 	if !strings.HasPrefix(s.path, "/beacon.") || len(s.path) != len("/beacon..js")+16 {
@@ -90,18 +72,18 @@ func TestServesTheScript(t *testing.T) {
 func TestRevalidation(t *testing.T) {
 	t.Parallel()
 	s := testScript(t)
-	base, c := serveOver(t, s)
+	base := serveOver(t, s)
 	for _, path := range []string{"/beacon.js", s.path} {
-		resp, body := do(t, c, "GET", base+path, "If-None-Match", s.etag)
+		resp, body := testhttp.Do(t, "GET", base+path, "If-None-Match", s.body.ETag())
 		if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
 			t.Errorf("%s with its ETag: %d and %d bytes, want 304 and none", path, resp.StatusCode, len(body))
 		}
-		resp, _ = do(t, c, "GET", base+path, "If-None-Match", s.gzETag, "Accept-Encoding", "gzip")
+		resp, _ = testhttp.Do(t, "GET", base+path, "If-None-Match", s.body.GzipETag(), "Accept-Encoding", "gzip")
 		if resp.StatusCode != http.StatusNotModified {
 			t.Errorf("%s gzipped with its ETag: %d, want 304", path, resp.StatusCode)
 		}
-		resp, body = do(t, c, "GET", base+path, "If-None-Match", `"0000000000000000"`)
-		if resp.StatusCode != 200 || !bytes.Equal(body, s.plain) {
+		resp, body = testhttp.Do(t, "GET", base+path, "If-None-Match", `"0000000000000000"`)
+		if resp.StatusCode != 200 || !bytes.Equal(body, s.body.Plain()) {
 			t.Errorf("%s with an old ETag: %d, want 200 and the script", path, resp.StatusCode)
 		}
 	}
@@ -112,9 +94,9 @@ func TestRevalidation(t *testing.T) {
 func TestGzip(t *testing.T) {
 	t.Parallel()
 	s := testScript(t)
-	base, c := serveOver(t, s)
-	resp, body := do(t, c, "GET", base+"/beacon.js", "Accept-Encoding", "br, gzip;q=0.8")
-	if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("ETag") != s.gzETag || resp.Header.Get("Vary") != "Accept-Encoding" {
+	base := serveOver(t, s)
+	resp, body := testhttp.Do(t, "GET", base+"/beacon.js", "Accept-Encoding", "br, gzip;q=0.8")
+	if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("ETag") != s.body.GzipETag() || resp.Header.Get("Vary") != "Accept-Encoding" {
 		t.Fatalf("gzip answer headers: %v", resp.Header)
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(body))
@@ -122,11 +104,11 @@ func TestGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain, err := io.ReadAll(zr)
-	if err != nil || !bytes.Equal(plain, s.plain) || len(body) >= len(s.plain) {
-		t.Errorf("gunzipped %d bytes (from %d), %v; want the script's %d", len(plain), len(body), err, len(s.plain))
+	if err != nil || !bytes.Equal(plain, s.body.Plain()) || len(body) >= len(s.body.Plain()) {
+		t.Errorf("gunzipped %d bytes (from %d), %v; want the script's %d", len(plain), len(body), err, len(s.body.Plain()))
 	}
-	resp, body = do(t, c, "GET", base+"/beacon.js", "Accept-Encoding", "gzip;q=0, identity")
-	if resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, s.plain) {
+	resp, body = testhttp.Do(t, "GET", base+"/beacon.js", "Accept-Encoding", "gzip;q=0, identity")
+	if resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, s.body.Plain()) {
 		t.Errorf("gzip;q=0: Content-Encoding %q, %d bytes", resp.Header.Get("Content-Encoding"), len(body))
 	}
 }
@@ -136,10 +118,10 @@ func TestGzip(t *testing.T) {
 func TestHeadAndOtherPaths(t *testing.T) {
 	t.Parallel()
 	s := testScript(t)
-	base, c := serveOver(t, s)
-	resp, body := do(t, c, "HEAD", base+s.path)
-	if resp.StatusCode != 200 || len(body) != 0 || resp.ContentLength != int64(len(s.plain)) {
-		t.Errorf("HEAD: %d, %d bytes, Content-Length %d; want 200, none, %d", resp.StatusCode, len(body), resp.ContentLength, len(s.plain))
+	base := serveOver(t, s)
+	resp, body := testhttp.Do(t, "HEAD", base+s.path)
+	if resp.StatusCode != 200 || len(body) != 0 || resp.ContentLength != int64(len(s.body.Plain())) {
+		t.Errorf("HEAD: %d, %d bytes, Content-Length %d; want 200, none, %d", resp.StatusCode, len(body), resp.ContentLength, len(s.body.Plain()))
 	}
 	for path, want := range map[string]string{
 		"/beacon.0000000000000000.js": "404",
@@ -149,7 +131,7 @@ func TestHeadAndOtherPaths(t *testing.T) {
 		"/p/beacon.js":                "dashboard",
 		"/":                           "dashboard",
 	} {
-		resp, body := do(t, c, "GET", base+path)
+		resp, body := testhttp.Do(t, "GET", base+path)
 		got := string(body)
 		if resp.StatusCode == http.StatusNotFound {
 			got = "404"
@@ -158,7 +140,7 @@ func TestHeadAndOtherPaths(t *testing.T) {
 			t.Errorf("%s: %d %q, want %s", path, resp.StatusCode, body, want)
 		}
 	}
-	if resp, _ := do(t, c, "POST", base+"/beacon.js"); resp.StatusCode != http.StatusMethodNotAllowed {
+	if resp, _ := testhttp.Do(t, "POST", base+"/beacon.js"); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /beacon.js: %d, want 405", resp.StatusCode)
 	}
 }
@@ -169,19 +151,19 @@ func TestLoadPrefersTheBuild(t *testing.T) {
 	placeholder := &fstest.MapFile{Data: []byte("console.warn('no sdk')")}
 	only := mustLoad(fstest.MapFS{"build/placeholder/beacon.js": placeholder})
 	both := mustLoad(fstest.MapFS{"build/placeholder/beacon.js": placeholder, "build/sdk/beacon.js": {Data: []byte("(()=>{})()")}})
-	if only.built || string(only.plain) != "console.warn('no sdk')" {
-		t.Errorf("placeholder alone: built %v, %q", only.built, only.plain)
+	if only.built || string(only.body.Plain()) != "console.warn('no sdk')" {
+		t.Errorf("placeholder alone: built %v, %q", only.built, only.body.Plain())
 	}
-	if !both.built || string(both.plain) != "(()=>{})()" || both.path == only.path {
-		t.Errorf("with a build: built %v, %q, path %s (placeholder's %s)", both.built, both.plain, both.path, only.path)
+	if !both.built || string(both.body.Plain()) != "(()=>{})()" || both.path == only.path {
+		t.Errorf("with a build: built %v, %q, path %s (placeholder's %s)", both.built, both.body.Plain(), both.path, only.path)
 	}
 }
 
 // TestEmbedded: the binary holds a script (the build or the placeholder) and names it by hash.
 func TestEmbedded(t *testing.T) {
 	t.Parallel()
-	if len(embedded.plain) == 0 || Path() != embedded.path {
-		t.Fatalf("embedded script: %d bytes at %s", len(embedded.plain), Path())
+	if len(embedded.body.Plain()) == 0 || Path() != embedded.path {
+		t.Fatalf("embedded script: %d bytes at %s", len(embedded.body.Plain()), Path())
 	}
-	t.Logf("embedded: built=%v, %d bytes, %d gzipped, %s", Built(), len(embedded.plain), len(embedded.gz), Path())
+	t.Logf("embedded: built=%v, %d bytes, %d gzipped, %s", Built(), len(embedded.body.Plain()), len(embedded.body.Gzip()), Path())
 }
