@@ -45,7 +45,10 @@ export const settingsCases = [
       await signIn(t, page, admin);
       await page.goto(`${t.origin}/p/${project}/settings`);
       await page.getByRole('heading', { name: 'Install the SDK' }).waitFor();
-      check((await page.locator('pre code').textContent()).includes(`project: '${project}'`), 'the snippet lacks the project id');
+      const codes = await page.locator('pre code').allTextContents();
+      check(codes[0] === `<script defer src="${t.origin}/beacon.js" data-project="${project}"></script>`, `the first snippet is not the relay's script tag: ${codes[0]}`);
+      check(codes[1]?.includes(`project: '${project}'`), 'the npm snippet lacks the project id');
+      check(codes[2]?.includes(`connect-src ${t.origin} ${t.origin.replace(/^http/, 'ws')}`), `the CSP lacks the relay's origins: ${codes[2]}`);
 
       const origins = page.getByLabel('Origins, one a line');
       const form = (title) => page.locator('section').filter({ has: page.getByRole('heading', { name: title }) });

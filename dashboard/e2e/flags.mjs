@@ -79,6 +79,7 @@ export const flagCases = [
       const { page, problems } = await watchedPage(context);
       await signIn(page, t.origin, editor, flagsUrl);
       await page.getByRole('heading', { name: 'No flags yet' }).waitFor();
+      check((await page.locator('pre code').first().textContent()).includes("beacon.getFlag('new-checkout')"), 'the empty state does not read a flag with the global beacon');
       await shootBoth(page, 'flags-empty');
 
       // Create a targeted flag and an everyone flag, through the form.

@@ -332,7 +332,9 @@ export const overviewCases = [
       await page.goto(`${t.origin}/p/${empty}`);
       await page.getByRole('heading', { name: /No events yet/ }).waitFor();
       await page.locator(READY).waitFor();
-      check((await page.locator('pre code').textContent()).includes(empty), 'the snippet lacks the project id');
+      const codes = await page.locator('pre code').allTextContents();
+      check(codes[0] === `<script defer src="${t.origin}/beacon.js" data-project="${empty}"></script>`, `the first snippet is not the relay's script tag: ${codes[0]}`);
+      check(codes[1]?.includes(`project: '${empty}'`), 'the npm snippet lacks the project id');
       await shootBoth(page, 'overview-empty');
       assertClean(problems, 'empty overview', (p) => /Failed to load resource/.test(p) && /\/api\/session\]$/.test(p));
       await context.close();

@@ -30,10 +30,40 @@ export function parseRetention(text: string): number | null | 'bad' {
   return n >= 2 && n <= 36500 ? n : 'bad';
 }
 
-/** The SDK's ESM snippet for a project on a relay (sdk/README.md). */
+/** The SDK's ESM snippet for a project on a relay (sdk/README.md, "Bundler"). */
 export function esmSnippet(host: string, project: string): string {
   return `import { createBeacon } from '@beacon/sdk';
 
 const beacon = createBeacon({ host: '${host}', project: '${project}' });
 beacon.track('signup', { plan: 'pro' }); // page views are sent for you`;
 }
+
+/** The script tag the relay serves the SDK with (sdk/README.md, "Script tag"): no bundler needed. */
+export function scriptSnippet(origin: string, project: string): string {
+  return `<script defer src="${origin}/beacon.js" data-project="${project}"></script>`;
+}
+
+/** The WebSocket origin of a relay origin: https → wss, http → ws. */
+export function wsOrigin(origin: string): string {
+  return origin.replace(/^http/, 'ws');
+}
+
+/** The Content-Security-Policy sources a site needs for the script tag (sdk/README.md, exactly). */
+export function cspSnippet(origin: string): string {
+  return `script-src ${origin};
+connect-src ${origin} ${wsOrigin(origin)};
+worker-src blob:`;
+}
+
+/** Reading a flag with the script tag's global `beacon` (sdk/README.md, "Flags: waiting and unknown"). */
+export const flagsScriptSnippet = `// in code that runs after beacon.js: a defer or module script, or on DOMContentLoaded
+beacon.flagsReady(2000).then(() => {
+  if (beacon.getFlag('new-checkout')) showNewCheckout(); // true / false / undefined (unknown)
+});
+beacon.onFlags((flags) => render(flags)); // called again on every change`;
+
+/** Reading a flag with the npm package. */
+export const flagsEsmSnippet = `import { createBeacon } from '@beacon/sdk';
+const beacon = createBeacon({ host, project });
+if (await beacon.flagsReady(2000)) render(beacon.getFlag('new-checkout'));
+beacon.onFlags((flags) => render(flags)); // called again on every change`;
