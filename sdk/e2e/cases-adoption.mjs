@@ -1,21 +1,6 @@
 // Browser cases for issue 13 (what a new user meets first): SPA titles, consent, flags you can
 // wait for, a wrong origin, and sendBeacon rows carrying the user. Same shape as cases.mjs.
-
-/** Fail with `message` unless `ok`. */
-function check(ok, message) {
-  if (!ok) throw new Error(message);
-}
-
-/** Poll `probe` until it returns something truthy; fail after `ms`. */
-async function until(probe, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { check, until } from './assert.mjs';
 
 /** The $pageview rows of `anon`, oldest first. */
 async function pageviews(t, anon) {

@@ -1,21 +1,6 @@
 // The browser test cases: each gets the test context `t` (see run.mjs) and throws on failure.
 import { isDeepStrictEqual } from 'node:util';
-
-/** Fail with `message` unless `ok`. */
-function check(ok, message) {
-  if (!ok) throw new Error(message);
-}
-
-/** Poll `probe` until it returns something truthy; fail after `ms`. */
-async function until(probe, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { check, until } from './assert.mjs';
 
 /** Rows of beacon.events for the given event ids. */
 async function eventsById(t, ids) {

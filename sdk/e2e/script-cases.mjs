@@ -3,20 +3,7 @@
 // cases.mjs; each case gets the same context `t`.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-
-function check(ok, message) {
-  if (!ok) throw new Error(message);
-}
-
-async function until(probe, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { check, until } from './assert.mjs';
 
 /**
  * Open /script.html with `params`, recording console lines and CSP violations, and wait until the
