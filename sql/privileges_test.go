@@ -174,6 +174,7 @@ var intendedACL = []grant{
 	{"function", "beacon.iso_local(timestamp with time zone, text)", ""},
 	{"function", "beacon.overview_range(text, text, date, date)", ""},
 	{"function", "beacon.overview_bucket(timestamp with time zone, text, timestamp with time zone, text)", ""},
+	{"function", "beacon.event_visitor(text, text, text, text)", ""},
 	{"function", "beacon.overview_label(timestamp with time zone, text, text)", ""},
 	{"function", "beacon.overview_buckets(timestamp with time zone, timestamp with time zone, text, text)", ""},
 	{"function", "beacon.overview_ratios(bigint, bigint, numeric, bigint, numeric)", ""},

@@ -76,6 +76,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION beacon.overview_bucket(timestamptz, text, timestamptz, text) IS 'Start of the overview series bucket (hour from p_t0, local day or local month of zone p_tz) that holds p_ts.';
 
+CREATE OR REPLACE FUNCTION beacon.event_visitor(p_user text, p_anon text, p_alias_user text, p_merged_into text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN octet_length(coalesce(p_user, p_anon)) > 1000 THEN NULL
+                WHEN p_user IS NOT NULL THEN 'p' || coalesce(p_merged_into, p_user)
+                WHEN p_anon = '' THEN NULL
+                WHEN p_alias_user IS NOT NULL THEN 'p' || coalesce(p_merged_into, p_alias_user)
+                ELSE 'a' || p_anon END
+$$;
+COMMENT ON FUNCTION beacon.event_visitor(text, text, text, text) IS 'Who an event counts as in the overview''s figures read from events (filtered views, hours, current visitors): ''p'' || the person (its user, or the user its anon id identified as — p_alias_user from beacon.aliases —, merged users as the one they were merged into, p_merged_into from beacon.users), else ''a'' || the anon id; NULL for an event without either or with an id over 1,000 bytes (as the rollups skip them). A plain SQL expression: the planner inlines it into the scan.';
+
 CREATE OR REPLACE FUNCTION beacon.overview_label(p_b timestamptz, p_step text, p_tz text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE p_step
@@ -221,11 +232,7 @@ DECLARE
 BEGIN
     PERFORM beacon.require_role(p_project, 'viewer');
     SELECT p.timezone INTO v_tz FROM beacon.projects p WHERE p.project_id = p_project;
-    SELECT count(DISTINCT CASE WHEN octet_length(coalesce(ev.user_id, ev.anon_id)) > 1000 THEN NULL
-                               WHEN ev.user_id IS NOT NULL THEN 'p' || coalesce(u.merged_into, ev.user_id)
-                               WHEN ev.anon_id = '' THEN NULL
-                               WHEN a.user_id IS NOT NULL THEN 'p' || coalesce(u.merged_into, a.user_id)
-                               ELSE 'a' || ev.anon_id END)
+    SELECT count(DISTINCT beacon.event_visitor(ev.user_id, ev.anon_id, a.user_id, u.merged_into))
     INTO v_n
     FROM beacon.events ev
     LEFT JOIN beacon.aliases a ON ev.user_id IS NULL AND a.project_id = ev.project_id AND a.anon_id = ev.anon_id

@@ -39,11 +39,7 @@ BEGIN
                CASE WHEN v_props AND ev.name = '$pageview' THEN left(coalesce(ev.props->>'$browser', ev.props->>'browser'), 200) END AS browser,
                CASE WHEN v_props AND ev.name = '$pageview' THEN left(coalesce(ev.props->>'$os', ev.props->>'os'), 200) END AS os,
                CASE WHEN v_props AND ev.name = '$pageview' THEN left(coalesce(ev.props->>'$device', ev.props->>'device'), 200) END AS device,
-               CASE WHEN octet_length(coalesce(ev.user_id, ev.anon_id)) > 1000 THEN NULL
-                    WHEN ev.user_id IS NOT NULL THEN 'p' || coalesce(u.merged_into, ev.user_id)
-                    WHEN ev.anon_id = '' THEN NULL
-                    WHEN a.user_id IS NOT NULL THEN 'p' || coalesce(u.merged_into, a.user_id)
-                    ELSE 'a' || ev.anon_id END AS visitor
+               beacon.event_visitor(ev.user_id, ev.anon_id, a.user_id, u.merged_into) AS visitor
         FROM beacon.events ev
         LEFT JOIN beacon.aliases a ON ev.user_id IS NULL AND a.project_id = ev.project_id AND a.anon_id = ev.anon_id
         LEFT JOIN beacon.users u ON u.project_id = ev.project_id AND u.user_id = coalesce(ev.user_id, a.user_id)
@@ -128,11 +124,7 @@ AS $$
                GROUP BY 1) ss ON ss.b = g.b
     LEFT JOIN (SELECT x.b, count(*) AS visitors
                FROM (SELECT DISTINCT date_bin('1 hour', ev.ts, p_t0) AS b,
-                            CASE WHEN octet_length(coalesce(ev.user_id, ev.anon_id)) > 1000 THEN NULL
-                                 WHEN ev.user_id IS NOT NULL THEN 'p' || coalesce(u.merged_into, ev.user_id)
-                                 WHEN ev.anon_id = '' THEN NULL
-                                 WHEN a.user_id IS NOT NULL THEN 'p' || coalesce(u.merged_into, a.user_id)
-                                 ELSE 'a' || ev.anon_id END AS visitor
+                            beacon.event_visitor(ev.user_id, ev.anon_id, a.user_id, u.merged_into) AS visitor
                      FROM beacon.events ev
                      LEFT JOIN beacon.aliases a ON ev.user_id IS NULL AND a.project_id = ev.project_id AND a.anon_id = ev.anon_id
                      LEFT JOIN beacon.users u ON u.project_id = ev.project_id AND u.user_id = coalesce(ev.user_id, a.user_id)
