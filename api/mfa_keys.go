@@ -20,7 +20,7 @@ import (
 // The account page's keys and recovery codes, and the enrolment of a key (from the account page,
 // or right after the password when MFA_REQUIRED sends a keyless account to enrol one).
 
-// enrolBegin is POST /api/account/keys/begin: the options for navigator.credentials.create. A
+// enrolBegin is POST /api/account/enrol: the options for navigator.credentials.create. A
 // discoverable credential is preferred (a passkey can then sign in alone); the account's keys
 // are excluded (the same authenticator twice is refused by the browser).
 func (s *Server) enrolBegin(ctx context.Context, tx pgx.Tx, a *account, _ http.ResponseWriter, _ *http.Request) (reply, error) {
