@@ -46,12 +46,13 @@ export function requestOptions(o: Json): PublicKeyCredentialRequestOptions {
 
 /** An authenticator's answer as the JSON the relay parses (what PublicKeyCredential.toJSON gives). */
 export function credentialJSON(c: PublicKeyCredential): Json {
-  const r = c.response as AuthenticatorAttestationResponse & AuthenticatorAssertionResponse;
-  const response: Json = { clientDataJSON: toB64url(r.clientDataJSON) };
-  if ('attestationObject' in r) {
+  const response: Json = { clientDataJSON: toB64url(c.response.clientDataJSON) };
+  if (c.response instanceof AuthenticatorAttestationResponse) {
+    const r = c.response;
     response.attestationObject = toB64url(r.attestationObject);
     response.transports = typeof r.getTransports === 'function' ? r.getTransports() : [];
   } else {
+    const r = c.response as AuthenticatorAssertionResponse;
     response.authenticatorData = toB64url(r.authenticatorData);
     response.signature = toB64url(r.signature);
     response.userHandle = toB64url(r.userHandle);
