@@ -62,26 +62,37 @@ async function signOut(page) {
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
 }
 
+/** Signs in with the password, enrols the authenticator's passkey as `name` on the account page. */
+async function enrol(page, origin, account, name) {
+  await password(page, origin, account);
+  await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor();
+  await page.goto(origin + '/account');
+  await page.getByRole('heading', { name: 'Security keys and passkeys' }).waitFor();
+  await page.getByLabel('Name of a new key').fill(name);
+  await page.getByRole('button', { name: 'Add a key or passkey' }).click();
+  await page.getByRole('list', { name: 'Your keys' }).getByText(name).waitFor();
+}
+
+/** Makes recovery codes on the account page and returns them as shown. */
+async function makeCodes(page) {
+  await page.getByRole('button', { name: 'Make recovery codes' }).click();
+  return (await page.getByRole('list', { name: 'Your new recovery codes' }).locator('li').allTextContents()).map((c) => c.trim());
+}
+
 const accountId = (email) => sql(`SELECT account_id FROM beacon.accounts WHERE email = '${email}'`);
 const audited = (email, action, extra = '') =>
   Number(sql(`SELECT count(*) FROM beacon.audit WHERE account_id = '${accountId(email)}' AND action = '${action}' ${extra}`));
 
 export const mfaCases = [
   {
-    name: 'real API: enrol a passkey, sign out, sign in with it alone; password + key; a recovery code instead of the key',
+    name: 'real API: enrol a passkey, rename it, make recovery codes, sign out, sign in with it alone; then password + key',
     async run(t) {
       if (!t.hasAccounts) return t.skip('this binary has no `beacon account` command');
       const account = t.createAccount();
       const { relay, origin } = await webauthnRelay();
       try {
         const { context, page, problems, cdp, authenticatorId } = await pageWithAuthenticator(t);
-        await password(page, origin, account);
-        await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor();
-        await page.goto(origin + '/account');
-        await page.getByRole('heading', { name: 'Security keys and passkeys' }).waitFor();
-        await page.getByLabel('Name of a new key').fill('Work laptop');
-        await page.getByRole('button', { name: 'Add a key or passkey' }).click();
-        await page.getByRole('list', { name: 'Your keys' }).getByText('Work laptop').waitFor();
+        await enrol(page, origin, account, 'Work laptop');
         const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
         check(credentials.length === 1 && credentials[0].isResidentCredential, `virtual authenticator holds ${JSON.stringify(credentials.map((c) => c.isResidentCredential))}`);
         check(audited(account.email, 'mfa_key_added') === 1, 'the enrolment is not audited');
@@ -93,8 +104,7 @@ export const mfaCases = [
         await page.getByRole('list', { name: 'Your keys' }).getByText('Laptop passkey').waitFor();
 
         // Recovery codes: shown once.
-        await page.getByRole('button', { name: 'Make recovery codes' }).click();
-        const codes = (await page.getByRole('list', { name: 'Your new recovery codes' }).locator('li').allTextContents()).map((c) => c.trim());
+        const codes = await makeCodes(page);
         check(codes.length === 10 && codes.every((c) => /^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/.test(c)), `codes ${codes}`);
         await shootBoth(page, 'mfa-account');
         await page.setViewportSize(PHONE);
@@ -123,6 +133,24 @@ export const mfaCases = [
         await page.getByRole('button', { name: 'Use my security key' }).click();
         await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor();
         check(audited(account.email, 'mfa_sign_in', `AND after ->> 'method' = 'key'`) === 1, 'the second factor is not audited');
+        assertClean(problems, 'mfa', refusedFetch);
+        await context.close();
+      } finally {
+        await relay.stop();
+      }
+    },
+  },
+  {
+    name: 'real API: a recovery code instead of the key (a wrong one refused); removing the key asks for the password again',
+    async run(t) {
+      if (!t.hasAccounts) return t.skip('this binary has no `beacon account` command');
+      const account = t.createAccount();
+      const { relay, origin } = await webauthnRelay();
+      try {
+        const { context, page, problems } = await pageWithAuthenticator(t);
+        await enrol(page, origin, account, 'Laptop passkey');
+        const codes = await makeCodes(page);
+        await page.getByRole('button', { name: 'I have saved them' }).click();
         await signOut(page);
 
         // Password, then a recovery code.
