@@ -27,8 +27,8 @@ import (
 const ceremonyTTL = 5 * time.Minute
 
 var (
-	errMFAFailed     = &apiError{http.StatusUnauthorized, "mfa_failed", "the security key's answer was refused: try again"}
-	errBadRecovery   = &apiError{http.StatusUnauthorized, "bad_recovery_code", "that recovery code is wrong or used"}
+	errMFAFailed     = &apiError{http.StatusUnauthorized, "mfa_failed", "The security key's answer was refused. Try again."}
+	errBadRecovery   = &apiError{http.StatusUnauthorized, "bad_recovery_code", "That recovery code is wrong or has been used."}
 	errKeyNotFound   = &apiError{http.StatusNotFound, "not_found", "key not found"}
 	errNoWebAuthn    = &apiError{http.StatusServiceUnavailable, "webauthn_unavailable", "passkeys are not configured on this server (WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS)"}
 	errBadCredential = &apiError{http.StatusBadRequest, "bad_request", `send {"ceremony":"…","credential":{…}} as the browser gave it`}

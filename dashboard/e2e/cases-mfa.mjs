@@ -158,7 +158,7 @@ export const mfaCases = [
         await page.getByRole('button', { name: 'Lost your key? Use a recovery code' }).click();
         await page.getByLabel('Recovery code').fill('AAAA-BBBB-CCCC-DDDD');
         await page.getByRole('button', { name: 'Use this code' }).click();
-        await page.getByRole('alert').getByText('wrong or used').waitFor();
+        await page.getByRole('alert').getByText('wrong or has been used').waitFor();
         await shootBoth(page, 'mfa-recovery-code');
         await page.getByLabel('Recovery code').fill(codes[0].toLowerCase());
         await page.getByRole('button', { name: 'Use this code' }).click();
