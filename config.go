@@ -66,6 +66,12 @@ type Config struct {
 	OverviewTimeout       time.Duration `envconfig:"OVERVIEW_TIMEOUT" default:"20s"`      // one overview request's SQL at most
 	SessionMaxPerAccount  int           `envconfig:"SESSION_MAX_PER_ACCOUNT" default:"5"` // a sign-in beyond it ends the oldest; 0: no limit
 	SignInBanner          string        `envconfig:"SIGNIN_BANNER"`                       // system use notification to accept before sign-in (AC-8)
+	MFARequired           bool          `envconfig:"MFA_REQUIRED"`
+
+	// WebAuthn relying party of passkeys and security keys (docs/config.md): the dashboard's host
+	// name and the origins its pages are served from.
+	WebAuthnRPID    string   `envconfig:"WEBAUTHN_RP_ID" default:"localhost"`
+	WebAuthnOrigins []string `envconfig:"WEBAUTHN_ORIGINS" default:"http://localhost:4000,http://localhost:5173"`
 }
 
 // loadConfig reads and validates the environment; its error is one line naming the variable.
@@ -158,6 +164,9 @@ func (c *Config) validate() error {
 		if err := checkOrigin(o); err != nil {
 			return fmt.Errorf("config: ALLOWED_ORIGINS: %w", err)
 		}
+	}
+	if err := checkWebAuthn(c.WebAuthnRPID, c.WebAuthnOrigins); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	if _, err := trustedProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("config: TRUSTED_PROXIES: %w", err)

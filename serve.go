@@ -213,6 +213,8 @@ func (r *relay) routes() http.Handler {
 		ReauthWindow: r.cfg.SessionReauthWindow, MaxSessions: r.cfg.SessionMaxPerAccount,
 		OverviewTimeout: r.cfg.OverviewTimeout,
 		Banner:          strings.TrimSpace(r.cfg.SignInBanner),
+		MFARequired:     r.cfg.MFARequired,
+		WebAuthnRPID:    r.cfg.WebAuthnRPID, WebAuthnOrigins: r.cfg.WebAuthnOrigins,
 	}, r.log)
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} { // "/api/" alone would conflict with "GET /"
 		mux.Handle(m+" /api/", dashAPI)

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/beacon-analytics/beacon/api/password"
@@ -54,6 +55,13 @@ type Config struct {
 	// long range over a large project reads every event of the range, and a person is better
 	// served by "choose a shorter range" than by a request that runs for minutes; 0 means 20 s.
 	OverviewTimeout time.Duration
+	// MFARequired (MFA_REQUIRED): an account without a key is sent to enrolment after its
+	// password and can do nothing else until it has enrolled one; its last key cannot be removed.
+	MFARequired bool
+	// WebAuthnRPID and WebAuthnOrigins are the WebAuthn relying party of passkeys and security
+	// keys (WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS); empty: localhost and http://localhost:4000.
+	WebAuthnRPID    string
+	WebAuthnOrigins []string
 }
 
 // Server serves /api/. It holds no state of its own: sessions live in PostgreSQL, so any relay
@@ -64,7 +72,8 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	dummy  func() string // a hash to check unknown emails against, so they take as long
-	checks atomic.Int64  // passwords checked, real or dummy (tests read it: export_test.go)
+	wa     *webauthn.WebAuthn
+	checks atomic.Int64 // passwords checked, real or dummy (tests read it: export_test.go)
 }
 
 // New returns the API on pool, whose login must be a member of beacon_api.
@@ -80,6 +89,7 @@ func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger) *Server {
 		}
 		return h
 	})
+	s.wa = newWebAuthn(cfg, log)
 	s.routes()
 	return s
 }
@@ -116,6 +126,7 @@ func (s *Server) routes() {
 	s.settingsRoutes()
 	s.tokenRoutes()
 	s.accountRoutes()
+	s.mfaRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})

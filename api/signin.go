@@ -26,6 +26,9 @@ type sessionBody struct {
 		Email string `json:"email"`
 	} `json:"account"`
 	CSRF string `json:"csrf"`
+	// MFA is what the session still needs after the password: second_factor (a key or a recovery
+	// code, POST /api/session/mfa/…) or enrol (MFA_REQUIRED: a first key, POST /api/account/keys…).
+	MFA string `json:"mfa,omitempty"`
 }
 
 func newSessionBody(id, email, csrf string) sessionBody {
@@ -114,8 +117,11 @@ func (s *Server) checkCredentials(r *http.Request, email, pw string) (sessionBod
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `SELECT beacon.after_sign_in($1, $2, $3)`, sum[:], s.cfg.MaxSessions, s.bannerSum())
-		return err
+		if _, err = tx.Exec(ctx, `SELECT beacon.after_sign_in($1, $2, $3)`, sum[:], s.cfg.MaxSessions, s.bannerSum()); err != nil {
+			return err
+		}
+		// A key, or MFA_REQUIRED without one: the session stays pending (refused by session_check).
+		return tx.QueryRow(ctx, `SELECT coalesce(beacon.mfa_after_password($1, $2), '')`, sum[:], s.cfg.MFARequired).Scan(&body.MFA)
 	})
 	if err != nil {
 		return sessionBody{}, "", err

@@ -18,6 +18,7 @@ type account struct {
 	ID, Email, CSRF string
 	tokenHash       []byte // the session token's SHA-256
 	tokenID         string // the API token acting, when the request carried Authorization: Bearer
+	mfaPending      string // second_factor or enrol: what the session still needs (mfaSession only)
 }
 
 // reply is what a handler answers, written only once its transaction committed.

@@ -238,12 +238,15 @@ BEGIN
             jsonb_build_object('created_at', s.created_at, 'last_seen_at', s.last_seen_at), NULL, s.account_id);
         RETURN;
     END IF;
+    IF s.mfa_pending IS NOT NULL THEN
+        RETURN; -- its second factor (or, under MFA_REQUIRED, a key's enrolment) is still due: code/mfa.sql
+    END IF;
     IF s.last_seen_at < now() - interval '10 seconds' THEN
         UPDATE beacon.account_sessions x SET last_seen_at = now() WHERE x.token_hash = p_token_hash;
     END IF;
     RETURN QUERY SELECT a.account_id, a.email, s.csrf_token FROM beacon.accounts a WHERE a.account_id = s.account_id;
 END $$;
-COMMENT ON FUNCTION beacon.session_check(bytea, interval, interval) IS 'The session whose token hashes to p_token_hash: its account and CSRF token, and its last_seen_at moved to now (at most every 10 s). Nothing when there is none; a session idle for p_idle, older than p_lifetime or of a disabled account is deleted and audited (session_expired) and returns nothing. Called by the relay at the start of every API request.';
+COMMENT ON FUNCTION beacon.session_check(bytea, interval, interval) IS 'The session whose token hashes to p_token_hash: its account and CSRF token, and its last_seen_at moved to now (at most every 10 s). Nothing when there is none; a session idle for p_idle, older than p_lifetime or of a disabled account is deleted and audited (session_expired) and returns nothing. A session pending its second factor (mfa_pending) returns nothing either, and stays: only beacon.mfa_session_check answers it. Called by the relay at the start of every API request.';
 
 CREATE OR REPLACE FUNCTION beacon.sign_out(p_token_hash bytea) RETURNS void
 LANGUAGE plpgsql VOLATILE

@@ -12,6 +12,8 @@ export interface Account {
 export interface Session {
   account: Account;
   csrf: string;
+  /** After the password: a key (or recovery code) still due, or (MFA_REQUIRED) a first key to enrol. */
+  mfa?: 'second_factor' | 'enrol';
 }
 
 /** A project the account is a member of. */
@@ -569,4 +571,97 @@ export async function readAudit(
   if (before !== null) q.set('before', String(before));
   const base = project ? `${projectPath(project)}/audit` : '/api/audit';
   return call(f, 'GET', `${base}${q.size ? `?${q}` : ''}`);
+}
+
+// Passkeys, security keys and recovery codes (docs/dashboard.md, MFA) ------------------------------
+
+/** A security key or passkey of the signed-in person. */
+export interface SecurityKey {
+  id: number;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+  transports: string[];
+  /** A synced passkey or one built into a device (it can sign in alone). */
+  passkey: boolean;
+  backed_up: boolean;
+}
+
+/** GET /api/account/keys. */
+export interface SecurityKeys {
+  keys: SecurityKey[];
+  recovery_codes_left: number;
+  recovery_codes_created_at: string | null;
+}
+
+/** GET /api/session/mfa: what a session still needs after its password. */
+export interface MfaStatus {
+  pending: 'second_factor' | 'enrol' | null;
+  keys: number;
+  recovery_codes_left: number;
+}
+
+/** The session's MFA state; works for a session pending its second factor or enrolment. */
+export async function mfaStatus(f: Fetch = fetch): Promise<MfaStatus> {
+  return call<MfaStatus>(f, 'GET', '/api/session/mfa');
+}
+
+type Begun = { ceremony: string; publicKey: Record<string, unknown> };
+
+/** Asks the browser for a key's assertion on a begin step's options (null: the person cancelled). */
+async function assertion(options: Record<string, unknown>, mediation?: CredentialMediationRequirement): Promise<Record<string, unknown>> {
+  const { requestOptions, credentialJSON } = await import('./webauthn');
+  const c = (await navigator.credentials.get({ publicKey: requestOptions(options), mediation })) as PublicKeyCredential | null;
+  if (!c) throw new DOMException('no key answered', 'NotAllowedError');
+  return credentialJSON(c);
+}
+
+/** The second factor after the password: the browser asks for one of the account's keys. */
+export async function signInWithKey(f: Fetch = fetch): Promise<Session> {
+  const b = await call<Begun>(f, 'POST', '/api/session/mfa/key/begin');
+  const credential = await assertion(b.publicKey);
+  return remember(await call<Session>(f, 'POST', '/api/session/mfa/key/finish', { ceremony: b.ceremony, credential }));
+}
+
+/** A recovery code instead of the key; a wrong or used one is ApiError 401 `bad_recovery_code`. */
+export async function signInWithRecoveryCode(code: string, f: Fetch = fetch): Promise<Session> {
+  return remember(await call<Session>(f, 'POST', '/api/session/mfa/recovery', { code }));
+}
+
+/** Signs in with a passkey alone (no email, no password); acceptBanner as for signIn. */
+export async function signInWithPasskey(acceptBanner = false, f: Fetch = fetch): Promise<Session> {
+  const b = await call<Begun>(f, 'POST', '/api/session/passkey/begin');
+  const credential = await assertion(b.publicKey);
+  return remember(
+    await call<Session>(f, 'POST', '/api/session/passkey/finish', { ceremony: b.ceremony, credential, ...(acceptBanner ? { accept_banner: true } : {}) }),
+  );
+}
+
+/** The person's keys and how many recovery codes are left. */
+export async function listKeys(f: Fetch = fetch): Promise<SecurityKeys> {
+  return call<SecurityKeys>(f, 'GET', '/api/account/keys');
+}
+
+/** Enrols a new key or passkey under name: the browser creates the credential. */
+export async function enrolKey(name: string, f: Fetch = fetch): Promise<SecurityKey> {
+  const { creationOptions, credentialJSON } = await import('./webauthn');
+  const b = await call<Begun>(f, 'POST', '/api/account/enrol');
+  const c = (await navigator.credentials.create({ publicKey: creationOptions(b.publicKey) })) as PublicKeyCredential | null;
+  if (!c) throw new DOMException('no key answered', 'NotAllowedError');
+  return call<SecurityKey>(f, 'POST', '/api/account/keys', { ceremony: b.ceremony, name, credential: credentialJSON(c) });
+}
+
+/** Renames one of the person's keys. */
+export async function renameKey(id: number, name: string, f: Fetch = fetch): Promise<SecurityKey> {
+  return call<SecurityKey>(f, 'PATCH', `/api/account/keys/${id}`, { name });
+}
+
+/** Removes one of the person's keys (a fresh password: the re-authentication dialog asks). */
+export async function removeKey(id: number, f: Fetch = fetch): Promise<void> {
+  return call<void>(f, 'DELETE', `/api/account/keys/${id}`);
+}
+
+/** A new set of recovery codes, replacing the old; shown this once. */
+export async function createRecoveryCodes(f: Fetch = fetch): Promise<string[]> {
+  return (await call<{ codes: string[] }>(f, 'POST', '/api/account/recovery-codes')).codes;
 }

@@ -1,0 +1,3 @@
+module github.com/go-webauthn/x
+
+go 1.26.0
