@@ -289,6 +289,14 @@ var intendedACL = []grant{
 	{"function", "beacon.token_role(uuid)", ""},
 	{"sequence", "beacon.account_sessions_session_id_seq", ""},
 	{"table", "beacon.api_tokens", ""},
+
+	// Issue 15, Segment-compatible API (code/writekeys.sql, 017_write_keys.sql): the relay resolves
+	// write keys and aliases; keys are made and revoked by the owner (the CLI).
+	{"function", "beacon.create_write_key(uuid, text, bytea)", ""},
+	{"function", "beacon.revoke_write_key(uuid)", ""},
+	{"function", "beacon.segment_alias(uuid, text, text)", "beacon_relay:EXECUTE"},
+	{"function", "beacon.write_key_project(bytea)", "beacon_relay:EXECUTE"},
+	{"table", "beacon.write_keys", ""},
 }
 
 // aclQuery lists every routine and relation of beacon and analytics with the privileges of each
