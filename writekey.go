@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/beacon-analytics/beacon/segment"
 )
 
 const writekeyUsage = `usage: beacon writekey create --project ID [--name NAME]
@@ -38,18 +37,6 @@ func writekeyCmd(ctx context.Context, cfg Config, args []string) error {
 	return errors.New(writekeyUsage)
 }
 
-// WriteKeyPrefix starts every write key, so a leaked one is recognisable (secret scanners).
-const WriteKeyPrefix = "bwk_"
-
-// newWriteKey makes a write key (bwk_ and 32 random bytes, base64url) and its SHA-256.
-func newWriteKey() (key string, hash []byte) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	key = WriteKeyPrefix + base64.RawURLEncoding.EncodeToString(b)
-	sum := sha256.Sum256([]byte(key))
-	return key, sum[:]
-}
-
 // writekeyCreate makes a key with beacon.create_write_key (audited writekey_created) and prints it.
 func writekeyCreate(ctx context.Context, cfg Config, args []string) error {
 	fs := flag.NewFlagSet("writekey create", flag.ContinueOnError)
@@ -62,7 +49,7 @@ func writekeyCreate(ctx context.Context, cfg Config, args []string) error {
 	if _, err := uuid.Parse(*project); err != nil {
 		return fmt.Errorf("writekey create: --project %q is not a project id", *project)
 	}
-	key, hash := newWriteKey()
+	key, hash := segment.NewWriteKey()
 	var id string
 	err := withOwner(ctx, cfg, func(conn *pgx.Conn) error {
 		return conn.QueryRow(ctx, `SELECT beacon.create_write_key($1, $2, $3)::text`, *project, *name, hash).Scan(&id)

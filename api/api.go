@@ -115,6 +115,7 @@ func (s *Server) routes() {
 	m.HandleFunc("/api/projects/{id}/people/{person}", methodNotAllowed)
 	s.settingsRoutes()
 	s.tokenRoutes()
+	s.writeKeyRoutes()
 	s.accountRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
