@@ -137,13 +137,13 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM beacon.require_role(p_project, 'owner');
-    PERFORM beacon.require_recent_auth();
+    PERFORM beacon.require_person(); -- no fresh password: stopping a leaked key must not wait for one
     IF NOT EXISTS (SELECT FROM beacon.write_keys k WHERE k.key_id = p_key AND k.project_id = p_project) THEN
         RAISE EXCEPTION 'write key not found' USING ERRCODE = 'P0002', HINT = 'write_key';
     END IF;
     PERFORM beacon.revoke_write_key(p_key);
 END $$;
-COMMENT ON FUNCTION beacon.api_write_key_revoke(uuid, uuid) IS 'DELETE /api/projects/{id}/write-keys/{key}: revokes one of the project''s write keys at once (beacon.revoke_write_key, audited; revoking a revoked key does nothing). Needs the owner role and a recent password; P0002 (HINT write_key) for a key of another project.';
+COMMENT ON FUNCTION beacon.api_write_key_revoke(uuid, uuid) IS 'DELETE /api/projects/{id}/write-keys/{key}: revokes one of the project''s write keys at once (beacon.revoke_write_key, audited; revoking a revoked key does nothing). Needs the owner role and a signed-in person (no fresh password, as for tokens); P0002 (HINT write_key) for a key of another project.';
 
 -- The relay's and the API's grants are here, beside the functions (roles.sql revokes PUBLIC's only).
 GRANT EXECUTE ON FUNCTION beacon.write_key_project(bytea), beacon.segment_alias(uuid, text, text) TO beacon_relay;
