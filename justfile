@@ -96,7 +96,7 @@ db-down:
     infra/pg.sh down
 
 # Set up and run every test: Go (real PostgreSQL, real WebSockets), SDK and dashboard unit and browser tests.
-test: test-deps test-go test-sdk test-dashboard audit
+test: test-deps test-go test-sdk test-dashboard test-segment audit
 
 # System packages the tests need (Debian chromium for the browser tests).
 test-deps:
@@ -136,6 +136,22 @@ test-sdk:
     export DATABASE_URL="postgres://beacon:beacon@localhost:54329/$db?sslmode=disable"
     ../bin/beacon migrate
     BEACON_BIN=$PWD/../bin/beacon npm run e2e
+
+# Segment's own Node library (@segment/analytics-node, pinned in segment/e2e/package-lock.json)
+# against the real relay on a migrated database: docs/protocol.md, "Segment-compatible API".
+test-segment:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export PGPORT=54329 BEACON_PGDATA=${TMPDIR:-/tmp}/beacon-test/pg15
+    infra/pg.sh up
+    (cd segment/e2e && npm ci --no-audit --no-fund)
+    mkdir -p bin && go build -o bin/beacon .
+    admin="postgres://beacon:beacon@localhost:54329/postgres?sslmode=disable"
+    db=${SEGMENT_E2E_DB:-beacon_segment_e2e}  # another name lets two checkouts run this at once
+    psql "$admin" -X -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+    export DATABASE_URL="postgres://beacon:beacon@localhost:54329/$db?sslmode=disable"
+    bin/beacon migrate
+    cd segment/e2e && BEACON_BIN=$PWD/../../bin/beacon npm test
 
 # The browser tests run against the real relay embedding that build and a migrated database;
 # screenshots of every page, light and dark, land in dashboard/screenshots/.

@@ -22,6 +22,7 @@ commands:
   account create --email E --role R [--project ID]  create a dashboard account, password on standard input
   project set-tz ID ZONE                     set the project's time zone (IANA name; create takes --tz ZONE too)
   token create --project ID --scope S [--expires 90d] [--name N]  make an API token (shown once); token list|revoke
+  writekey create --project ID [--name N]   make a write key for the Segment-compatible API (shown once); writekey list|revoke
 `
 
 func main() {
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string) error {
 		return accountCmd(ctx, cfg, args)
 	case "token":
 		return tokenCmd(ctx, cfg, args)
+	case "writekey":
+		return writekeyCmd(ctx, cfg, args)
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}

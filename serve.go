@@ -26,6 +26,7 @@ import (
 	"github.com/beacon-analytics/beacon/pgbatch"
 	"github.com/beacon-analytics/beacon/protocol"
 	"github.com/beacon-analytics/beacon/sdkjs"
+	"github.com/beacon-analytics/beacon/segment"
 	beaconsql "github.com/beacon-analytics/beacon/sql"
 	"github.com/beacon-analytics/beacon/store"
 	"github.com/beacon-analytics/beacon/ws"
@@ -198,6 +199,10 @@ func (r *relay) routes() http.Handler {
 	mux.Handle("GET /ws", r.edge)
 	mux.HandleFunc("POST /v1/events", r.edge.Ingest)
 	mux.HandleFunc("OPTIONS /v1/events", r.edge.Ingest)
+	segment.New(segment.Config{ // the Segment-compatible API: /v1/batch, /v1/track, … (docs/protocol.md)
+		Limits:        protocol.Limits{MaxPropsBytes: r.cfg.MaxPropsBytes, MaxEventAge: r.cfg.MaxEventAge},
+		CommitTimeout: r.cfg.CommitTimeout, Observer: r.metrics,
+	}, r.store, r.batcher, r.log).Routes(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", r.ready)
 	if r.cfg.MetricsAddr == "" {

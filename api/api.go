@@ -125,6 +125,7 @@ func (s *Server) routes() {
 	m.HandleFunc("/api/projects/{id}/people/{person}", methodNotAllowed)
 	s.settingsRoutes()
 	s.tokenRoutes()
+	s.writeKeyRoutes()
 	s.accountRoutes()
 	s.mfaRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {

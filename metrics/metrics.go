@@ -34,6 +34,7 @@ type Metrics struct {
 	flagsSent        prometheus.Counter
 	listenerConnects prometheus.Counter
 	tsReplaced       *prometheus.CounterVec
+	segment          segmentMetrics // the Segment-compatible API's (segment.go)
 }
 
 // New registers every collector, plus Go runtime and process collectors.
@@ -63,6 +64,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
+	m.segment = newSegmentMetrics(reg)
 	m.messagesByType = map[string]prometheus.Counter{}
 	for _, typ := range []string{"event", "identify", "ping", "invalid"} {
 		m.messagesByType[typ] = m.messages.WithLabelValues(typ)

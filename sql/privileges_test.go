@@ -314,6 +314,18 @@ var intendedACL = []grant{
 	{"function", "beacon.token_role(uuid)", ""},
 	{"sequence", "beacon.account_sessions_session_id_seq", ""},
 	{"table", "beacon.api_tokens", ""},
+
+	// Issue 15, Segment-compatible API (code/writekeys.sql, 017_write_keys.sql): the relay resolves
+	// write keys and aliases; keys are made and revoked by the owner (the CLI).
+	{"function", "beacon.api_write_key_create(uuid, text, bytea)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_write_key_revoke(uuid, uuid)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_write_keys(uuid)", "beacon_api:EXECUTE"},
+	{"function", "beacon.create_write_key(uuid, text, bytea)", ""},
+	{"function", "beacon.revoke_write_key(uuid)", ""},
+	{"function", "beacon.segment_alias(uuid, text, text)", "beacon_relay:EXECUTE"},
+	{"function", "beacon.write_key_json(beacon.write_keys)", ""},
+	{"function", "beacon.write_key_project(bytea)", "beacon_relay:EXECUTE"},
+	{"table", "beacon.write_keys", ""},
 }
 
 // aclQuery lists every routine and relation of beacon and analytics with the privileges of each

@@ -23,8 +23,9 @@ var copyEventIDs = "COPY " + pgx.Identifier{"beacon", "event_ids"}.Sanitize() +
 // UUIDv7 time: TS equals ReceivedAt), or lies ahead of it (a client time that was past the
 // plausible limit a moment earlier was replaced, protocol.ResolveTS). Such an event's id is also
 // written to beacon.event_ids, which refuses it a second time within DedupWindow. A client ts
-// in the past equal to ReceivedAt to the nanosecond is keyed too: harmless.
-func (e *Event) KeyedByID() bool { return !e.TS.Before(e.ReceivedAt) }
+// in the past equal to ReceivedAt to the nanosecond is keyed too: harmless. An event whose door
+// asked for it (ByID) is keyed whatever its ts.
+func (e *Event) KeyedByID() bool { return e.ByID || !e.TS.Before(e.ReceivedAt) }
 
 // keyed returns the positions of rows keyed by id.
 func keyed(rows Rows) []int {

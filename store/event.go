@@ -22,6 +22,9 @@ type Event struct {
 	TS         time.Time
 	ReceivedAt time.Time
 	SentTS     time.Time // the client's ts when the relay replaced it (protocol.ResolveTS); zero stores NULL
+	// ByID asks for dedup by id alone for DedupWindow (KeyedByID) whatever the ts: a door whose
+	// re-sends may resolve to another ts (the Segment API's skew-corrected timestamps) sets it.
+	ByID bool
 }
 
 // columns are beacon.events' columns in the order appendCopy writes them: the COPY column list,

@@ -139,4 +139,44 @@ export const settingsCases = [
       await context.close();
     },
   },
+  {
+    name: 'real API: an owner creates a write key (shown once), a Segment-style server sends with it, revoking it refuses the next request',
+    async run(t) {
+      if (!t.hasAccounts) return t.skip('this binary has no `beacon account` command');
+      const admin = t.createAccount();
+      const project = t.createProject();
+      const context = await t.browser.newContext({ viewport: LAPTOP });
+      const { page, problems } = await watchedPage(context);
+      page.on('dialog', (d) => d.accept());
+      await signIn(t, page, admin);
+      await page.goto(`${t.origin}/p/${project}/settings`);
+      const section = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Write keys' }) });
+      await section.getByText('No write keys yet.').waitFor();
+      await section.getByLabel('Name').fill('Checkout service');
+      await section.getByRole('button', { name: 'Create write key' }).click();
+      const key = (await page.locator('#new-write-key').textContent())?.trim() ?? '';
+      check(/^bwk_[A-Za-z0-9_-]{43}$/.test(key), `the new key looks wrong: ${key}`);
+      const track = () =>
+        fetch(`${t.origin}/v1/track`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: 'Basic ' + Buffer.from(key + ':').toString('base64') },
+          body: JSON.stringify({ userId: 'u-e2e', event: 'Order Completed', messageId: 'e2e-1' }),
+        }).then((r) => r.status);
+      check((await track()) === 200, 'a track with the new key was not taken');
+      await page.reload();
+      await section.getByRole('cell', { name: 'Checkout service', exact: true }).waitFor();
+      check(!(await page.content()).includes(key), 'the key is shown again after a reload');
+      await section.getByRole('cell', { name: 'active', exact: true }).waitFor();
+      await shootBoth(page, 'settings-writekeys', () => section.getByRole('cell', { name: 'Checkout service', exact: true }).waitFor());
+      await page.setViewportSize(PHONE);
+      await section.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: `${SHOTS}settings-writekeys-phone-light.png`, fullPage: true });
+      await page.setViewportSize(LAPTOP);
+      await section.getByRole('button', { name: 'Revoke Checkout service' }).click();
+      await section.getByRole('cell', { name: 'revoked', exact: true }).waitFor();
+      check((await track()) === 401, 'the revoked key was still taken');
+      assertClean(problems, 'write keys', refusedFetch);
+      await context.close();
+    },
+  },
 ];

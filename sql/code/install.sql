@@ -34,4 +34,5 @@
 {{ template "api_settings.sql" . }}
 {{ template "lifecycle.sql" . }}
 {{ template "mfa.sql" . }}
+{{ template "writekeys.sql" . }}
 {{ template "roles.sql" . }}

@@ -554,6 +554,32 @@ export async function revokeToken(project: string, token: string, f: Fetch = fet
   return call<void>(f, 'DELETE', `${projectPath(project)}/tokens/${encodeURIComponent(token)}`);
 }
 
+// Issue 15: write keys of the Segment-compatible tracking API (docs/protocol.md).
+
+export interface WriteKey {
+  id: string;
+  name: string;
+  created_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  active: boolean;
+}
+
+/** A project's write keys (owners). */
+export async function listWriteKeys(project: string, f: Fetch = fetch): Promise<WriteKey[]> {
+  return (await call<{ write_keys: WriteKey[] }>(f, 'GET', `${projectPath(project)}/write-keys`)).write_keys;
+}
+
+/** Creates a write key (owners, fresh password); the answer's key is shown this once. */
+export async function createWriteKey(project: string, name: string, f: Fetch = fetch): Promise<WriteKey & { key: string }> {
+  return call(f, 'POST', `${projectPath(project)}/write-keys`, { name });
+}
+
+/** Revokes a write key at once (owners). */
+export async function revokeWriteKey(project: string, key: string, f: Fetch = fetch): Promise<void> {
+  return call<void>(f, 'DELETE', `${projectPath(project)}/write-keys/${encodeURIComponent(key)}`);
+}
+
 /** Disables or re-enables an account (admins; owners for their projects' members). */
 export async function setAccountDisabled(account: string, disabled: boolean, f: Fetch = fetch): Promise<void> {
   await call(f, 'PATCH', `/api/accounts/${encodeURIComponent(account)}`, { disabled });

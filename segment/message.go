@@ -1,0 +1,73 @@
+package segment
+
+import (
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/beacon-analytics/beacon/protocol"
+)
+
+// message is one message of the Segment spec (https://segment.com/docs/connections/spec/): the
+// common fields and those of each type. Unknown fields (integrations, channel, _metadata, …) are
+// ignored; known ones match their names exactly, as everywhere in Beacon (protocol.Decode).
+type message struct {
+	Type              string         `json:"type"`
+	MessageID         string         `json:"messageId"`
+	AnonymousID       string         `json:"anonymousId"`
+	UserID            string         `json:"userId"`
+	Timestamp         string         `json:"timestamp"`
+	OriginalTimestamp string         `json:"originalTimestamp"`
+	SentAt            string         `json:"sentAt"`
+	Context           jsontext.Value `json:"context"`
+	Properties        jsontext.Value `json:"properties"`
+	Traits            jsontext.Value `json:"traits"`
+	Event             string         `json:"event"`      // track
+	Name              string         `json:"name"`       // page, screen
+	Category          string         `json:"category"`   // page
+	GroupID           string         `json:"groupId"`    // group
+	PreviousID        string         `json:"previousId"` // alias
+	WriteKey          string         `json:"writeKey"`
+}
+
+// Segment message types.
+const (
+	typeTrack    = "track"
+	typePage     = "page"
+	typeScreen   = "screen"
+	typeIdentify = "identify"
+	typeGroup    = "group"
+	typeAlias    = "alias"
+)
+
+// envelope is a /v1/batch body: the messages, and what applies to all of them.
+type envelope struct {
+	Batch    []jsontext.Value `json:"batch"`
+	SentAt   string           `json:"sentAt"`
+	Context  jsontext.Value   `json:"context"`
+	WriteKey string           `json:"writeKey"`
+}
+
+// decodeMessage parses one message as strictly as protocol.Decode parses the WebSocket's: an
+// object, valid UTF-8, no key repeated at any depth, each known field of its JSON type.
+func decodeMessage(raw []byte) (message, *protocol.Error) {
+	var m message
+	if len(raw) == 0 || jsontext.Value(raw).Kind() != '{' {
+		return m, protocol.NewError(protocol.CodeBadJSON, "a message must be a JSON object")
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return message{}, decodeError(err)
+	}
+	return m, nil
+}
+
+// decodeError answers a decoder error with the protocol's codes.
+func decodeError(err error) *protocol.Error {
+	var sem *json.SemanticError
+	switch {
+	case asSemantic(err, &sem):
+		return protocol.NewError(protocol.CodeBadMessage, "field "+string(sem.JSONPointer)+" has the wrong JSON type")
+	case isDuplicate(err):
+		return protocol.NewError(protocol.CodeDuplicateKey, "a JSON object repeats a key")
+	}
+	return protocol.NewError(protocol.CodeBadJSON, "not valid JSON (or not valid UTF-8)")
+}
