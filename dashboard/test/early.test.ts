@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { earlyPaths, overviewPath, startEarly, takeEarly } from '../src/lib/early';
+import { dropEarly, earlyPaths, overviewPath, startEarly, takeEarly } from '../src/lib/early';
 import { parseFilters, parseRange, viewQuery } from '../src/lib/range';
 
 const P = '00000000-0000-4000-8000-00000000da5b';
@@ -16,14 +16,24 @@ describe('earlyPaths', () => {
 });
 
 describe('startEarly and takeEarly', () => {
-  it('hands each early answer out once', async () => {
+  it('asks the rest once the session answered, and hands each answer out once', async () => {
     const f = vi.fn(async (path: string) => new Response(JSON.stringify({ path })));
     startEarly(new URL(`http://x/p/${P}/people`), f as unknown as typeof fetch);
+    const r = await takeEarly('/api/projects');
+    expect(await r!.json()).toEqual({ path: '/api/projects' });
     expect(f).toHaveBeenCalledTimes(2);
-    const r = takeEarly('/api/projects');
-    expect(await (await r!).json()).toEqual({ path: '/api/projects' });
     expect(takeEarly('/api/projects')).toBeUndefined();
     expect(takeEarly('/api/nothing')).toBeUndefined();
-    takeEarly('/api/session');
+    dropEarly();
+    expect(takeEarly('/api/session')).toBeUndefined();
+  });
+
+  it('asks nothing more when signed out: the others are left to their callers', async () => {
+    const f = vi.fn(async () => new Response('{}', { status: 401 }));
+    startEarly(new URL(`http://x/p/${P}?range=30d`), f as unknown as typeof fetch);
+    expect((await takeEarly('/api/session'))!.status).toBe(401);
+    expect(await takeEarly('/api/projects')).toBeNull();
+    expect(f).toHaveBeenCalledTimes(1);
+    dropEarly();
   });
 });

@@ -1,7 +1,7 @@
 // The dashboard's one API client: every call to the relay's /api goes through here, typed after
 // the contract in docs/dashboard.md. Errors arrive as {"error":{"code","message"}} and become an
 // ApiError; every state-changing call carries the session's CSRF token in X-CSRF-Token.
-import { overviewPath, takeEarly } from './early';
+import { dropEarly, overviewPath, takeEarly } from './early';
 
 /** The signed-in account. */
 export interface Account {
@@ -116,13 +116,9 @@ async function call<T>(f: Fetch, method: string, path: string, body?: unknown): 
   if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
   let res: Response;
   try {
-    const first = method === 'GET' ? takeEarly(path) : undefined; // asked as the app started (early.ts)
-    res = await (first ?? f(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-    }));
+    if (method !== 'GET') dropEarly(); // answers asked before a change are not taken after it
+    const first = method === 'GET' ? await takeEarly(path) : null; // asked as the app started (early.ts)
+    res = first ?? (await f(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' }));
   } catch {
     throw new ApiError(0, 'network', 'Beacon could not be reached. Check your connection and try again.');
   }

@@ -8,7 +8,8 @@ import { parseFilters, parseRange, viewQuery } from './range';
 /** Unclaimed early answers are dropped after this long (a later load asks anew). */
 const KEEP_MS = 10_000;
 
-const early = new Map<string, Promise<Response>>();
+/** Early answers by path; null: not asked (signed out), the caller asks itself. */
+const early = new Map<string, Promise<Response | null>>();
 
 /** The overview's API path for a project and view query (shared with api.ts, so both match). */
 export function overviewPath(project: string, query: URLSearchParams): string {
@@ -30,19 +31,34 @@ export function earlyPaths(url: URL): string[] {
   return paths;
 }
 
-/** Starts the first page's GETs (see earlyPaths); the answers wait in memory for api.ts. */
+/**
+ * Starts the first page's GETs (see earlyPaths); the answers wait in memory for api.ts. The
+ * session goes first and the others as soon as it answered 200, so a signed-out visit asks
+ * nothing more than it did before (the sign-in redirect) — all while the page's code downloads.
+ */
 export function startEarly(url: URL, f: typeof fetch = fetch): void {
-  for (const path of earlyPaths(url)) {
-    const p = f(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
-    p.catch(() => {}); // a failure is the caller's, when it takes the answer
+  const ask = (path: string) => f(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  const [first, ...rest] = earlyPaths(url);
+  if (!first) return;
+  const session = ask(first);
+  session.catch(() => {}); // a failure is the caller's, when it takes the answer
+  early.set(first, session);
+  for (const path of rest) {
+    const p = session.then((r) => (r.ok ? ask(path) : null));
+    p.catch(() => {});
     early.set(path, p);
   }
-  setTimeout(() => early.clear(), KEEP_MS);
+  setTimeout(dropEarly, KEEP_MS);
 }
 
 /** The early answer for a GET of `path`, once (undefined: none, ask the API). */
-export function takeEarly(path: string): Promise<Response> | undefined {
+export function takeEarly(path: string): Promise<Response | null> | undefined {
   const p = early.get(path);
   early.delete(path);
   return p;
+}
+
+/** Forgets every early answer not yet taken: api.ts calls it on a change (sign-in, sign-out…). */
+export function dropEarly(): void {
+  early.clear();
 }
