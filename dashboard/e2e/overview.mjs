@@ -219,15 +219,33 @@ export const overviewCases = [
       // Devices through the keyboard: the tabs take arrow keys.
       await page.getByRole('tab', { name: 'Browsers' }).focus();
       await page.keyboard.press('End');
-      check((await page.getByRole('tab', { name: 'Devices' }).getAttribute('aria-selected')) === 'true', 'End did not select Devices');
+      // The tab picked is in the URL (?show=), and focus stays on the tabs.
+      await page.waitForURL((u) => u.searchParams.get('show') === 'devices');
+      await page.locator('[role="tab"][aria-selected="true"]', { hasText: 'Devices' }).waitFor();
+      check(await page.getByRole('tab', { name: 'Devices' }).evaluate((e) => e === document.activeElement), 'focus left the Devices tab');
       const mobile = VISITS.filter((v) => v.ua[2] === 'Mobile').reduce((a, v) => a + v.pages.length, 0);
       check((await count(page, 'devices', 'Mobile')) === String(mobile), `devices: Mobile is not ${mobile} pageviews`);
       await page.keyboard.press('Home');
-      // The chart draws the card picked.
+      await page.waitForURL((u) => !u.searchParams.has('show'));
+      // The chart draws the card picked; the pick is in the URL (?metric=): a reload and
+      // back/forward restore it.
       await page.locator('[data-kpi="pageviews"]').click();
       await page.getByRole('heading', { name: 'Pageviews', level: 2 }).waitFor();
       check((await page.locator('[data-kpi="pageviews"]').getAttribute('aria-pressed')) === 'true', 'the picked card is not pressed');
+      check(new URL(page.url()).searchParams.get('metric') === 'pageviews', `the picked card is not in the URL: ${page.url()}`);
+      await page.getByRole('tab', { name: 'Entry pages' }).click();
+      await page.waitForURL((u) => u.searchParams.get('show') === 'entry_pages');
+      await page.reload();
+      await page.getByRole('heading', { name: 'Pageviews', level: 2 }).waitFor();
+      await page.locator('[role="tab"][aria-selected="true"]', { hasText: 'Entry pages' }).waitFor();
+      await page.goBack(); // before Entry pages
+      await page.locator('[role="tab"][aria-selected="true"]', { hasText: /^Pages$/ }).waitFor();
+      await page.goBack(); // before Pageviews
+      await page.getByRole('heading', { name: 'Unique visitors', level: 2 }).waitFor();
+      await page.goForward();
+      await page.getByRole('heading', { name: 'Pageviews', level: 2 }).waitFor();
       await page.locator('[data-kpi="visitors"]').click();
+      await page.waitForURL((u) => !u.searchParams.has('metric'));
       step('figures checked');
       shared = { project, storageState: await context.storageState(), want, all };
       assertClean(problems, 'overview', (p) => /Failed to load resource/.test(p) && /\/api\/session\]$/.test(p));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiEvent } from '../src/lib/api';
-import { filtersOf, formatTime, hasFilters, mergeTail, propsPreview, whoOf } from '../src/lib/components/events/events';
+import { TAIL_HIDDEN_MS, TAIL_MAX_MS, TAIL_VISIBLE_MS, filtersOf, formatTime, hasFilters, mergeTail, propsPreview, tailDelay, whoOf } from '../src/lib/components/events/events';
 
 const ev = (id: string, ts: string, extra: Partial<ApiEvent> = {}): ApiEvent => ({
   id, ts, received_at: ts, name: 'x', user_id: null, person_id: null, anon_id: null, session_id: null, page: null, props: {}, ...extra,
@@ -38,6 +38,30 @@ describe('mergeTail', () => {
     expect(r.events.map((e) => e.id)).toEqual(['d', 'c', 'b', 'a']);
     expect(r.added).toBe(2);
     expect(mergeTail(shown, [ev('a', '2026-12-04T10:00:00Z')])).toEqual({ events: shown, added: 0 });
+  });
+
+  it('keeps two events of the same millisecond that arrive in two polls, each once', () => {
+    const t = '2026-12-04T10:00:00.123Z';
+    const first = mergeTail([], [ev('p', t)]);
+    // The server re-reads before its cursor: the next poll brings p again beside q.
+    const second = mergeTail(first.events, [ev('p', t), ev('q', t)]);
+    expect(second.added).toBe(1);
+    expect(second.events.map((e) => e.id).sort()).toEqual(['p', 'q']);
+    const again = mergeTail(second.events, [ev('q', t), ev('p', t)]);
+    expect(again).toEqual({ events: second.events, added: 0 });
+  });
+});
+
+describe('tailDelay', () => {
+  it('polls fast while visible, slowly when hidden, never faster than the server answers', () => {
+    expect(tailDelay(true, 15)).toBe(TAIL_VISIBLE_MS);
+    expect(tailDelay(false, 15)).toBe(TAIL_HIDDEN_MS);
+    expect(tailDelay(true, 900)).toBe(1800);
+  });
+  it('backs off after failures, up to the maximum', () => {
+    expect(tailDelay(true, 10, 1)).toBe(2 * TAIL_VISIBLE_MS);
+    expect(tailDelay(true, 10, 3)).toBe(8 * TAIL_VISIBLE_MS);
+    expect(tailDelay(false, 10, 50)).toBe(TAIL_MAX_MS);
   });
 });
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  keepDisplay,
+  pickTab,
+  shownTabs,
+  withParam,
   MAX_DAYS,
   addDays,
   customRangeProblem,
@@ -125,5 +129,26 @@ describe('labels', () => {
   it('writes days, with both years when they differ', () => {
     expect(daysLabel('2026-11-03', '2026-11-03')).toBe('3 Nov 2026');
     expect(daysLabel('2025-12-20', '2026-01-02')).toBe('20 Dec 2025 – 2 Jan 2026');
+  });
+});
+
+describe('the display choices in the URL (metric=, show=)', () => {
+  it('are carried over to another view', () => {
+    const cur = new URLSearchParams('range=7d&metric=bounce_rate&show=entry_pages,os&source=x');
+    expect(keepDisplay('?range=30d', cur)).toBe('?range=30d&metric=bounce_rate&show=entry_pages%2Cos');
+    expect(keepDisplay('?range=30d', new URLSearchParams('range=7d'))).toBe('?range=30d');
+  });
+  it('are set and removed one key at a time', () => {
+    const cur = new URLSearchParams('range=7d&source=x');
+    expect(withParam(cur, 'metric', 'sessions')).toBe('?range=7d&source=x&metric=sessions');
+    expect(withParam(new URLSearchParams('range=7d&metric=sessions'), 'metric', null)).toBe('?range=7d');
+  });
+  it('pick one tab per card, the first being the default', () => {
+    const tech = ['browsers', 'os', 'devices'];
+    expect(shownTabs(new URLSearchParams('show=entry_pages,os'))).toEqual(['entry_pages', 'os']);
+    expect(shownTabs(new URLSearchParams(''))).toEqual([]);
+    expect(pickTab(['entry_pages', 'os'], tech, 'devices')).toBe('entry_pages,devices');
+    expect(pickTab(['entry_pages', 'os'], tech, 'browsers')).toBe('entry_pages');
+    expect(pickTab(['os'], tech, 'browsers')).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 // The dashboard's one API client: every call to the relay's /api goes through here, typed after
 // the contract in docs/dashboard.md. Errors arrive as {"error":{"code","message"}} and become an
 // ApiError; every state-changing call carries the session's CSRF token in X-CSRF-Token.
+import { dropEarly, overviewPath, takeEarly } from './early';
 
 /** The signed-in account. */
 export interface Account {
@@ -117,12 +118,9 @@ async function call<T>(f: Fetch, method: string, path: string, body?: unknown): 
   if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
   let res: Response;
   try {
-    res = await f(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-    });
+    if (method !== 'GET') dropEarly(); // answers asked before a change are not taken after it
+    const first = method === 'GET' ? await takeEarly(path) : null; // asked as the app started (early.ts)
+    res = first ?? (await f(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' }));
   } catch {
     throw new ApiError(0, 'network', 'Beacon could not be reached. Check your connection and try again.');
   }
@@ -204,7 +202,7 @@ export async function listProjects(f: Fetch = fetch): Promise<Project[]> {
 
 /** The overview of a project for a view's query (range and filters, see range.ts viewQuery). 404: not visible. */
 export async function overview(project: string, query: URLSearchParams, f: Fetch = fetch): Promise<Overview> {
-  return call<Overview>(f, 'GET', `/api/projects/${encodeURIComponent(project)}/overview?${query}`);
+  return call<Overview>(f, 'GET', overviewPath(project, query));
 }
 
 /** The URL of a table's CSV export for the same query (a plain link: the session cookie goes with it). */

@@ -167,3 +167,45 @@ export function rangeLabel(range: Range): string {
   if (preset) return preset.label;
   return range.from && range.to ? daysLabel(range.from, range.to) : 'Custom range';
 }
+
+/**
+ * What the overview shows of a view, kept in its URL beside the view so a shared link or a reload
+ * restores it: ?metric= the KPI the chart draws (absent: the default), ?show= the tabs picked in
+ * the table cards, comma-separated (absent: each card's first). They change no API request.
+ */
+export const DISPLAY_KEYS = ['metric', 'show'] as const;
+
+/** `search` (a view's "?query") with the display choices of `current` (metric=, show=) carried over. */
+export function keepDisplay(search: string, current: URLSearchParams): string {
+  const q = new URLSearchParams(search);
+  for (const k of DISPLAY_KEYS) {
+    const v = current.get(k);
+    if (v) q.set(k, v);
+  }
+  const s = q.toString();
+  return s ? '?' + s : '';
+}
+
+/** The URL's query with `key` set to `value` (removed when null), everything else kept. */
+export function withParam(current: URLSearchParams, key: string, value: string | null): string {
+  const q = new URLSearchParams(current);
+  if (value === null || value === '') q.delete(key);
+  else q.set(key, value);
+  const s = q.toString();
+  return s ? '?' + s : '';
+}
+
+/** The tabs picked in the URL's ?show= (an empty list when none). */
+export function shownTabs(params: URLSearchParams): string[] {
+  return (params.get('show') ?? '').split(',').filter(Boolean);
+}
+
+/**
+ * ?show= after picking `key` in a card whose tabs are `keys`: that card's other keys are removed
+ * and `key` added unless it is the card's first (the default); null when nothing is left.
+ */
+export function pickTab(shown: string[], keys: readonly string[], key: string): string | null {
+  const rest = shown.filter((k) => !keys.includes(k));
+  if (key !== keys[0]) rest.push(key);
+  return rest.length ? rest.join(',') : null;
+}

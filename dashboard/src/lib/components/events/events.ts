@@ -60,3 +60,20 @@ export function whoOf(e: ApiEvent): { person: string | null; label: string } {
   if (e.person_id) return { person: e.person_id, label: e.person_id };
   return { person: null, label: e.anon_id ? `anonymous ${e.anon_id.slice(0, 12)}` : '—' };
 }
+
+/** The live tail's pace while its tab is visible: a new event shows within this plus one request. */
+export const TAIL_VISIBLE_MS = 500;
+/** The pace while the tab is hidden (the browser throttles timers there anyway); it catches up at once when shown. */
+export const TAIL_HIDDEN_MS = 5000;
+/** The longest wait, after failures in a row. */
+export const TAIL_MAX_MS = 30000;
+
+/**
+ * How long the live tail waits before its next request: TAIL_VISIBLE_MS while the tab is
+ * visible, TAIL_HIDDEN_MS when hidden; never less than twice what the last request took (a slow
+ * server is not asked faster than it answers); doubled for each failure in a row, up to TAIL_MAX_MS.
+ */
+export function tailDelay(visible: boolean, lastMs: number, failures = 0): number {
+  const base = Math.max(visible ? TAIL_VISIBLE_MS : TAIL_HIDDEN_MS, 2 * Math.max(0, lastMs));
+  return Math.min(TAIL_MAX_MS, base * 2 ** Math.min(failures, 10));
+}
