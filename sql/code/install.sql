@@ -33,4 +33,6 @@
 {{ template "api_people.sql" . }}
 {{ template "api_settings.sql" . }}
 {{ template "lifecycle.sql" . }}
+{{ template "invites.sql" . }}
+{{ template "sso.sql" . }}
 {{ template "roles.sql" . }}
