@@ -54,6 +54,12 @@ type Config struct {
 	// long range over a large project reads every event of the range, and a person is better
 	// served by "choose a shorter range" than by a request that runs for minutes; 0 means 20 s.
 	OverviewTimeout time.Duration
+	// OIDC is single sign-on (OIDC_* settings, api/oidc.go); nil: not configured.
+	OIDC *OIDC
+	// SSOOnly refuses password sign-in (SSO_ONLY); beacon.settings.sso_only refuses it in SQL too.
+	SSOOnly bool
+	// InviteTTL is how long an invitation link works (INVITE_TTL); 0 means 72 hours.
+	InviteTTL time.Duration
 }
 
 // Server serves /api/. It holds no state of its own: sessions live in PostgreSQL, so any relay
@@ -116,6 +122,8 @@ func (s *Server) routes() {
 	s.settingsRoutes()
 	s.tokenRoutes()
 	s.accountRoutes()
+	s.oidcRoutes()
+	s.inviteRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})
