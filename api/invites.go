@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -174,6 +175,11 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	token := r.PathValue("token")
 	p, err := s.lookInvite(r, token)
+	var refused *apiError
+	if errors.As(err, &refused) {
+		s.finishInvite(w, r, token, nil) // refused again by beacon.invite_accept, which audits it
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -189,12 +195,13 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("hash: %w", err))
 		return
 	}
-	s.finishInvite(w, r, token, hash)
+	s.finishInvite(w, r, token, &hash)
 }
 
 // finishInvite runs beacon.invite_accept and, on success, beacon.after_sign_in: the new account
 // is signed in as after a password sign-in.
-func (s *Server) finishInvite(w http.ResponseWriter, r *http.Request, token, hash string) {
+// hash nil: the link was refused already; the call audits the refusal.
+func (s *Server) finishInvite(w http.ResponseWriter, r *http.Request, token string, hash *string) {
 	ctx := r.Context()
 	inviteSum := sha256.Sum256([]byte(token))
 	session, csrf := randomToken(), randomToken()
@@ -214,7 +221,7 @@ func (s *Server) finishInvite(w http.ResponseWriter, r *http.Request, token, has
 		return
 	}
 	if status != "ok" {
-		s.fail(w, r, inviteRefusals[status])
+		s.fail(w, r, cmp.Or(inviteRefusals[status], inviteRefusals["unknown"]))
 		return
 	}
 	s.setCookie(w, session)

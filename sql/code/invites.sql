@@ -168,6 +168,9 @@ BEGIN
         RETURN QUERY SELECT c.status, NULL::uuid, NULL::text;
         RETURN;
     END IF;
+    IF p_password_hash IS NULL THEN
+        RAISE EXCEPTION 'invite_accept: a usable invitation needs the password''s hash' USING ERRCODE = '22023';
+    END IF;
     IF (SELECT s.sso_only FROM beacon.settings s) THEN
         PERFORM beacon.write_audit('invite_refused', 'project:' || c.project_id || '/invite:' || c.invite_id, NULL,
             '{"reason": "sso_only"}', NULL);
