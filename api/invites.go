@@ -112,6 +112,7 @@ type invitePeek struct {
 	Email     string    `json:"email"`
 	Role      string    `json:"role"`
 	Project   string    `json:"project"`
+	ProjectID string    `json:"project_id"`
 	ExpiresAt time.Time `json:"expires_at"`
 	SSOOnly   bool      `json:"sso_only"`
 	SSO       bool      `json:"sso"`

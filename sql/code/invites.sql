@@ -105,10 +105,10 @@ BEGIN
         RETURN jsonb_build_object('status', st);
     END IF;
     RETURN jsonb_build_object('status', st, 'email', i.email, 'role', i.role, 'expires_at', i.expires_at,
-        'project', (SELECT p.name FROM beacon.projects p WHERE p.project_id = i.project_id),
+        'project', (SELECT p.name FROM beacon.projects p WHERE p.project_id = i.project_id), 'project_id', i.project_id,
         'sso_only', (SELECT s.sso_only FROM beacon.settings s));
 END $$;
-COMMENT ON FUNCTION beacon.invite_peek(bytea) IS 'GET /api/invites/{token} (no session): {"status"} ok, used, revoked, expired or unknown; when ok also the email, role, project name, expires_at and sso_only (no password can be set). Reads only: the refusal is audited when the link is used (invite_refused).';
+COMMENT ON FUNCTION beacon.invite_peek(bytea) IS 'GET /api/invites/{token} (no session): {"status"} ok, used, revoked, expired or unknown; when ok also the email, role, project (its name), project_id, expires_at and sso_only (no password can be set). Reads only: the refusal is audited when the link is used (invite_refused).';
 
 CREATE OR REPLACE FUNCTION beacon.invite_claim(p_token_hash bytea, p_email text)
 RETURNS TABLE (status text, invite_id uuid, project_id uuid, role text, email text)
