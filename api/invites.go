@@ -24,12 +24,12 @@ var errInviteNotFound = &apiError{http.StatusNotFound, "not_found", "invitation 
 // inviteRefusals word the reasons an invitation link is refused (beacon.invite_peek,
 // beacon.invite_accept) for the person holding it.
 var inviteRefusals = map[string]*apiError{
-	"unknown":        {http.StatusNotFound, "invite_unknown", "this invitation link is not valid: check that it was copied whole, or ask for a new one"},
-	"used":           {http.StatusGone, "invite_used", "this invitation has been used already: sign in instead, or ask the project's owner for a new one"},
-	"expired":        {http.StatusGone, "invite_expired", "this invitation has expired: ask the project's owner for a new one"},
-	"revoked":        {http.StatusGone, "invite_revoked", "this invitation was withdrawn by the project's owner"},
-	"account_exists": {http.StatusConflict, "invite_account_exists", "an account with this email exists already: sign in, and ask an owner to add it to the project"},
-	"sso_only":       {http.StatusForbidden, "sso_only", "this Beacon signs in with single sign-on only: accept the invitation with SSO"},
+	"unknown":        {http.StatusNotFound, "invite_unknown", "This invitation link is not valid: check that it was copied whole, or ask for a new one."},
+	"used":           {http.StatusGone, "invite_used", "This invitation has been used already: sign in instead, or ask the project's owner for a new one."},
+	"expired":        {http.StatusGone, "invite_expired", "This invitation has expired: ask the project's owner for a new one."},
+	"revoked":        {http.StatusGone, "invite_revoked", "This invitation was withdrawn by the project's owner."},
+	"account_exists": {http.StatusConflict, "invite_account_exists", "An account with this email exists already: sign in, and ask an owner to add it to the project."},
+	"sso_only":       {http.StatusForbidden, "sso_only", "This Beacon signs in with single sign-on only: accept the invitation with SSO."},
 }
 
 func (s *Server) inviteRoutes() {
