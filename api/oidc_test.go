@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -226,5 +227,22 @@ func TestSSOOnlyRefusesPassword(t *testing.T) {
 	}
 	if got := e.ssoBrowser().sso(e.idp, user("o-1", "sso@example.com", true), ""); got != "/" {
 		t.Fatalf("SSO under SSO_ONLY went to %q", got)
+	}
+}
+
+// TestSSOReturnPathIsLocal: the path a sign-in returns to is a local one, never another site
+// (an open redirect), however it is spelled.
+func TestSSOReturnPathIsLocal(t *testing.T) {
+	t.Parallel()
+	e := newSSOEnv(t, nil)
+	for ret, want := range map[string]string{
+		"/p/1?range=7d":  "/p/1?range=7d",
+		"//evil.example": "/", "/\\evil.example": "/", "/\t/evil.example": "/",
+		"https://evil.example": "/", "evil.example": "/",
+	} {
+		q := url.Values{"return": {ret}}.Encode()
+		if got := e.ssoBrowser().sso(e.idp, user("l-1", "l1@example.com", true), q); got != want {
+			t.Errorf("return %q: went to %q, want %q", ret, got, want)
+		}
 	}
 }

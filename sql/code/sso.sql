@@ -47,7 +47,8 @@ BEGIN
     END IF;
     INSERT INTO beacon.oidc_flows (state_hash, cookie_hash, nonce, code_verifier, return_path, invite_hash, expires_at)
     VALUES (p_state_hash, p_cookie_hash, p_nonce, p_verifier,
-            CASE WHEN p_return ~ '^/[^/\\]' OR p_return = '/' THEN left(p_return, 500) ELSE '/' END,
+            -- A local path only, printable ASCII (browsers drop tabs and newlines: '/\t/evil' is '//evil').
+            CASE WHEN p_return ~ '^/[!-~]*$' AND p_return !~ '^/[/\\]' AND length(p_return) <= 500 THEN p_return ELSE '/' END,
             p_invite_hash, now() + p_ttl);
 END $$;
 COMMENT ON FUNCTION beacon.oidc_flow_begin(bytea, bytea, text, text, text, bytea, interval) IS 'GET /api/oidc/start: keeps an SSO sign-in''s state (its SHA-256), the SHA-256 of the browser''s flow cookie, the nonce, the PKCE verifier, the dashboard path to return to (a local path, else /) and the invitation being accepted (its token''s SHA-256, or NULL), for p_ttl (at most 10 minutes). Deletes flows expired for an hour.';
