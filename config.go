@@ -72,6 +72,18 @@ type Config struct {
 	// name and the origins its pages are served from.
 	WebAuthnRPID    string   `envconfig:"WEBAUTHN_RP_ID" default:"localhost"`
 	WebAuthnOrigins []string `envconfig:"WEBAUTHN_ORIGINS" default:"http://localhost:4000,http://localhost:5173"`
+
+	// Single sign-on and invitations (docs/config.md, api/oidc.go).
+	OIDCIssuer         string        `envconfig:"OIDC_ISSUER"`
+	OIDCClientID       string        `envconfig:"OIDC_CLIENT_ID"`
+	OIDCClientSecret   string        `envconfig:"OIDC_CLIENT_SECRET"` // never logged
+	OIDCRedirectURL    string        `envconfig:"OIDC_REDIRECT_URL"`
+	OIDCAllowedDomains []string      `envconfig:"OIDC_ALLOWED_DOMAINS"`
+	OIDCGroupsClaim    string        `envconfig:"OIDC_GROUPS_CLAIM"`
+	OIDCScopes         []string      `envconfig:"OIDC_SCOPES"`   // beyond openid, email, profile
+	OIDCRoleMap        string        `envconfig:"OIDC_ROLE_MAP"` // group=PROJECT_ID:role,…
+	SSOOnly            bool          `envconfig:"SSO_ONLY"`
+	InviteTTL          time.Duration `envconfig:"INVITE_TTL" default:"72h"`
 }
 
 // loadConfig reads and validates the environment; its error is one line naming the variable.
@@ -146,6 +158,8 @@ func (c *Config) validate() error {
 		{c.OverviewTimeout < time.Second || c.OverviewTimeout > 10*time.Minute, "OVERVIEW_TIMEOUT", "between 1s and 10m"},
 		{c.SessionMaxPerAccount < 0 || c.SessionMaxPerAccount > 1000, "SESSION_MAX_PER_ACCOUNT", "between 0 (no limit) and 1000"},
 		{len(c.SignInBanner) > 10000 || !utf8.ValidString(c.SignInBanner), "SIGNIN_BANNER", "UTF-8 text of at most 10000 bytes"},
+		{c.SSOOnly && c.OIDCIssuer == "", "SSO_ONLY", "false unless OIDC_ISSUER is set"},
+		{c.InviteTTL < time.Minute || c.InviteTTL > 30*24*time.Hour, "INVITE_TTL", "between 1m and 720h"},
 	}
 	for _, ch := range checks {
 		if ch.bad {

@@ -44,6 +44,7 @@ type relay struct {
 	edge    *ws.Server
 	metrics *metrics.Metrics
 	reg     *ws.Registry // live connections: the flag pusher's, the Flags page's clients-on and the Live page's
+	sso     *api.OIDC    // single sign-on (sso.go); nil when OIDC_ISSUER is not set
 }
 
 func serve(ctx context.Context, cfg Config) error {
@@ -191,6 +192,9 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 		},
 		Observer: r.metrics,
 	}, r.store, r.batcher, r.pusher, reg, log)
+	if r.sso, err = startSSO(ctx, cfg, pool, log); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -220,6 +224,7 @@ func (r *relay) routes() http.Handler {
 		Banner:          strings.TrimSpace(r.cfg.SignInBanner),
 		MFARequired:     r.cfg.MFARequired,
 		WebAuthnRPID:    r.cfg.WebAuthnRPID, WebAuthnOrigins: r.cfg.WebAuthnOrigins,
+		OIDC:            r.sso, SSOOnly: r.cfg.SSOOnly, InviteTTL: r.cfg.InviteTTL,
 	}, r.log)
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} { // "/api/" alone would conflict with "GET /"
 		mux.Handle(m+" /api/", dashAPI)

@@ -62,6 +62,12 @@ type Config struct {
 	// keys (WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS); empty: localhost and http://localhost:4000.
 	WebAuthnRPID    string
 	WebAuthnOrigins []string
+	// OIDC is single sign-on (OIDC_* settings, api/oidc.go); nil: not configured.
+	OIDC *OIDC
+	// SSOOnly refuses password sign-in (SSO_ONLY); beacon.settings.sso_only refuses it in SQL too.
+	SSOOnly bool
+	// InviteTTL is how long an invitation link works (INVITE_TTL); 0 means 72 hours.
+	InviteTTL time.Duration
 }
 
 // Server serves /api/. It holds no state of its own: sessions live in PostgreSQL, so any relay
@@ -128,6 +134,8 @@ func (s *Server) routes() {
 	s.writeKeyRoutes()
 	s.accountRoutes()
 	s.mfaRoutes()
+	s.oidcRoutes()
+	s.inviteRoutes()
 	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})

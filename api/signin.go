@@ -62,6 +62,10 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "banner_not_accepted", "accept the system use notification (GET /api/banner) to sign in: send \"accept_banner\": true")
 		return
 	}
+	if s.cfg.SSOOnly { // SSO_ONLY: refused before any password work (and in SQL: api/oidc_signin.go)
+		s.refuseSSOOnly(w, r, in.Email)
+		return
+	}
 	body, token, err := s.checkCredentials(r, in.Email, password.Normalize(in.Password))
 	if err != nil {
 		s.fail(w, r, err)

@@ -326,6 +326,27 @@ var intendedACL = []grant{
 	{"function", "beacon.write_key_json(beacon.write_keys)", ""},
 	{"function", "beacon.write_key_project(bytea)", "beacon_relay:EXECUTE"},
 	{"table", "beacon.write_keys", ""},
+	// SSO and invitations (016_sso_invites, code/sso.sql, code/invites.sql).
+	{"function", "beacon.api_create_invite(uuid, text, text, bytea, interval)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_invites(uuid)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_revoke_invite(uuid, uuid)", "beacon_api:EXECUTE"},
+	{"function", "beacon.invite_accept(bytea, text, bytea, text, text)", "beacon_api:EXECUTE"},
+	{"function", "beacon.invite_claim(bytea, text)", ""},
+	{"function", "beacon.invite_complete(uuid, uuid)", ""},
+	{"function", "beacon.invite_json(beacon.invites)", ""},
+	{"function", "beacon.invite_peek(bytea)", "beacon_api:EXECUTE"},
+	{"function", "beacon.invite_status(beacon.invites)", ""},
+	{"function", "beacon.oidc_allowed(text, boolean, text[], text[], jsonb)", ""},
+	{"function", "beacon.oidc_flow_begin(bytea, bytea, text, text, text, bytea, interval)", "beacon_api:EXECUTE"},
+	{"function", "beacon.oidc_flow_take(bytea, bytea)", "beacon_api:EXECUTE"},
+	{"function", "beacon.oidc_refuse(text, jsonb)", "beacon_api:EXECUTE"},
+	{"function", "beacon.oidc_sign_in(text, text, text, boolean, text[], text[], jsonb, text[], bytea, bytea, text, text)", "beacon_api:EXECUTE"},
+	{"function", "beacon.set_sso_only(boolean)", "beacon_relay:EXECUTE"},
+	{"function", "beacon.start_session(uuid, bytea, text, text, jsonb)", ""},
+	{"sequence", "beacon.oidc_flows_flow_id_seq", ""},
+	{"table", "beacon.invites", ""},
+	{"table", "beacon.oidc_flows", ""},
+	{"table", "beacon.oidc_identities", ""},
 }
 
 // aclQuery lists every routine and relation of beacon and analytics with the privileges of each

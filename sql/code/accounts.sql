@@ -163,6 +163,14 @@ BEGIN
         RETURN QUERY SELECT 'disabled', a.account_id, NULL::text, NULL::bigint;
         RETURN;
     END IF;
+    -- No password sign-in under SSO_ONLY, nor for an account provisioned by SSO (no password):
+    -- refused here whatever the relay's Go does (code/sso.sql).
+    IF (SELECT s.sso_only FROM beacon.settings s) OR a.password_hash IS NULL THEN
+        PERFORM beacon.write_audit('sign_in_failed', 'account:' || a.account_id, NULL,
+            jsonb_build_object('reason', CASE WHEN a.password_hash IS NULL THEN 'no_password' ELSE 'sso_only' END), a.account_id);
+        RETURN QUERY SELECT 'sso_only', a.account_id, NULL::text, NULL::bigint;
+        RETURN;
+    END IF;
     DELETE FROM beacon.sign_in_failures f WHERE f.account_id = a.account_id AND f.at < now() - greatest(p_window, p_lockout, interval '1 day');
     SELECT count(*), max(f.at) INTO n, last_at FROM beacon.sign_in_failures f
     WHERE f.account_id = a.account_id AND f.at > now() - p_window;
@@ -176,7 +184,7 @@ BEGIN
     INSERT INTO beacon.sign_in_failures (account_id, ip) VALUES (a.account_id, beacon.client_addr())
     RETURNING 'check'::text, a.account_id, a.password_hash, failure_id;
 END $$;
-COMMENT ON FUNCTION beacon.sign_in_begin(text, int, interval, interval) IS 'First step of a sign-in: looks the email up (case-insensitively). status ''check'': the relay must check the password against password_hash and call sign_in_finish(attempt_id, …); the attempt already counts as a failure. ''unknown'', ''disabled'', ''locked'' (p_threshold failures within p_window, the last less than p_lockout ago): refused and audited here; the relay answers exactly as for a wrong password. Callable by beacon_api, which therefore sees password hashes: the relay is trusted to check them.';
+COMMENT ON FUNCTION beacon.sign_in_begin(text, int, interval, interval) IS 'First step of a sign-in: looks the email up (case-insensitively). status ''check'': the relay must check the password against password_hash and call sign_in_finish(attempt_id, …); the attempt already counts as a failure. ''unknown'', ''disabled'', ''sso_only'' (beacon.settings.sso_only, or an account without a password: audited sign_in_failed reason sso_only / no_password), ''locked'' (p_threshold failures within p_window, the last less than p_lockout ago): refused and audited here; the relay answers exactly as for a wrong password. Callable by beacon_api, which therefore sees password hashes: the relay is trusted to check them.';
 
 CREATE OR REPLACE FUNCTION beacon.sign_in_finish(p_attempt bigint, p_ok boolean, p_token_hash bytea, p_csrf text,
                                                  p_user_agent text, p_new_hash text, p_threshold int, p_window interval)
@@ -209,12 +217,22 @@ BEGIN
         UPDATE beacon.accounts a SET password_hash = p_new_hash WHERE a.account_id = acct;
         PERFORM beacon.write_audit('password_rehashed', 'account:' || acct, NULL, NULL, acct);
     END IF;
-    INSERT INTO beacon.account_sessions (token_hash, account_id, csrf_token, ip, user_agent)
-    VALUES (p_token_hash, acct, p_csrf, beacon.client_addr(), left(p_user_agent, 500));
-    PERFORM beacon.write_audit('sign_in', 'account:' || acct, NULL, NULL, acct);
+    PERFORM beacon.start_session(acct, p_token_hash, p_csrf, p_user_agent, NULL);
     RETURN QUERY SELECT a.account_id, a.email FROM beacon.accounts a WHERE a.account_id = acct;
 END $$;
 COMMENT ON FUNCTION beacon.sign_in_finish(bigint, boolean, bytea, text, text, text, int, interval) IS 'Second step of a sign-in, after the relay checked the password of sign_in_begin''s attempt. p_ok false: the attempt stays counted as a failure, audited (sign_in_failed; lockout when it is the p_threshold-th in p_window). True: the account''s failures are cleared, the session (SHA-256 of its token, CSRF token, client address, user agent) created and audited (sign_in); p_new_hash, when given, replaces the password hash (a higher iteration count, password_rehashed). Returns the account on success, nothing on failure. p_attempt NULL (a sign-in sign_in_begin refused) does nothing: the relay calls it anyway, so every refusal costs the same two round trips as a wrong password.';
+
+CREATE OR REPLACE FUNCTION beacon.start_session(p_account uuid, p_token_hash bytea, p_csrf text,
+                                                p_user_agent text, p_detail jsonb)
+RETURNS void
+LANGUAGE sql VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO beacon.account_sessions (token_hash, account_id, csrf_token, ip, user_agent)
+    VALUES (p_token_hash, p_account, p_csrf, beacon.client_addr(), left(p_user_agent, 500));
+    SELECT beacon.write_audit('sign_in', 'account:' || p_account, NULL, p_detail, p_account);
+$$;
+COMMENT ON FUNCTION beacon.start_session(uuid, bytea, text, text, jsonb) IS 'The one way a sign-in makes a session: the row (SHA-256 of its token, CSRF token, client address, user agent) and its audit (sign_in, after p_detail: NULL for a password, {"method":"oidc",…} for single sign-on). Called by beacon.sign_in_finish, beacon.mfa_passkey_sign_in, beacon.oidc_sign_in and beacon.invite_accept; the relay then calls beacon.after_sign_in. No application role may call it.';
 
 -- Sessions ----------------------------------------------------------------------------------------
 
@@ -269,6 +287,7 @@ REVOKE ALL ON FUNCTION
     beacon.current_account(), beacon.client_addr(), beacon.write_audit(text, text, jsonb, jsonb, uuid),
     beacon.account_role(uuid, uuid), beacon.member_role(uuid, uuid), beacon.require_role(uuid, text),
     beacon.create_account(text, text, boolean), beacon.set_membership(uuid, uuid, text),
+    beacon.start_session(uuid, bytea, text, text, jsonb),
     beacon.sign_in_begin(text, int, interval, interval),
     beacon.sign_in_finish(bigint, boolean, bytea, text, text, text, int, interval),
     beacon.session_check(bytea, interval, interval), beacon.sign_out(bytea)

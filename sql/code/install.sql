@@ -35,4 +35,6 @@
 {{ template "lifecycle.sql" . }}
 {{ template "mfa.sql" . }}
 {{ template "writekeys.sql" . }}
+{{ template "invites.sql" . }}
+{{ template "sso.sql" . }}
 {{ template "roles.sql" . }}

@@ -299,10 +299,8 @@ BEGIN
     IF NOT beacon.mfa_key_used(p_credential_id, p_sign_count, p_clone, p_backup_state, p_account) THEN
         RETURN;
     END IF;
-    INSERT INTO beacon.account_sessions (token_hash, account_id, csrf_token, ip, user_agent)
-    VALUES (p_token_hash, p_account, p_csrf, beacon.client_addr(), left(p_user_agent, 500));
-    PERFORM beacon.write_audit('sign_in', 'account:' || p_account, NULL, jsonb_build_object('method', 'passkey', 'key',
-        (SELECT c.key_id FROM beacon.webauthn_credentials c WHERE c.credential_id = p_credential_id)), p_account);
+    PERFORM beacon.start_session(p_account, p_token_hash, p_csrf, p_user_agent, jsonb_build_object('method', 'passkey',
+        'key', (SELECT c.key_id FROM beacon.webauthn_credentials c WHERE c.credential_id = p_credential_id)));
     RETURN QUERY SELECT a.account_id, a.email;
 END $$;
 COMMENT ON FUNCTION beacon.mfa_passkey_sign_in(uuid, bytea, bigint, boolean, boolean, bytea, text, text) IS 'POST /api/session/passkey/finish, after the relay verified a discoverable assertion with user verification (the passkey is both factors): creates a full session for the passkey''s account, audited (sign_in, method passkey). Nothing (audited) for a disabled or unknown account, a key not its own or a counter that did not grow. The relay then calls beacon.after_sign_in.';

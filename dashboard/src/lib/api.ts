@@ -688,4 +688,72 @@ export async function removeKey(id: number, f: Fetch = fetch): Promise<void> {
 /** A new set of recovery codes, replacing the old; shown this once. */
 export async function createRecoveryCodes(f: Fetch = fetch): Promise<string[]> {
   return (await call<{ codes: string[] }>(f, 'POST', '/api/account/recovery-codes')).codes;
+// Single sign-on and invitations (docs/dashboard.md, "Single sign-on" and "Invitations").
+
+/** GET /api/sso: whether "Sign in with SSO" is offered, and whether it is the only way in. */
+export interface SsoInfo {
+  enabled: boolean;
+  sso_only: boolean;
+}
+
+export async function ssoInfo(f: Fetch = fetch): Promise<SsoInfo> {
+  return call<SsoInfo>(f, 'GET', '/api/sso');
+}
+
+/**
+ * Where the browser goes to sign in through the identity provider: a top-level navigation, not a
+ * fetch (the provider's pages are another site). `back` is the dashboard path to return to.
+ */
+export function ssoStartUrl(back: string, opts: { invite?: string; acceptBanner?: boolean } = {}): string {
+  const q = new URLSearchParams({ return: back });
+  if (opts.invite) q.set('invite', opts.invite);
+  if (opts.acceptBanner) q.set('accept_banner', '1');
+  return `/api/oidc/start?${q}`;
+}
+
+/** A pending invitation, as its project's owners see it (never its link: shown once). */
+export interface Invite {
+  id: string;
+  email: string;
+  role: Role;
+  created_at: string;
+  expires_at: string;
+  created_by: string | null;
+}
+
+/** GET /api/invites/{token}: what an invitation link offers. */
+export interface InviteOffer {
+  status: 'ok';
+  email: string;
+  role: Role;
+  /** The project's name, and its id (where the new member lands). */
+  project: string;
+  project_id: string;
+  expires_at: string;
+  /** Password sign-in is off: accept with SSO. */
+  sso_only: boolean;
+  /** SSO is configured: the invitee may accept with it. */
+  sso: boolean;
+}
+
+export async function listInvites(project: string, f: Fetch = fetch): Promise<Invite[]> {
+  return (await call<{ invites: Invite[] }>(f, 'GET', `${projectPath(project)}/invites`)).invites;
+}
+
+/** Invites an email (owners, a recent password); `path` is the link's path, shown once. */
+export async function createInvite(project: string, email: string, role: Role, f: Fetch = fetch): Promise<{ invite: Invite; path: string }> {
+  return call<{ invite: Invite; path: string }>(f, 'POST', `${projectPath(project)}/invites`, { email, role });
+}
+
+export async function revokeInvite(project: string, id: string, f: Fetch = fetch): Promise<void> {
+  return call<void>(f, 'DELETE', `${projectPath(project)}/invites/${encodeURIComponent(id)}`);
+}
+
+export async function getInvite(token: string, f: Fetch = fetch): Promise<InviteOffer> {
+  return call<InviteOffer>(f, 'GET', `/api/invites/${encodeURIComponent(token)}`);
+}
+
+/** Accepts an invitation with a new password: the account is made and signed in. */
+export async function acceptInvite(token: string, password: string, acceptBanner = false, f: Fetch = fetch): Promise<Session> {
+  return remember(await call<Session>(f, 'POST', `/api/invites/${encodeURIComponent(token)}`, { password, ...(acceptBanner ? { accept_banner: true } : {}) }));
 }
