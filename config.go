@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,9 @@ type Config struct {
 	OverviewTimeout       time.Duration `envconfig:"OVERVIEW_TIMEOUT" default:"20s"`      // one overview request's SQL at most
 	SessionMaxPerAccount  int           `envconfig:"SESSION_MAX_PER_ACCOUNT" default:"5"` // a sign-in beyond it ends the oldest; 0: no limit
 	SignInBanner          string        `envconfig:"SIGNIN_BANNER"`                       // system use notification to accept before sign-in (AC-8)
+	MFARequired           bool          `envconfig:"MFA_REQUIRED"`
+	FedRAMP               bool          `envconfig:"BEACON_FEDRAMP"` // refuse to start without FIPS mode, TLS, verify-full, MFA and the banner (fedramp.go)
+	AuditStream           string        `envconfig:"AUDIT_STREAM"`   // "" off, "stdout", or a file path: the audit as JSON lines for a SIEM (auditstream/)
 }
 
 // loadConfig reads and validates the environment; its error is one line naming the variable.
@@ -82,6 +86,7 @@ func loadConfig() (Config, error) {
 		}
 		return c, fmt.Errorf("config: %w", err)
 	}
+	fedrampDefaults(&c, os.LookupEnv)
 	return c, c.validate()
 }
 

@@ -52,7 +52,7 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("starting", "fips140_enabled", fips140.Enabled(), "fips140_enforced", fips140.Enforced(),
-		"fips140_module", fips140.Version(), "open_files_limit", files)
+		"fips140_module", fips140.Version(), "open_files_limit", files, "fedramp", cfg.FedRAMP)
 	if need := uint64(cfg.MaxConns) + fileReserve; files < need {
 		log.Warn("MAX_CONNECTIONS leaves few open files for the rest: connections past the limit fail to accept",
 			"max_connections", cfg.MaxConns, "open_files_limit", files, "suggested", need)
@@ -60,6 +60,10 @@ func serve(ctx context.Context, cfg Config) error {
 	if err := checkFIPS(); err != nil {
 		return err
 	}
+	if err := checkFedRAMP(cfg); err != nil {
+		return err
+	}
+	logFedRAMP(log, cfg)
 	r, err := newRelay(ctx, cfg, log)
 	if err != nil {
 		return err
