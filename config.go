@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -145,6 +146,7 @@ func (c *Config) validate() error {
 		{c.OverviewTimeout < time.Second || c.OverviewTimeout > 10*time.Minute, "OVERVIEW_TIMEOUT", "between 1s and 10m"},
 		{c.SessionMaxPerAccount < 0 || c.SessionMaxPerAccount > 1000, "SESSION_MAX_PER_ACCOUNT", "between 0 (no limit) and 1000"},
 		{len(c.SignInBanner) > 10000 || !utf8.ValidString(c.SignInBanner), "SIGNIN_BANNER", "UTF-8 text of at most 10000 bytes"},
+		{c.AuditStream != "" && c.AuditStream != "stdout" && !filepath.IsAbs(c.AuditStream), "AUDIT_STREAM", "empty (off), stdout, or an absolute file path"},
 	}
 	for _, ch := range checks {
 		if ch.bad {

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/beacon-analytics/beacon/api"
+	"github.com/beacon-analytics/beacon/auditstream"
 	"github.com/beacon-analytics/beacon/dashboard"
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/metrics"
@@ -42,7 +43,8 @@ type relay struct {
 	pusher  *flags.Pusher
 	edge    *ws.Server
 	metrics *metrics.Metrics
-	reg     *ws.Registry // live connections: the flag pusher's, the Flags page's clients-on and the Live page's
+	reg     *ws.Registry          // live connections: the flag pusher's, the Flags page's clients-on and the Live page's
+	audit   *auditstream.Streamer // AUDIT_STREAM's; nil when off
 }
 
 func serve(ctx context.Context, cfg Config) error {
@@ -93,6 +95,9 @@ func serve(ctx context.Context, cfg Config) error {
 	wg.Go(func() { r.pusher.Run(bg) })
 	wg.Go(func() { r.maintain(bg) })
 	wg.Go(func() { r.boundMemory(bg) })
+	if r.audit != nil {
+		wg.Go(func() { r.audit.Run(bg) })
+	}
 
 	go r.listen(srv, ln, serveErr)
 	select {
@@ -173,6 +178,11 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 		return pgx.ConnectConfig(ctx, c)
 	}
 	r.pusher = flags.New(pool, connect, reg, log, r.metrics)
+	if cfg.AuditStream != "" {
+		if r.audit, err = newAuditStream(cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	proxies, err := trustedProxies(cfg.TrustedProxies)
 	if err != nil { // validate has checked them
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)

@@ -33,4 +33,5 @@
 {{ template "api_people.sql" . }}
 {{ template "api_settings.sql" . }}
 {{ template "lifecycle.sql" . }}
+{{ template "audit_stream.sql" . }}
 {{ template "roles.sql" . }}
