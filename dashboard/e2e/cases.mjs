@@ -38,3 +38,4 @@ export const cases = [
 cases.push(...(await import('./cases-events.mjs')).cases); // Events and People (wt-events)
 cases.push(...settingsCases);
 cases.push(...(await import('./cases-account.mjs')).accountCases); // account page, sign-in banner (wt-ident)
+cases.push(...(await import('./cases-audit.mjs')).auditCases); // audit trail, disabling members (wt-fedramp)
