@@ -82,7 +82,7 @@ export const auditCases = [
         confirmed = d.message();
         d.accept();
       });
-      const disable = page.getByRole('button', { name: `Disable the account ${member.email}` });
+      const disable = page.getByRole('button', { name: `Disable account ${member.email}` });
       await disable.waitFor();
       await shootBoth(page, 'members-disable');
       await disable.click();
