@@ -109,7 +109,11 @@ func (s *Streamer) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() {
+		closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = conn.Close(closing) // releases the stream lock
+	}()
 	for waited := false; ; waited = true {
 		var ok bool
 		if err := conn.QueryRow(ctx, "SELECT beacon.audit_stream_lock()").Scan(&ok); err != nil {
@@ -164,6 +168,7 @@ func (s *Streamer) batch(ctx context.Context, conn *pgx.Conn) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read the audit: %w", err)
 	}
+	defer rows.Close()
 	var lines [][]byte
 	var xact string
 	var id int64
