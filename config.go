@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +68,9 @@ type Config struct {
 	OverviewTimeout       time.Duration `envconfig:"OVERVIEW_TIMEOUT" default:"20s"`      // one overview request's SQL at most
 	SessionMaxPerAccount  int           `envconfig:"SESSION_MAX_PER_ACCOUNT" default:"5"` // a sign-in beyond it ends the oldest; 0: no limit
 	SignInBanner          string        `envconfig:"SIGNIN_BANNER"`                       // system use notification to accept before sign-in (AC-8)
-	MFARequired           bool          `envconfig:"MFA_REQUIRED"`
+	MFARequired           bool          `envconfig:"MFA_REQUIRED"`                        // a second factor for every account; on by default under BEACON_FEDRAMP
+	FedRAMP               bool          `envconfig:"BEACON_FEDRAMP"`                      // refuse to start without FIPS mode, TLS, verify-full, MFA and the banner (fedramp.go)
+	AuditStream           string        `envconfig:"AUDIT_STREAM"`                        // "" off, "stdout", or a file path: the audit as JSON lines for a SIEM (auditstream/)
 
 	// WebAuthn relying party of passkeys and security keys (docs/config.md): the dashboard's host
 	// name and the origins its pages are served from.
@@ -100,6 +104,7 @@ func loadConfig() (Config, error) {
 		}
 		return c, fmt.Errorf("config: %w", err)
 	}
+	fedrampDefaults(&c, os.LookupEnv)
 	return c, c.validate()
 }
 
@@ -160,6 +165,7 @@ func (c *Config) validate() error {
 		{len(c.SignInBanner) > 10000 || !utf8.ValidString(c.SignInBanner), "SIGNIN_BANNER", "UTF-8 text of at most 10000 bytes"},
 		{c.SSOOnly && c.OIDCIssuer == "", "SSO_ONLY", "false unless OIDC_ISSUER is set"},
 		{c.InviteTTL < time.Minute || c.InviteTTL > 30*24*time.Hour, "INVITE_TTL", "between 1m and 720h"},
+		{c.AuditStream != "" && c.AuditStream != "stdout" && !filepath.IsAbs(c.AuditStream), "AUDIT_STREAM", "empty (off), stdout, or an absolute file path"},
 	}
 	for _, ch := range checks {
 		if ch.bad {

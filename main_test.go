@@ -71,6 +71,7 @@ func TestBadConfigStopsStartWithOneLine(t *testing.T) {
 		{[]string{"DATABASE_URL=postgres://x/y", "METRICS_ADDR=:0"}, "METRICS_ADDR must be host:port"},
 		{[]string{"DATABASE_URL=postgres://x/y", "METRICS_TOKEN="}, "METRICS_TOKEN is required when METRICS_ADDR is empty"},
 		{[]string{"DATABASE_URL=postgres://x/y", "HTTP_WRITE_TIMEOUT=1ms"}, "HTTP_WRITE_TIMEOUT must be at least 100ms"},
+		{[]string{"DATABASE_URL=postgres://x/y", "AUDIT_STREAM=audit.log"}, "AUDIT_STREAM must be empty (off), stdout, or an absolute file path"},
 		{[]string{"DATABASE_URL=postgres://x/y", "REJECT_LOG_INTERVAL=10ms"}, "REJECT_LOG_INTERVAL must be at least 1s"},
 		{[]string{"DATABASE_URL=postgres://x/y", "TRUSTED_PROXIES=10.0.0.0/8,proxy.local"}, `TRUSTED_PROXIES: "proxy.local" is not a CIDR`},
 		{[]string{"DATABASE_URL=postgres://x/y", "RATE_LIMIT_ADDR_BURST=10"}, "RATE_LIMIT_ADDR_BURST must be at least 1000"},

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/beacon-analytics/beacon/api"
+	"github.com/beacon-analytics/beacon/auditstream"
 	"github.com/beacon-analytics/beacon/dashboard"
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/metrics"
@@ -43,8 +44,9 @@ type relay struct {
 	pusher  *flags.Pusher
 	edge    *ws.Server
 	metrics *metrics.Metrics
-	reg     *ws.Registry // live connections: the flag pusher's, the Flags page's clients-on and the Live page's
-	sso     *api.OIDC    // single sign-on (sso.go); nil when OIDC_ISSUER is not set
+	reg     *ws.Registry          // live connections: the flag pusher's, the Flags page's clients-on and the Live page's
+	sso     *api.OIDC             // single sign-on (sso.go); nil when OIDC_ISSUER is not set
+	audit   *auditstream.Streamer // AUDIT_STREAM's; nil when off
 }
 
 func serve(ctx context.Context, cfg Config) error {
@@ -54,7 +56,7 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	log.Info("starting", "fips140_enabled", fips140.Enabled(), "fips140_enforced", fips140.Enforced(),
-		"fips140_module", fips140.Version(), "open_files_limit", files)
+		"fips140_module", fips140.Version(), "open_files_limit", files, "fedramp", cfg.FedRAMP)
 	if need := uint64(cfg.MaxConns) + fileReserve; files < need {
 		log.Warn("MAX_CONNECTIONS leaves few open files for the rest: connections past the limit fail to accept",
 			"max_connections", cfg.MaxConns, "open_files_limit", files, "suggested", need)
@@ -62,6 +64,10 @@ func serve(ctx context.Context, cfg Config) error {
 	if err := checkFIPS(); err != nil {
 		return err
 	}
+	if err := checkFedRAMP(cfg); err != nil {
+		return err
+	}
+	logFedRAMP(log, cfg)
 	r, err := newRelay(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -91,6 +97,9 @@ func serve(ctx context.Context, cfg Config) error {
 	wg.Go(func() { r.pusher.Run(bg) })
 	wg.Go(func() { r.maintain(bg) })
 	wg.Go(func() { r.boundMemory(bg) })
+	if r.audit != nil {
+		wg.Go(func() { r.audit.Run(bg) })
+	}
 
 	go r.listen(srv, ln, serveErr)
 	select {
@@ -171,6 +180,11 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 		return pgx.ConnectConfig(ctx, c)
 	}
 	r.pusher = flags.New(pool, connect, reg, log, r.metrics)
+	if cfg.AuditStream != "" {
+		if r.audit, err = newAuditStream(cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	proxies, err := trustedProxies(cfg.TrustedProxies)
 	if err != nil { // validate has checked them
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
@@ -224,7 +238,7 @@ func (r *relay) routes() http.Handler {
 		Banner:          strings.TrimSpace(r.cfg.SignInBanner),
 		MFARequired:     r.cfg.MFARequired,
 		WebAuthnRPID:    r.cfg.WebAuthnRPID, WebAuthnOrigins: r.cfg.WebAuthnOrigins,
-		OIDC:            r.sso, SSOOnly: r.cfg.SSOOnly, InviteTTL: r.cfg.InviteTTL,
+		OIDC: r.sso, SSOOnly: r.cfg.SSOOnly, InviteTTL: r.cfg.InviteTTL,
 	}, r.log)
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} { // "/api/" alone would conflict with "GET /"
 		mux.Handle(m+" /api/", dashAPI)

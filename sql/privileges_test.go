@@ -61,6 +61,9 @@ var intendedACL = []grant{
 	{"function", "beacon.maintenance_plan()", "beacon_relay:EXECUTE"},
 	{"function", "beacon.maintenance_step(text)", "beacon_relay:EXECUTE"},
 	{"function", "beacon.keep_fresh()", "beacon_relay:EXECUTE"},
+	{"function", "beacon.audit_stream_lock()", "beacon_relay:EXECUTE"},
+	{"function", "beacon.audit_stream_read(integer)", "beacon_relay:EXECUTE"},
+	{"function", "beacon.audit_stream_advance(xid8, bigint)", "beacon_relay:EXECUTE"},
 	// … and both.
 	{"function", "beacon.evaluate_flags(uuid, text, text)", "beacon_dashboard:EXECUTE beacon_relay:EXECUTE"},
 	{"function", "beacon.evaluate_flags_many(uuid, text[], text[])", "beacon_dashboard:EXECUTE beacon_relay:EXECUTE"},
@@ -77,6 +80,10 @@ var intendedACL = []grant{
 
 	// The owner's alone: state, internals, trigger functions, secrets.
 	{"table", "beacon.aliases", ""},
+	{"table", "beacon.audit_stream_cursor", ""},
+	{"function", "beacon.audit_entry(beacon.audit)", ""},
+	{"function", "beacon.audit_notify()", ""},
+	{"function", "beacon.audit_outcome(text)", ""},
 	{"table", "beacon.daily_dirty", ""},
 	{"table", "beacon.session_daily", ""},
 	{"table", "beacon.session_dirty", ""},

@@ -40,3 +40,4 @@ cases.push(...settingsCases);
 cases.push(...(await import('./cases-account.mjs')).accountCases); // account page, sign-in banner (wt-ident)
 cases.push(...(await import('./cases-mfa.mjs')).mfaCases); // passkeys, security keys, recovery codes, MFA_REQUIRED (wt-passkeys)
 cases.push(...(await import('./cases-sso.mjs')).ssoCases); // single sign-on and invitations (wt-oidc)
+cases.push(...(await import('./cases-audit.mjs')).auditCases); // audit trail, disabling members (wt-fedramp)

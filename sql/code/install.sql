@@ -37,4 +37,5 @@
 {{ template "writekeys.sql" . }}
 {{ template "invites.sql" . }}
 {{ template "sso.sql" . }}
+{{ template "audit_stream.sql" . }}
 {{ template "roles.sql" . }}

@@ -255,11 +255,9 @@ BEGIN
     IF lim NOT BETWEEN 1 AND 500 THEN
         RAISE EXCEPTION 'limit must be between 1 and 500' USING ERRCODE = '22023';
     END IF;
-    SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.audit_id, 'at', x.at, 'action', x.action, 'target', x.target,
-               'account_id', x.account_id, 'email', x.email, 'token_id', x.token_id, 'db_role', x.db_role,
-               'ip', host(x.ip), 'before', x.before, 'after', x.after) ORDER BY x.audit_id DESC), '[]'), count(*)
+    SELECT coalesce(jsonb_agg(beacon.audit_entry(x.u) ORDER BY (x.u).audit_id DESC), '[]'), count(*)
     INTO v_rows, n
-    FROM (SELECT u.*, a.email FROM beacon.audit u LEFT JOIN beacon.accounts a ON a.account_id = u.account_id
+    FROM (SELECT u FROM beacon.audit u
           WHERE (p_before IS NULL OR u.audit_id < p_before)
             AND (p_action IS NULL OR u.action = p_action)
             AND (p_actor IS NULL OR u.account_id = p_actor)
@@ -270,7 +268,7 @@ BEGIN
     RETURN jsonb_build_object('entries', v_rows,
         'next', CASE WHEN n = lim THEN (v_rows -> (n - 1) ->> 'id')::bigint END);
 END $$;
-COMMENT ON FUNCTION beacon.api_audit(uuid, text, uuid, timestamptz, timestamptz, bigint, int) IS 'GET /api/audit and GET /api/projects/{id}/audit: {"entries":[{"id","at","action","target","account_id","email","token_id","db_role","ip","before","after"}],"next"}, newest first, filtered by action, actor (account id) and time [p_from, p_to); keyset pagination: pass next as p_before (NULL: no more). The whole audit for an admin account (p_project NULL); a project''s entries (target project:ID…) for its owners. Never with an API token. At most p_limit (1–500, default 100) entries.';
+COMMENT ON FUNCTION beacon.api_audit(uuid, text, uuid, timestamptz, timestamptz, bigint, int) IS 'GET /api/audit and GET /api/projects/{id}/audit: {"entries":[{"id","at","action","outcome","target","account_id","email","token_id","db_role","ip","before","after"}],"next"}, newest first, filtered by action, actor (account id) and time [p_from, p_to); keyset pagination: pass next as p_before (NULL: no more). The whole audit for an admin account (p_project NULL); a project''s entries (target project:ID…) for its owners. Never with an API token. At most p_limit (1–500, default 100) entries. Each entry is beacon.audit_entry, the audit stream''s shape too.';
 
 -- The steps of maintain() this file adds (maintenance.sql's upsert leaves other rows alone).
 INSERT INTO beacon.maintenance_steps AS m (step, position, fn) VALUES

@@ -501,6 +501,8 @@ export interface AuditEntry {
   id: number;
   at: string;
   action: string;
+  /** failure for refusals and failed attempts (actions ending in _failed, _refused, _locked, _denied, and lockout). */
+  outcome: 'success' | 'failure';
   target: string;
   account_id: string | null;
   email: string | null;
