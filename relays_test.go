@@ -25,7 +25,7 @@ import (
 // as a DNS round robin would) or through a front such as nginx.
 type fleet struct {
 	relays []*relayProc
-	front  string      // ws://host:port of the load balancer; "" to spread clients over the relays
+	front  string       // ws://host:port of the load balancer; "" to spread clients over the relays
 	down   atomic.Int32 // 1 + index of the relay taken out, 0 while all run
 }
 
@@ -201,7 +201,6 @@ func watchAfterStop(t *testing.T, ctx context.Context, f *fleet, project string,
 		t.Fatalf("%d watchers were closed by the stopping relay, want 1 (one per relay)", moved)
 	}
 }
-
 
 // checkMaintainOnce: three relays each ticked every second for the whole test, yet no two
 // scheduled runs of beacon.maintain() started within 90 % of the interval of each other.
