@@ -95,6 +95,20 @@ db-reset:
 db-down:
     infra/pg.sh down
 
+# A streaming replica of the local cluster on port 5433 (REPLICA_PGPORT) for BI reads (docs/bi.md "Read from a replica"): pg_basebackup -R the first time, then start.
+db-replica-up:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export BEACON_PRIMARY_PORT=${PGPORT:-5432} BEACON_PRIMARY_PGDATA=${BEACON_PGDATA:-$(infra/pg.sh data)}
+    PGPORT=${REPLICA_PGPORT:-5433} BEACON_PGDATA=${REPLICA_PGDATA:-$(dirname "$(dirname "$BEACON_PRIMARY_PGDATA")")/beacon-replica/pg15} infra/pg.sh replica
+
+# Stop the local replica.
+db-replica-down:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    primary=${BEACON_PGDATA:-$(infra/pg.sh data)}
+    PGPORT=${REPLICA_PGPORT:-5433} BEACON_PGDATA=${REPLICA_PGDATA:-$(dirname "$(dirname "$primary")")/beacon-replica/pg15} infra/pg.sh down
+
 # Set up and run every test: Go (real PostgreSQL, real WebSockets), SDK and dashboard unit and browser tests.
 test: test-deps test-go test-sdk test-dashboard test-segment audit
 

@@ -19,8 +19,10 @@ import (
 
 // cluster is a PostgreSQL cluster of this test's own, so it can be stopped and started.
 type cluster struct {
-	env []string
-	url string
+	env  []string
+	url  string
+	data string // data directory
+	port int
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -34,8 +36,10 @@ func newCluster(t *testing.T) *cluster {
 	}
 	port := freePort(t)
 	c := &cluster{
-		env: append(os.Environ(), "PGPORT="+strconv.Itoa(port), "BEACON_PGDATA="+filepath.Join(dir, "pg15")),
-		url: "postgres://beacon:beacon@localhost:" + strconv.Itoa(port) + "/beacon?sslmode=disable",
+		env:  append(os.Environ(), "PGPORT="+strconv.Itoa(port), "BEACON_PGDATA="+filepath.Join(dir, "pg15")),
+		url:  "postgres://beacon:beacon@localhost:" + strconv.Itoa(port) + "/beacon?sslmode=disable",
+		data: filepath.Join(dir, "pg15"),
+		port: port,
 	}
 	c.run(t, "up")
 	t.Cleanup(func() {

@@ -234,20 +234,28 @@ func TestTwoRelaysShareFlags(t *testing.T) {
 
 func expectFlags(t *testing.T, ctx context.Context, c *websocket.Conn, want string) {
 	t.Helper()
+	got, err := nextFlags(ctx, c)
+	if err != nil {
+		t.Fatalf("waiting for flags %s: %v", want, err)
+	}
+	if got != want {
+		t.Fatalf("flags %s, want %s", got, want)
+	}
+}
+
+// nextFlags reads c until its next flags message and returns the set without spaces.
+func nextFlags(ctx context.Context, c *websocket.Conn) (string, error) {
 	for {
 		_, data, err := c.Read(ctx)
 		if err != nil {
-			t.Fatalf("waiting for flags %s: %v", want, err)
+			return "", err
 		}
 		var m struct {
 			Type  string          `json:"type"`
 			Flags json.RawMessage `json:"flags"`
 		}
 		if json.Unmarshal(data, &m) == nil && m.Type == "flags" {
-			if got := strings.ReplaceAll(string(m.Flags), " ", ""); got != want {
-				t.Fatalf("flags %s, want %s", got, want)
-			}
-			return
+			return strings.ReplaceAll(string(m.Flags), " ", ""), nil
 		}
 	}
 }

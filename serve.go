@@ -277,14 +277,16 @@ func (r *relay) ready(w http.ResponseWriter, req *http.Request) {
 const freshInterval = time.Second
 
 // maintain runs the database's scheduled work: all of it (store.Maintain) every MAINTAIN_INTERVAL,
-// and the analytics refresh (store.KeepFresh) every second, on a loop of its own so a long
-// maintenance step never delays freshness. The database serialises the two (docs/sql.md).
+// once per interval across all relays (the database picks the relay), and the analytics refresh
+// (store.KeepFresh) every second, on a loop of its own so a long maintenance step never delays
+// freshness. The database serialises the two (docs/sql.md).
 func (r *relay) maintain(ctx context.Context) {
 	mt, ft := time.NewTicker(r.cfg.MaintainInterval), time.NewTicker(freshInterval)
 	defer mt.Stop()
 	defer ft.Stop()
 	var wg sync.WaitGroup
-	wg.Go(func() { every(ctx, mt.C, r.store.Maintain, r.log.With("work", "maintain")) })
+	maintain := func(ctx context.Context) error { return r.store.Maintain(ctx, r.cfg.MaintainInterval) }
+	wg.Go(func() { every(ctx, mt.C, maintain, r.log.With("work", "maintain")) })
 	wg.Go(func() { every(ctx, ft.C, r.store.KeepFresh, r.log.With("work", "keep_fresh")) })
 	wg.Wait()
 }

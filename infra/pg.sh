@@ -7,6 +7,9 @@
 #   infra/pg.sh down    stop the cluster
 #   infra/pg.sh reset   stop, delete the data directory, start afresh
 #   infra/pg.sh url     print the DATABASE_URL
+#   infra/pg.sh data    print the data directory
+#   infra/pg.sh replica start a streaming replica of the cluster at BEACON_PRIMARY_PGDATA /
+#                       BEACON_PRIMARY_PORT (first use: pg_basebackup -R), hot standby, read-only
 #
 # The cluster also serves TLS with a local CA: ca.crt beside the data directory, for
 # sslmode=verify-full&sslrootcert=…/ca.crt.
@@ -99,6 +102,33 @@ SQL
   echo "PostgreSQL up on localhost:$port (data $data)" >&2
 }
 
+# replica makes this cluster a streaming replica of a local primary: a copy taken with
+# pg_basebackup -R (which writes primary_conninfo and standby.signal), its own port and socket,
+# hot_standby_feedback on (docs/bi.md: long BI queries on the replica). The role, the database and
+# every migration come from the primary.
+replica() {
+  : "${BEACON_PRIMARY_PGDATA:?set BEACON_PRIMARY_PGDATA (and BEACON_PRIMARY_PORT) to the primary data directory}"
+  local pport=${BEACON_PRIMARY_PORT:-5432} psock
+  psock=$(dirname "$BEACON_PRIMARY_PGDATA")/run
+  if [ ! -f "$data/PG_VERSION" ]; then
+    mkdir -p "$(dirname "$data")" "$sockdir"
+    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$(dirname "$data")"
+    as "$bin/pg_basebackup" -h "$psock" -p "$pport" -U postgres -D "$data" -R -X stream -c fast
+    chmod 700 "$data"
+    # Later lines win: the copy carries the primary's port and socket directory.
+    cat >>"$data/postgresql.conf" <<CONF
+port = $port
+unix_socket_directories = '$sockdir'
+hot_standby_feedback = on
+CONF
+  fi
+  if ! running; then
+    mkdir -p "$sockdir"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$sockdir"
+    as "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null 9>&-
+  fi
+  echo "PostgreSQL replica up on localhost:$port (data $data), following localhost:$pport" >&2
+}
+
 down() { running && as "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true; }
 
 # Several test processes may call `up` at once: one at a time.
@@ -111,5 +141,7 @@ case "${1:-up}" in
   down) down ;;
   reset) down; rm -rf "$data"; up ;;
   url) echo "postgres://beacon:beacon@localhost:$port/$db?sslmode=disable" ;;
-  *) echo "usage: $0 up|down|reset|url" >&2; exit 2 ;;
+  replica) replica ;;
+  data) echo "$data" ;;
+  *) echo "usage: $0 up|down|reset|url|replica|data" >&2; exit 2 ;;
 esac

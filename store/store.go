@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -59,11 +60,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Maintain runs the scheduled work (partitions ahead, retention, rollups). beacon.maintain() is a
-// procedure that commits after each step, so it must run outside an explicit transaction; its
-// per-step advisory lock makes one relay of many do each step.
-func (s *Store) Maintain(ctx context.Context) error {
-	if _, err := s.pool.Exec(ctx, `CALL beacon.maintain()`); err != nil {
+// Maintain runs the scheduled work (partitions ahead, retention, rollups) when it is due:
+// beacon.maintain_scheduled claims the interval every, so of N relays ticking every interval one
+// does the work. It is a procedure that commits after each step, so it must run outside an
+// explicit transaction.
+func (s *Store) Maintain(ctx context.Context, every time.Duration) error {
+	if _, err := s.pool.Exec(ctx, `CALL beacon.maintain_scheduled(make_interval(secs => $1))`, every.Seconds()); err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
 	return nil

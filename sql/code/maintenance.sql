@@ -261,9 +261,10 @@ DECLARE
 BEGIN
     DELETE FROM beacon.maintenance_log l WHERE l.run_at < now() - interval '30 days';
     GET DIAGNOSTICS n = ROW_COUNT;
+    DELETE FROM beacon.maintenance_runs r WHERE r.started_at < now() - interval '30 days';
     RETURN n;
 END $$;
-COMMENT ON FUNCTION beacon.purge_maintenance_log() IS 'Deletes beacon.maintenance_log rows older than 30 days. Returns the rows deleted. A maintain() step.';
+COMMENT ON FUNCTION beacon.purge_maintenance_log() IS 'Deletes beacon.maintenance_log and beacon.maintenance_runs rows older than 30 days. Returns the log rows deleted. A maintain() step.';
 
 CREATE OR REPLACE FUNCTION beacon.purge_event_ids() RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -351,3 +352,47 @@ BEGIN
     END LOOP;
 END $$;
 COMMENT ON PROCEDURE beacon.maintain() IS 'All scheduled work: the enabled steps of beacon.maintenance_steps in order (partitions ahead, retention, purges, rollups, refreshes, log purge), each in its own transaction — the partition step first and alone, so COPYs into beacon.events wait for it only. Call it as CALL beacon.maintain() outside an explicit transaction. Safe to call from many relays at once: a caller that finds another at work returns. A failing step is logged in beacon.maintenance_log and raised as a WARNING; the other steps still run.';
+
+CREATE OR REPLACE FUNCTION beacon.claim_maintenance(p_every interval) RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    -- Claimers queue on the table lock for the few microseconds of the check; readers are not
+    -- blocked. 90 %: the relays' tickers drift, and a run that started a little less than one
+    -- interval ago must not cost the next one a whole interval.
+    LOCK TABLE beacon.maintenance_runs IN EXCLUSIVE MODE;
+    IF EXISTS (SELECT FROM beacon.maintenance_runs r
+               WHERE r.started_at > clock_timestamp() - p_every * 0.9) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO beacon.maintenance_runs (every) VALUES (p_every) RETURNING run_id INTO v_id;
+    RETURN v_id;
+END $$;
+COMMENT ON FUNCTION beacon.claim_maintenance(interval) IS 'Claims the current maintenance interval: records a run in beacon.maintenance_runs and returns its id, or NULL when another run started within 90 % of p_every (another relay has this interval). Called by beacon.maintain_scheduled().';
+
+CREATE OR REPLACE FUNCTION beacon.finish_maintenance(p_run bigint) RETURNS void
+LANGUAGE sql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE beacon.maintenance_runs SET finished_at = clock_timestamp() WHERE run_id = p_run
+$$;
+COMMENT ON FUNCTION beacon.finish_maintenance(bigint) IS 'Marks a scheduled run finished. Called by beacon.maintain_scheduled().';
+
+CREATE OR REPLACE PROCEDURE beacon.maintain_scheduled(p_every interval)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_run bigint;
+BEGIN
+    -- Like maintain(): no SET clause and no SECURITY DEFINER, which would forbid the COMMITs.
+    v_run := beacon.claim_maintenance(p_every);
+    IF v_run IS NULL THEN
+        RETURN;
+    END IF;
+    COMMIT; -- the claim is visible to the other relays before the work starts
+    CALL beacon.maintain();
+    PERFORM beacon.finish_maintenance(v_run);
+END $$;
+COMMENT ON PROCEDURE beacon.maintain_scheduled(interval) IS 'What each relay calls every MAINTAIN_INTERVAL (p_every): runs beacon.maintain() when no scheduled run started within 90 % of p_every, so N relays run it once per interval, not N times. Each run is a row of beacon.maintenance_runs. Call it as CALL beacon.maintain_scheduled(...) outside an explicit transaction.';

@@ -27,10 +27,12 @@ GRANT EXECUTE ON FUNCTION
     beacon.evaluate_flags_many(uuid, text[], text[]),
     beacon.maintenance_plan(),
     beacon.maintenance_step(text),
+    beacon.claim_maintenance(interval),
+    beacon.finish_maintenance(bigint),
     beacon.claim_event_ids(uuid[], uuid[], timestamptz[]),
     beacon.keep_fresh()
 TO beacon_relay;
-GRANT EXECUTE ON PROCEDURE beacon.maintain() TO beacon_relay;
+GRANT EXECUTE ON PROCEDURE beacon.maintain(), beacon.maintain_scheduled(interval) TO beacon_relay;
 
 GRANT EXECUTE ON FUNCTION
     beacon.evaluate_flags(uuid, text, text),
