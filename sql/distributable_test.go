@@ -43,6 +43,10 @@ var placements = map[string]placement{
 	"trust_audit": local, "events_rejected": local, "maintenance_log": local,
 	"maintenance_runs": local, "refresh_requests": local, "freshness": local,
 	"rollup_state": local, "daily_state": local, "schema_migrations": local, "schema_code": local,
+	"webauthn_credentials": local, "webauthn_ceremonies": local, "recovery_codes": local,
+	"oidc_identities": local, "oidc_flows": local, "invites": local, "audit_stream_cursor": local,
+	// The relay looks a write key up per request, on the coordinator like identify and connect.
+	"write_keys": local,
 }
 
 // TestSchemaStaysDistributable reads the catalogue of a migrated database and holds every table of
