@@ -28,6 +28,7 @@ CREATE TABLE beacon.session_filter_daily (
     PRIMARY KEY (project_id, dimension, value, day, target, item, start_day)
 );
 CREATE INDEX session_filter_daily_start ON beacon.session_filter_daily (project_id, start_day);
+COMMENT ON INDEX beacon.session_filter_daily_start IS 'The rows of a start day, deleted when beacon.recount_session_filters recounts it.';
 COMMENT ON TABLE beacon.session_filter_daily IS 'The overview filtered by one session dimension, per day (project''s time zone): for the sessions whose dimension (entry_page, source, browser, os, device: columns of beacon.sessions) has value, their events by name (target name: events), their $pageviews by page, browser, os and device of the event (targets page, browser, os, device: pageviews), and the sessions that started that day by entry page and source (targets entry_page, source: sessions). Counts only, all history; recounted per start day of the sessions by beacon.refresh_session_daily() (days in beacon.session_dirty). Read by beacon.overview_filtered.';
 COMMENT ON COLUMN beacon.session_filter_daily.project_id IS 'Project.';
 COMMENT ON COLUMN beacon.session_filter_daily.dimension IS 'The session dimension filtered on: entry_page, source, browser, os or device.';
@@ -49,6 +50,7 @@ CREATE TABLE beacon.session_filter_ids (
     PRIMARY KEY (project_id, dimension, value, day, kind, id, start_day)
 );
 CREATE INDEX session_filter_ids_start ON beacon.session_filter_ids (project_id, start_day);
+COMMENT ON INDEX beacon.session_filter_ids_start IS 'The rows of a start day, deleted when beacon.recount_session_filters recounts it.';
 COMMENT ON TABLE beacon.session_filter_ids IS 'Who was seen each day (project''s time zone) in the sessions whose dimension has value: kind u (the event''s user) or a (its anonymous id, when it had no user); ids over 1,000 bytes and empty anonymous ids are skipped, as in beacon.rollup_daily_ids. The filtered overview counts distinct visitors of a range from it exactly, resolving aliases and merges when it reads. All history; recounted per start day like beacon.session_filter_daily.';
 COMMENT ON COLUMN beacon.session_filter_ids.project_id IS 'Project.';
 COMMENT ON COLUMN beacon.session_filter_ids.dimension IS 'The session dimension: entry_page, source, browser, os or device.';
