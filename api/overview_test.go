@@ -91,11 +91,13 @@ func (e *env) insertOverviewEvents(project string, sessions []ovSession) {
 		FROM jsonb_array_elements($2::jsonb) r`, project, string(j))
 }
 
-// ovFilter is a filter the test applies in Go: page per event, source and browser per session.
-type ovFilter struct{ page, source, browser string }
+// ovFilter is a filter the test applies in Go: page per event, source, browser and entry page per
+// session.
+type ovFilter struct{ page, source, browser, entryPage string }
 
 func (f ovFilter) session(s ovSession) bool {
-	return (f.source == "" || s.source() == f.source) && (f.browser == "" || s.first().browser == f.browser)
+	return (f.source == "" || s.source() == f.source) && (f.browser == "" || s.first().browser == f.browser) &&
+		(f.entryPage == "" || s.first().page == f.entryPage)
 }
 
 type ovTotals struct {
@@ -274,6 +276,15 @@ func TestOverview(t *testing.T) {
 			ovFilter{source: "news.example", browser: "Firefox"}},
 		{"range=30d&page=%2Fpricing", today.AddDate(0, 0, -29), today.AddDate(0, 0, 1), today.AddDate(0, 0, -59), today.AddDate(0, 0, -29), "day", 30, ovFilter{page: "/pricing"}},
 		{"range=12mo&source=(direct)", month.AddDate(0, -11, 0), today.AddDate(0, 0, 1), month.AddDate(0, -23, 0), today.AddDate(-1, 0, 1), "month", 12, ovFilter{source: "(direct)"}},
+		// One session filter over days or months: read from the stored per-dimension figures (migration 018).
+		{"range=30d&browser=Firefox", today.AddDate(0, 0, -29), today.AddDate(0, 0, 1), today.AddDate(0, 0, -59), today.AddDate(0, 0, -29), "day", 30, ovFilter{browser: "Firefox"}},
+		{"range=7d&source=news.example", today.AddDate(0, 0, -6), today.AddDate(0, 0, 1), today.AddDate(0, 0, -13), today.AddDate(0, 0, -6), "day", 7, ovFilter{source: "news.example"}},
+		{"range=30d&entry_page=%2Fpricing", today.AddDate(0, 0, -29), today.AddDate(0, 0, 1), today.AddDate(0, 0, -59), today.AddDate(0, 0, -29), "day", 30, ovFilter{entryPage: "/pricing"}},
+		{"range=12mo&browser=Safari", month.AddDate(0, -11, 0), today.AddDate(0, 0, 1), month.AddDate(0, -23, 0), today.AddDate(-1, 0, 1), "month", 12, ovFilter{browser: "Safari"}},
+		{"range=custom&browser=Chrome&from=" + today.AddDate(0, 0, -20).Format(time.DateOnly) + "&to=" + today.AddDate(0, 0, -11).Format(time.DateOnly),
+			today.AddDate(0, 0, -20), today.AddDate(0, 0, -10), today.AddDate(0, 0, -30), today.AddDate(0, 0, -20), "day", 10, ovFilter{browser: "Chrome"}},
+		// Filtered hourly ranges are counted live.
+		{"range=today&browser=Firefox", today, today.AddDate(0, 0, 1), today.AddDate(0, 0, -1), today, "hour", 24, ovFilter{browser: "Firefox"}},
 	}
 	for _, c := range cases {
 		ov := get(c.q)
@@ -316,6 +327,14 @@ func TestOverview(t *testing.T) {
 		w, _ := expect(data, d, d.AddDate(0, 0, 1), ovFilter{})
 		if b.T != d.Format(time.DateOnly) || b.Visitors != w.Visitors || b.Pageviews != w.Pageviews || b.Sessions != w.Sessions {
 			t.Errorf("bucket %d: %+v, want %s %+v", i, b, d.Format(time.DateOnly), w)
+		}
+	}
+	// And with a session filter (stored per dimension): each day's distinct visitors of the matching sessions.
+	for i, b := range get("range=7d&browser=Firefox").Series {
+		d := today.AddDate(0, 0, i-6)
+		w, _ := expect(data, d, d.AddDate(0, 0, 1), ovFilter{browser: "Firefox"})
+		if b.T != d.Format(time.DateOnly) || b.Visitors != w.Visitors || b.Pageviews != w.Pageviews || b.Sessions != w.Sessions {
+			t.Errorf("browser=Firefox bucket %d: %+v, want %s %+v", i, b, d.Format(time.DateOnly), w)
 		}
 	}
 	// An hour bucket's too, for today (stored totals, hourly series) and 24h (counted live).

@@ -2,10 +2,27 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"slices"
 	"time"
 )
+
+// dashDB and dashNoBrowser are set by flags registered here (main.go parses them): a copy of the
+// kept data set under another name (e.g. one migrated to a branch's schema while another engineer
+// measures the original), and the API timings without the Chromium ones.
+var (
+	dashDB        = flag.String("dash-db", "", "dashboard: measure this database instead of beacon_dashboard_<N> (a copy made with CREATE DATABASE … TEMPLATE; it must exist)")
+	dashNoBrowser = flag.Bool("dash-no-browser", false, "dashboard: skip the Chromium page-load and live-tail measurements")
+)
+
+// dashDBName is the kept data set's database: -dash-db, else beacon_dashboard_<n>.
+func dashDBName(n int64) string {
+	if *dashDB != "" {
+		return *dashDB
+	}
+	return fmt.Sprintf("beacon_dashboard_%d", n)
+}
 
 // benchDashboard measures issue 12's speed targets on a kept data set (bench/dashdata.go): the
 // overview's API calls through a real relay and a signed-in session (dashapi.go), the overview
@@ -33,6 +50,10 @@ func benchDashboard(ctx context.Context, e *env) error {
 	}
 	if err := benchOverviewAPI(ctx, e, r, acct); err != nil {
 		return err
+	}
+	if *dashNoBrowser {
+		e.printf("\n(Chromium measurements skipped: -dash-no-browser.)\n")
+		return nil
 	}
 	return benchBrowser(ctx, e, r, acct)
 }

@@ -53,7 +53,7 @@ COMMENT ON TABLE public.bench_chunks IS 'Chunks of the synthetic data set alread
 // schema, loading what is missing, and tops it up to now.
 func (e *env) openDataset(ctx context.Context) (*dataset, error) {
 	n := int64(e.o.dashEvents)
-	name := fmt.Sprintf("beacon_dashboard_%d", n)
+	name := dashDBName(n)
 	var exists bool
 	if err := e.admin.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
 		return nil, err

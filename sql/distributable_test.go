@@ -29,7 +29,8 @@ var placements = map[string]placement{
 	"user_merges": distributed, "rollup_hourly": distributed, "rollup_daily_ids": distributed,
 	"rollup_daily_dims": distributed, "rollup_pending": distributed, "daily_stats": distributed,
 	"daily_dirty": distributed, "daily_identity_changes": distributed, "session_daily": distributed,
-	"session_dirty": distributed, "period_stats": distributed,
+	"session_dirty": distributed, "period_stats": distributed, "session_filter_daily": distributed,
+	"session_filter_ids": distributed,
 	// Small, per project or global, read next to distributed rows (retention, time zones, grants
 	// of the scoped readers).
 	"projects": reference, "project_grants": reference,

@@ -91,6 +91,8 @@ var intendedACL = []grant{
 	{"table", "beacon.session_daily", ""},
 	{"table", "beacon.session_dirty", ""},
 	{"table", "beacon.session_daily_zones", ""},
+	{"table", "beacon.session_filter_daily", ""},
+	{"table", "beacon.session_filter_ids", ""},
 	{"table", "beacon.period_stats", ""},
 	{"table", "beacon.daily_identity_changes", ""},
 	{"table", "beacon.daily_state", ""},
@@ -197,6 +199,9 @@ var intendedACL = []grant{
 	{"function", "beacon.overview_hourly(uuid, text, timestamp with time zone, timestamp with time zone)", ""},
 	{"function", "beacon.overview_stored(uuid, text, date, date, text, text, integer)", ""},
 	{"function", "beacon.refresh_session_daily()", ""},
+	{"function", "beacon.recount_session_filters(uuid, date)", ""},
+	{"function", "beacon.overview_filtered(uuid, text, date, date, text, text, text, text, integer)", ""},
+	{"function", "beacon.overview_filter_people(uuid, text, text, date, date)", ""},
 	{"function", "beacon.refresh_period_stats()", ""},
 	// Added with the flags page (api_flags.sql).
 	{"function", "beacon.api_flag_check(jsonb, boolean)", ""},

@@ -165,6 +165,8 @@ DECLARE
     cur     jsonb;
     prev    jsonb;
     v_as_of timestamptz;
+    v_dim   text;
+    v_val   text;
 BEGIN
     PERFORM beacon.require_role(p_project, 'viewer');
     IF jsonb_typeof(v_f) <> 'object' OR EXISTS (
@@ -182,7 +184,14 @@ BEGIN
     -- Live: filtered, or hourly over other than whole days (24h). An unfiltered hourly day (today,
     -- a custom day) takes its totals and tables from the stored day and only its series live.
     v_live := v_f <> '{}' OR (r.step = 'hour' AND r.key = '24h');
-    IF NOT v_live AND r.step = 'hour' THEN
+    -- One session filter over day or month buckets: stored too (beacon.overview_filtered).
+    SELECT f.key, f.value #>> '{}' INTO v_dim, v_val FROM jsonb_each(v_f) f
+    WHERE r.step <> 'hour' AND f.key IN ('entry_page', 'source', 'browser', 'os', 'device')
+      AND (SELECT count(*) FROM jsonb_object_keys(v_f)) = 1;
+    IF v_dim IS NOT NULL THEN
+        cur := beacon.overview_filtered(p_project, v_tz, r.first_day, r.last_day, r.step, v_dim, v_val, v_what, v_limit);
+        SELECT min(f.as_of) INTO v_as_of FROM beacon.freshness f WHERE f.source = 'sessions';
+    ELSIF NOT v_live AND r.step = 'hour' THEN
         cur := beacon.overview_stored(p_project, v_tz, r.first_day, r.last_day, 'day', v_what, v_limit);
         IF p_table IS NULL THEN
             cur := jsonb_set(cur, '{series}', beacon.overview_hourly(p_project, v_tz, r.t0, r.t1));
@@ -201,7 +210,9 @@ BEGIN
                            WHEN p_table = 'events' THEN 'events' ELSE 'pageviews' END,
             'rows', cur->'tables'->p_table);
     END IF;
-    prev := CASE WHEN v_live THEN beacon.overview_live(p_project, v_tz, r.p0, r.p1, r.step, v_f, 'totals', 0)
+    prev := CASE WHEN v_dim IS NOT NULL THEN
+                     beacon.overview_filtered(p_project, v_tz, r.prev_first, r.prev_last, r.step, v_dim, v_val, 'totals', 0)
+                 WHEN v_live THEN beacon.overview_live(p_project, v_tz, r.p0, r.p1, r.step, v_f, 'totals', 0)
                  ELSE beacon.overview_stored(p_project, v_tz, r.prev_first, r.prev_last,
                           CASE r.step WHEN 'hour' THEN 'day' ELSE r.step END, 'totals', 0) END;
     RETURN jsonb_build_object(
@@ -219,7 +230,7 @@ BEGIN
                    FROM jsonb_each(cur->'tables') t),
         'as_of', beacon.iso_local(v_as_of, v_tz));
 END $$;
-COMMENT ON FUNCTION beacon.api_overview(uuid, text, date, date, jsonb, text) IS 'GET /api/projects/{id}/overview (p_table NULL) and …/overview/{table}.csv (p_table a table''s name): the overview of a range (today, 24h, 7d, 30d, 12mo, custom with p_from..p_to; beacon.overview_range) in the project''s time zone with the filters p_filters ({"page","entry_page","source","browser","os","device"}: exact values, ANDed), as docs/dashboard.md describes: range, previous, filters, totals, previous_totals, series, the seven top-10 tables, as_of; with p_table, that table''s top 1,000 rows and its metric. Unfiltered ranges of whole days read stored aggregates (beacon.overview_stored; as_of: the oldest of them), but for the hourly series of a day (beacon.overview_hourly: visitors per hour from the day''s events); filtered ones and 24h count the events and sessions of the range (beacon.overview_live; as_of: now). Needs the viewer role: P0002 ''project not found'' for a non-member, P0002 ''no such table'', 22023 for a bad range or filter.';
+COMMENT ON FUNCTION beacon.api_overview(uuid, text, date, date, jsonb, text) IS 'GET /api/projects/{id}/overview (p_table NULL) and …/overview/{table}.csv (p_table a table''s name): the overview of a range (today, 24h, 7d, 30d, 12mo, custom with p_from..p_to; beacon.overview_range) in the project''s time zone with the filters p_filters ({"page","entry_page","source","browser","os","device"}: exact values, ANDed), as docs/dashboard.md describes: range, previous, filters, totals, previous_totals, series, the seven top-10 tables, as_of; with p_table, that table''s top 1,000 rows and its metric. Unfiltered ranges of whole days read stored aggregates (beacon.overview_stored; as_of: the oldest of them), but for the hourly series of a day (beacon.overview_hourly: visitors per hour from the day''s events); those filtered by one session dimension (entry_page, source, browser, os or device) over day or month buckets read stored aggregates too (beacon.overview_filtered; as_of: of source sessions); other filtered ones and 24h count the events and sessions of the range (beacon.overview_live; as_of: now). Needs the viewer role: P0002 ''project not found'' for a non-member, P0002 ''no such table'', 22023 for a bad range or filter.';
 
 CREATE OR REPLACE FUNCTION beacon.api_current(p_project uuid) RETURNS jsonb
 LANGUAGE plpgsql STABLE

@@ -28,6 +28,7 @@
 {{ template "overview_rollups.sql" . }}
 {{ template "overview_live.sql" . }}
 {{ template "overview_stored.sql" . }}
+{{ template "overview_filtered.sql" . }}
 {{ template "api_flags.sql" . }}
 {{ template "api_events.sql" . }}
 {{ template "api_people.sql" . }}

@@ -10,6 +10,82 @@
 --    them, per project, counted from the daily id sets by refresh_period_stats() (source periods),
 --    paced by its own cost like the other aggregates (beacon.refresh_due).
 
+CREATE OR REPLACE FUNCTION beacon.recount_session_filters(p_project uuid, p_day date) RETURNS void
+LANGUAGE plpgsql
+SET work_mem = '64MB' -- a day's sessions' events, grouped by the sessions' dimensions, hashed
+AS $$
+DECLARE
+    v_tz   text;
+    v_lo   timestamptz;
+    v_hi   timestamptz;
+    v_last timestamptz;
+BEGIN
+    DELETE FROM beacon.session_filter_daily d WHERE d.project_id = p_project AND d.start_day = p_day;
+    DELETE FROM beacon.session_filter_ids d WHERE d.project_id = p_project AND d.start_day = p_day;
+    SELECT p.timezone INTO v_tz FROM beacon.projects p WHERE p.project_id = p_project;
+    IF v_tz IS NULL THEN
+        RETURN;
+    END IF;
+    v_lo := p_day::timestamp AT TIME ZONE v_tz;
+    v_hi := (p_day + 1)::timestamp AT TIME ZONE v_tz;
+    SELECT max(s.last_seen) INTO v_last FROM beacon.sessions s
+    WHERE s.project_id = p_project AND s.first_seen >= v_lo AND s.first_seen < v_hi;
+    IF v_last IS NULL THEN
+        RETURN;
+    END IF;
+    -- The day's sessions with a dimension set, and their events (ts between the day's start and
+    -- the last session's end: partitions pruned), grouped once by every dimension and item before
+    -- they are spread over the five dimensions.
+    WITH ss AS MATERIALIZED (
+        SELECT s.session_id, s.entry_page, s.source, s.browser, s.os, s.device
+        FROM beacon.sessions s
+        WHERE s.project_id = p_project AND s.first_seen >= v_lo AND s.first_seen < v_hi
+          AND num_nonnulls(s.entry_page, s.source, s.browser, s.os, s.device) > 0
+    ), ev AS MATERIALIZED (
+        SELECT ss.entry_page, ss.source, ss.browser, ss.os, ss.device, (e.ts AT TIME ZONE v_tz)::date AS day,
+               left(e.name, 200) AS name,
+               CASE WHEN e.name = '$pageview' THEN beacon.page_of(e.props->>'path', e.props->>'url') END AS page,
+               CASE WHEN e.name = '$pageview' THEN left(coalesce(e.props->>'$browser', e.props->>'browser'), 200) END AS e_browser,
+               CASE WHEN e.name = '$pageview' THEN left(coalesce(e.props->>'$os', e.props->>'os'), 200) END AS e_os,
+               CASE WHEN e.name = '$pageview' THEN left(coalesce(e.props->>'$device', e.props->>'device'), 200) END AS e_device,
+               CASE WHEN octet_length(coalesce(e.user_id, e.anon_id)) > 1000 THEN NULL
+                    WHEN e.user_id IS NOT NULL THEN 'u' WHEN e.anon_id <> '' THEN 'a' END::"char" AS kind,
+               coalesce(e.user_id, e.anon_id) AS id
+        FROM beacon.events e
+        JOIN ss ON ss.session_id = e.session_id
+        WHERE e.project_id = p_project AND e.ts >= v_lo AND e.ts <= v_last
+    ), items AS (
+        SELECT ev.entry_page, ev.source, ev.browser, ev.os, ev.device, ev.day, t.target, t.item, count(*) AS n
+        FROM ev
+        CROSS JOIN LATERAL (VALUES ('name', ev.name), ('page', ev.page), ('browser', ev.e_browser),
+                                   ('os', ev.e_os), ('device', ev.e_device)) t (target, item)
+        WHERE t.item IS NOT NULL
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+        UNION ALL
+        SELECT ss.entry_page, ss.source, ss.browser, ss.os, ss.device, p_day, t.target, t.item, count(*)
+        FROM ss
+        CROSS JOIN LATERAL (VALUES ('entry_page', ss.entry_page), ('source', ss.source)) t (target, item)
+        WHERE t.item IS NOT NULL
+        GROUP BY 1, 2, 3, 4, 5, 7, 8
+    ), ids AS (
+        INSERT INTO beacon.session_filter_ids (project_id, dimension, value, day, kind, id, start_day)
+        SELECT DISTINCT p_project, d.dimension, d.value, x.day, x.kind, x.id, p_day
+        FROM (SELECT DISTINCT ev.entry_page, ev.source, ev.browser, ev.os, ev.device, ev.day, ev.kind, ev.id
+              FROM ev WHERE ev.kind IS NOT NULL) x
+        CROSS JOIN LATERAL (VALUES ('entry_page', x.entry_page), ('source', x.source), ('browser', x.browser),
+                                   ('os', x.os), ('device', x.device)) d (dimension, value)
+        WHERE d.value IS NOT NULL
+    )
+    INSERT INTO beacon.session_filter_daily (project_id, dimension, value, day, target, item, start_day, n)
+    SELECT p_project, d.dimension, d.value, i.day, i.target, i.item, p_day, sum(i.n)
+    FROM items i
+    CROSS JOIN LATERAL (VALUES ('entry_page', i.entry_page), ('source', i.source), ('browser', i.browser),
+                               ('os', i.os), ('device', i.device)) d (dimension, value)
+    WHERE d.value IS NOT NULL
+    GROUP BY 2, 3, 4, 5, 6;
+END $$;
+COMMENT ON FUNCTION beacon.recount_session_filters(uuid, date) IS 'Recounts the rows of beacon.session_filter_daily and session_filter_ids of the sessions of a project that started on p_day (its time zone): from those sessions (beacon.sessions) and their events (beacon.events from the day''s start to the last session''s end). Called by beacon.refresh_session_daily() for each day it recounts.';
+
 CREATE OR REPLACE FUNCTION beacon.refresh_session_daily() RETURNS bigint
 LANGUAGE plpgsql
 SET work_mem = '64MB' -- a day's sessions times six dimensions, hashed
@@ -25,6 +101,10 @@ BEGIN
         WHERE z.timezone IS DISTINCT FROM p.timezone
     ), gone AS (
         DELETE FROM beacon.session_daily d USING moved m WHERE d.project_id = m.project_id
+    ), gone_f AS (
+        DELETE FROM beacon.session_filter_daily d USING moved m WHERE d.project_id = m.project_id
+    ), gone_i AS (
+        DELETE FROM beacon.session_filter_ids d USING moved m WHERE d.project_id = m.project_id
     ), zones AS (
         INSERT INTO beacon.session_daily_zones AS z (project_id, timezone)
         SELECT m.project_id, m.timezone FROM moved m
@@ -77,9 +157,14 @@ BEGIN
     ) g
     GROUP BY 1, 2, 3, 4
     ORDER BY 1, 3, 2, 4;
+
+    -- The filtered overview's figures of the same start days, one day at a time.
+    FOR i IN 1 .. cardinality(v_ps) LOOP
+        PERFORM beacon.recount_session_filters(v_ps[i], v_ds[i]);
+    END LOOP;
     RETURN cardinality(v_ps);
 END $$;
-COMMENT ON FUNCTION beacon.refresh_session_daily() IS 'Brings beacon.session_daily up to date: every day of a project whose zone changed (or that was never counted, beacon.session_daily_zones), and the days in beacon.session_dirty, recounted from beacon.sessions. Returns the (project, day) pairs recounted. Called by refresh_analytics() (source sessions).';
+COMMENT ON FUNCTION beacon.refresh_session_daily() IS 'Brings beacon.session_daily (and, day by day through beacon.recount_session_filters, session_filter_daily and session_filter_ids) up to date: every day of a project whose zone changed (or that was never counted, beacon.session_daily_zones), and the days in beacon.session_dirty, recounted from beacon.sessions. Returns the (project, day) pairs recounted. Called by refresh_analytics() (source sessions).';
 
 CREATE OR REPLACE FUNCTION beacon.refresh_period_stats() RETURNS bigint
 LANGUAGE plpgsql
