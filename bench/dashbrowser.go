@@ -60,8 +60,8 @@ func benchBrowser(ctx context.Context, e *env, r *relay, a dashAcct) error {
 	if err := e.node(ctx, r, a, "bench-tail.mjs", &tail); err != nil {
 		return err
 	}
-	e.printf("\nLive tail (`/p/{id}/events` with the live tail on, polling every second): an event with a unique name sent through the relay's "+
-		"WebSocket from another page (`seq`, acknowledged after its COPY committed), %d samples 1.3 s apart; ack → the row appearing in the page "+
+	e.printf("\nLive tail (`/p/{id}/events` with the live tail on, polling every 500 ms while visible): an event with a unique name sent from Node "+
+		"with `POST /v1/events` (answered after its COPY committed), %d samples 0.7–1.7 s apart; the answer → the row appearing in the page "+
 		"(a MutationObserver's wall-clock time). The ack follows the commit, so ack → row slightly understates commit → row; send → row bounds it from above.\n\n", tail.AckToRow.N)
 	e.printf("| | p50 ms | p95 ms | max ms | target |\n|---|---:|---:|---:|---|\n")
 	e.printf("| ack → row on screen | %.0f | %.0f | %.0f | ≤ 2 s: %s |\n", tail.AckToRow.P50, tail.AckToRow.P95, tail.AckToRow.Max, verdict(tail.AckToRow.P95 <= 2000))
