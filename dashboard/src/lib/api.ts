@@ -690,6 +690,8 @@ export async function removeKey(id: number, f: Fetch = fetch): Promise<void> {
 /** A new set of recovery codes, replacing the old; shown this once. */
 export async function createRecoveryCodes(f: Fetch = fetch): Promise<string[]> {
   return (await call<{ codes: string[] }>(f, 'POST', '/api/account/recovery-codes')).codes;
+}
+
 // Single sign-on and invitations (docs/dashboard.md, "Single sign-on" and "Invitations").
 
 /** GET /api/sso: whether "Sign in with SSO" is offered, and whether it is the only way in. */
