@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +134,37 @@ func TestAuditAPI(t *testing.T) {
 		if r := c.b.do("GET", c.path, nil); r.status != c.status {
 			t.Errorf("GET %s: %d %s, want %d", c.path, r.status, r.body, c.status)
 		}
+	}
+}
+
+// TestAuditActionsSuggested keeps the dashboard's action filter suggestions (ACTIONS in
+// dashboard/src/lib/components/audit/audit.ts) the same set as the actions beacon.audit accepts,
+// so a migration that adds one cannot leave it out of the audit pages' list.
+func TestAuditActionsSuggested(t *testing.T) {
+	e := newEnv(t, defaultConfig())
+	src, err := os.ReadFile("../dashboard/src/lib/components/audit/audit.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := regexp.MustCompile(`(?s)export const ACTIONS = \[(.*?)\];`).FindSubmatch(src)
+	if list == nil {
+		t.Fatal("no ACTIONS list in audit.ts")
+	}
+	var suggested []string
+	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllSubmatch(list[1], -1) {
+		suggested = append(suggested, string(m[1]))
+	}
+	slices.Sort(suggested)
+	def := scalar[string](e, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'audit_action_check' AND conrelid = 'beacon.audit'::regclass`)
+	var allowed []string
+	for _, m := range regexp.MustCompile(`[{,]([a-z_]+)`).FindAllStringSubmatch(def, -1) {
+		allowed = append(allowed, m[1])
+	}
+	slices.Sort(allowed)
+	if len(allowed) < 40 {
+		t.Fatalf("read %d actions from %s", len(allowed), def)
+	}
+	if !slices.Equal(suggested, allowed) {
+		t.Errorf("the dashboard suggests %v\nbeacon.audit accepts %v", suggested, allowed)
 	}
 }

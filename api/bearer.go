@@ -69,7 +69,7 @@ func (s *Server) bearer(w http.ResponseWriter, r *http.Request, token string, h 
 		if acct != nil {
 			a.ID = *acct
 		}
-		out, err = refusalKept(r.Context(), tx, func(sp pgx.Tx) (reply, error) { return h(r.Context(), sp, a, w, r) })
+		out, err = denialAudited(r.Context(), tx, r, func(sp pgx.Tx) (reply, error) { return h(r.Context(), sp, a, w, r) })
 		return err
 	})
 	if err != nil {
@@ -77,6 +77,20 @@ func (s *Server) bearer(w http.ResponseWriter, r *http.Request, token string, h 
 		return
 	}
 	writeReply(w, out)
+}
+
+// denialAudited runs f as refusalKept does and writes a refusal for lack of a role (403
+// forbidden, not a request to re-authenticate) to the audit as access_denied, in the request's
+// transaction, which then commits it with the refusal (AU-2).
+func denialAudited(ctx context.Context, tx pgx.Tx, r *http.Request, f func(pgx.Tx) (reply, error)) (reply, error) {
+	out, err := refusalKept(ctx, tx, f)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusForbidden && ae.code == "forbidden" {
+		if _, aerr := tx.Exec(ctx, `SELECT beacon.audit_access_denied($1, $2, $3)`, r.Method, r.URL.Path, ae.message); aerr != nil {
+			return reply{}, fmt.Errorf("audit refusal: %w", aerr)
+		}
+	}
+	return out, err
 }
 
 // refusalKept runs f in a savepoint; a guard's refusal (a token out of its scope or project) rolls

@@ -198,6 +198,16 @@ func TestFlagRoles(t *testing.T) {
 	if after := scalar[int](f.env, `SELECT count(*)::int FROM beacon.flag_audit`); after != before {
 		t.Errorf("refused changes wrote %d flag_audit rows", after-before)
 	}
+	// Each of the viewer's three refusals is in the audit (AU-2), as the viewer, with what was asked;
+	// the outsider's 404s and the missing CSRF token are not authorization refusals of a role.
+	denied := scalar[string](f.env, `SELECT coalesce(string_agg(target || ' ' || (after->>'reason' <> '')::text, ', ' ORDER BY audit_id), '')
+		FROM beacon.audit WHERE action = 'access_denied' AND account_id = $1`, f.viewerID)
+	if want := "request:POST " + base + " true, request:PATCH " + base + "/beta true, request:DELETE " + base + "/beta true"; denied != want {
+		t.Errorf("access_denied audit rows %q, want %q", denied, want)
+	}
+	if n := scalar[int](f.env, `SELECT count(*)::int FROM beacon.audit WHERE action = 'access_denied' AND account_id <> $1`, f.viewerID); n != 0 {
+		t.Errorf("%d access_denied rows for accounts other than the viewer", n)
+	}
 	if on := scalar[bool](f.env, `SELECT enabled FROM beacon.flags WHERE key = 'beta'`); on {
 		t.Error("a refused change changed the flag")
 	}

@@ -180,6 +180,9 @@ func (s *Server) overviewCSV(ctx context.Context, tx pgx.Tx, _ *account, w http.
 	if err := cw.Error(); err != nil {
 		return reply{}, fmt.Errorf("overview csv: %w", err)
 	}
+	if _, err := tx.Exec(ctx, `SELECT beacon.audit_export($1, $2)`, id, t.Table+" "+t.From+".."+t.To+".csv"); err != nil {
+		return reply{}, fmt.Errorf("audit export: %w", err)
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-%s.csv"`, t.Table, t.From, t.To))
 	return reply{body: buf.Bytes()}, nil

@@ -359,6 +359,10 @@ func TestOverview(t *testing.T) {
 		a.header.Get("Content-Disposition") != `attachment; filename="pages-`+today.AddDate(0, 0, -29).Format(time.DateOnly)+"-"+today.Format(time.DateOnly)+`.csv"` {
 		t.Fatalf("csv: %d %v %s", a.status, a.header, a.body)
 	}
+	if got := scalar[string](e, `SELECT target FROM beacon.audit WHERE action = 'data_exported' ORDER BY audit_id DESC LIMIT 1`); got !=
+		"project:"+shop+"/export:pages "+today.AddDate(0, 0, -29).Format(time.DateOnly)+".."+today.Format(time.DateOnly)+".csv" {
+		t.Errorf("the CSV download's audit row: target %q", got)
+	}
 	lines := strings.Split(strings.TrimSuffix(string(a.body), "\r\n"), "\r\n")
 	if lines[0] != "value,pageviews" || len(lines) != len(tables["pages"])+1 {
 		t.Errorf("csv lines %q", lines)

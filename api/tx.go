@@ -97,7 +97,7 @@ func (s *Server) session(stateChanging bool, h handler) http.HandlerFunc {
 				a.ID, a.tokenHash, s.reauthWindow()); err != nil {
 				return fmt.Errorf("set account: %w", err)
 			}
-			out, err = h(r.Context(), tx, a, w, r)
+			out, err = denialAudited(r.Context(), tx, r, func(sp pgx.Tx) (reply, error) { return h(r.Context(), sp, a, w, r) })
 			return err
 		})
 		if err != nil {

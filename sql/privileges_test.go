@@ -282,6 +282,8 @@ var intendedACL = []grant{
 	// session functions; the rest are the owner's (the CLI, maintain()) or called inside them.
 	{"function", "beacon.after_sign_in(bytea, integer, text)", "beacon_api:EXECUTE"},
 	{"function", "beacon.api_audit(uuid, text, uuid, timestamp with time zone, timestamp with time zone, bigint, integer)", "beacon_api:EXECUTE"},
+	{"function", "beacon.audit_access_denied(text, text, text)", "beacon_api:EXECUTE"},
+	{"function", "beacon.audit_export(uuid, text)", "beacon_api:EXECUTE"},
 	{"function", "beacon.api_end_session(bigint)", "beacon_api:EXECUTE"},
 	{"function", "beacon.api_my_sessions(bytea)", "beacon_api:EXECUTE"},
 	{"function", "beacon.api_set_account_disabled(uuid, boolean)", "beacon_api:EXECUTE"},

@@ -270,6 +270,25 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION beacon.api_audit(uuid, text, uuid, timestamptz, timestamptz, bigint, int) IS 'GET /api/audit and GET /api/projects/{id}/audit: {"entries":[{"id","at","action","outcome","target","account_id","email","token_id","db_role","ip","before","after"}],"next"}, newest first, filtered by action, actor (account id) and time [p_from, p_to); keyset pagination: pass next as p_before (NULL: no more). The whole audit for an admin account (p_project NULL); a project''s entries (target project:ID…) for its owners. Never with an API token. At most p_limit (1–500, default 100) entries. Each entry is beacon.audit_entry, the audit stream''s shape too.';
 
+CREATE OR REPLACE FUNCTION beacon.audit_access_denied(p_method text, p_path text, p_reason text) RETURNS void
+LANGUAGE sql VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT beacon.write_audit('access_denied', 'request:' || left(p_method, 10) || ' ' || left(p_path, 300), NULL,
+                              jsonb_build_object('reason', left(p_reason, 300)))
+$$;
+COMMENT ON FUNCTION beacon.audit_access_denied(text, text, text) IS 'Audits a dashboard API request (p_method, p_path) that a guard of the SQL functions refused with 42501 for lack of a role (AU-2: authorization refusals), with the refusal''s message; the actor is the signed-in account or token. The relay calls it in the request''s transaction after rolling the refused work back.';
+
+CREATE OR REPLACE FUNCTION beacon.audit_export(p_project uuid, p_what text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM beacon.require_role(p_project, 'viewer');
+    PERFORM beacon.write_audit('data_exported', 'project:' || p_project || '/export:' || left(p_what, 200), NULL, NULL);
+END $$;
+COMMENT ON FUNCTION beacon.audit_export(uuid, text) IS 'Audits a download of a project''s data (AU-2: exports), e.g. an overview table as CSV (p_what: the table and its range). Needs the viewer role. Called by the relay in the transaction that read the data.';
+
 -- The steps of maintain() this file adds (maintenance.sql's upsert leaves other rows alone).
 INSERT INTO beacon.maintenance_steps AS m (step, position, fn) VALUES
     ('idle_accounts',   80, 'beacon.disable_idle_accounts()'),
@@ -281,7 +300,8 @@ REVOKE ALL ON FUNCTION
     beacon.set_account_disabled(uuid, boolean, text), beacon.api_set_account_disabled(uuid, boolean),
     beacon.disable_idle_accounts(), beacon.after_sign_in(bytea, int, text), beacon.api_my_sessions(bytea),
     beacon.api_end_session(bigint), beacon.reauth_begin(bytea, int, interval), beacon.reauth_finish(bytea, boolean),
-    beacon.purge_audit(), beacon.api_audit(uuid, text, uuid, timestamptz, timestamptz, bigint, int)
+    beacon.purge_audit(), beacon.api_audit(uuid, text, uuid, timestamptz, timestamptz, bigint, int),
+    beacon.audit_access_denied(text, text, text), beacon.audit_export(uuid, text)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     beacon.api_set_account_disabled(uuid, boolean),
@@ -290,5 +310,7 @@ GRANT EXECUTE ON FUNCTION
     beacon.api_end_session(bigint),
     beacon.reauth_begin(bytea, int, interval),
     beacon.reauth_finish(bytea, boolean),
-    beacon.api_audit(uuid, text, uuid, timestamptz, timestamptz, bigint, int)
+    beacon.api_audit(uuid, text, uuid, timestamptz, timestamptz, bigint, int),
+    beacon.audit_access_denied(text, text, text),
+    beacon.audit_export(uuid, text)
 TO beacon_api;

@@ -51,10 +51,13 @@ export function queryHref(path: string, q: Partial<AuditQuery>): string {
 /** The actions Beacon audits, for the action filter's suggestions (the filter takes any text). */
 export const ACTIONS = [
   'sign_in', 'sign_in_failed', 'sign_in_locked', 'lockout', 'sign_out', 'session_expired', 'session_ended', 'session_evicted',
-  'reauth', 'reauth_failed', 'banner_accepted', 'account_created', 'account_changed', 'account_disabled', 'account_enabled',
-  'membership_added', 'membership_changed', 'membership_removed', 'password_rehashed', 'flag_created', 'flag_changed',
-  'flag_deleted', 'person_deleted', 'project_created', 'project_changed', 'token_created', 'token_revoked', 'token_used',
-  'token_refused', 'audit_purged',
+  'reauth', 'reauth_failed', 'banner_accepted', 'mfa_sign_in', 'mfa_failed', 'mfa_enrolment_required', 'mfa_key_added',
+  'mfa_key_renamed', 'mfa_key_removed', 'recovery_codes_generated', 'recovery_code_used', 'recovery_codes_exhausted',
+  'sso_refused', 'sso_linked', 'sso_only_changed', 'account_created', 'account_provisioned', 'account_changed',
+  'account_disabled', 'account_enabled', 'invite_created', 'invite_accepted', 'invite_refused', 'invite_revoked',
+  'membership_added', 'membership_changed', 'membership_removed', 'password_rehashed', 'access_denied', 'flag_created',
+  'flag_changed', 'flag_deleted', 'person_deleted', 'data_exported', 'project_created', 'project_changed', 'token_created',
+  'token_revoked', 'token_used', 'token_refused', 'writekey_created', 'writekey_revoked', 'audit_purged',
 ];
 
 /** A short reading of an entry's details (before → after), for the table; the full JSON is one click away. */
