@@ -18,7 +18,7 @@ async function signIn(t, page, { email, password }, origin = t.origin) {
   await page.goto(origin + '/sign-in');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
@@ -97,11 +97,11 @@ export const accountCases = [
         check(refused.error?.code === 'banner_not_accepted', `sign-in without acceptance: ${JSON.stringify(refused)}`);
         await page.getByLabel('Email').fill(account.email);
         await page.getByLabel('Password', { exact: true }).fill(account.password);
-        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
         check(await page.getByLabel('I have read and accept this notice').evaluate((el) => !el.checkValidity()), 'the unchecked notice does not block the form');
         await shootBoth(page, 'sign-in-banner');
         await page.getByLabel('I have read and accept this notice').check();
-        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
         await page.getByRole('button', { name: 'Sign out' }).waitFor();
         const accepted = sql(`SELECT count(*) FROM beacon.audit a JOIN beacon.accounts x USING (account_id) WHERE a.action = 'banner_accepted' AND x.email = '${account.email}'`);
         check(accepted === '1', `${accepted} banner_accepted rows`);
@@ -110,6 +110,38 @@ export const accountCases = [
       } finally {
         await r.stop();
       }
+    },
+  },
+  {
+    name: 'real API: a session idle past SESSION_IDLE_TIMEOUT is sent back to sign-in, and signing in again returns to the page',
+    async run(t) {
+      if (!t.hasAccounts) return t.skip('this binary has no `beacon account` command');
+      const account = t.createAccount();
+      const project = t.createProject();
+      const context = await t.browser.newContext({ viewport: LAPTOP });
+      const { page, problems } = await watchedPage(context);
+      await signIn(t, page, account);
+      const flags = `${t.origin}/p/${project}/flags`;
+      await page.goto(flags);
+      await page.getByRole('heading', { name: 'Flags', exact: true }).waitFor();
+
+      // Idle for 16 minutes (the relay's SESSION_IDLE_TIMEOUT is the default 15m): the database
+      // decides by last_seen_at, so aging it is being away that long.
+      const who = `(SELECT account_id FROM beacon.accounts WHERE email = '${account.email}')`;
+      sql(`UPDATE beacon.account_sessions SET last_seen_at = now() - interval '16 minutes' WHERE account_id = ${who}`);
+      await page.reload();
+      await page.waitForURL((u) => u.pathname === '/sign-in' && u.searchParams.get('next') === `/p/${project}/flags`);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+      check(sql(`SELECT count(*) FROM beacon.account_sessions WHERE account_id = ${who}`) === '0', 'the idle session still exists');
+      check(sql(`SELECT count(*) FROM beacon.audit WHERE action = 'session_expired' AND account_id = ${who}`) === '1', 'no session_expired audit row');
+
+      await page.getByLabel('Email').fill(account.email);
+      await page.getByLabel('Password', { exact: true }).fill(account.password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.waitForURL(flags);
+      await page.getByRole('heading', { name: 'Flags', exact: true }).waitFor();
+      assertClean(problems, 'idle session', refusedFetch);
+      await context.close();
     },
   },
 ];

@@ -27,7 +27,7 @@ async function signIn(page, origin, { email, password }, path) {
   await page.goto(`${origin}/sign-in?next=${encodeURIComponent(path)}`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
   await page.waitForURL((u) => u.pathname + u.search === path);
   await page.getByRole('heading', { name: 'Flags', level: 1 }).waitFor();

@@ -147,7 +147,7 @@ async function signIn(t, page, { email, password }) {
   await page.waitForURL(/\/sign-in/);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
@@ -170,7 +170,7 @@ export const overviewCases = [
       await page.goto(t.origin + '/sign-in');
       await page.getByLabel('Email').fill(account.email);
       await page.getByLabel('Password').fill(account.password + 'x');
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByRole('alert').filter({ hasText: 'do not match an account' }).waitFor();
       await page.screenshot({ path: `${SHOTS}sign-in-error-light.png` });
       await signIn(t, page, account);
