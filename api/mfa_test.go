@@ -2,9 +2,9 @@ package api_test
 
 import (
 	"net/http"
-	"strconv"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/beacon-analytics/beacon/api"
