@@ -24,7 +24,9 @@ import (
 type Config struct {
 	DatabaseURL       string        `envconfig:"DATABASE_URL" required:"true"`
 	ListenDatabaseURL string        `envconfig:"LISTEN_DATABASE_URL"` // for LISTEN; default DATABASE_URL (must bypass transaction poolers)
-	Host              string        `envconfig:"HOST"`                // "" listens on all interfaces
+	ReadDatabaseURL   string        `envconfig:"READ_DATABASE_URL"`   // a streaming replica for the dashboard's reads; "" reads the primary
+	ReadMaxLag        time.Duration `envconfig:"READ_MAX_LAG" default:"30s"`
+	Host              string        `envconfig:"HOST"` // "" listens on all interfaces
 	Port              int           `envconfig:"PORT" default:"4000"`
 	MetricsAddr       string        `envconfig:"METRICS_ADDR" default:"127.0.0.1:9464"` // host:port for /metrics; "" serves it on PORT (needs METRICS_TOKEN)
 	MetricsToken      string        `envconfig:"METRICS_TOKEN"`                         // bearer token /metrics requires; never logged
@@ -153,6 +155,7 @@ func (c *Config) validate() error {
 		{c.MaxConnsAddr < 0, "MAX_CONNECTIONS_PER_ADDR", "0 (no limit) or positive"},
 		{c.MaintainInterval < time.Second, "MAINTAIN_INTERVAL", "at least 1s"},
 		{c.ShutdownTimeout <= 0, "SHUTDOWN_TIMEOUT", "positive"},
+		{c.ReadMaxLag < time.Second, "READ_MAX_LAG", "at least 1s"},
 		{(c.TLSCertFile == "") != (c.TLSKeyFile == ""), "TLS_CERT_FILE", "set together with TLS_KEY_FILE"},
 		{c.SessionIdleTimeout < time.Minute, "SESSION_IDLE_TIMEOUT", "at least 1m"},
 		{c.SessionLifetime < c.SessionIdleTimeout, "SESSION_LIFETIME", "at least SESSION_IDLE_TIMEOUT"},
@@ -191,7 +194,7 @@ func (c *Config) validate() error {
 	if _, err := trustedProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
 	}
-	for name, u := range map[string]string{"DATABASE_URL": c.DatabaseURL, "LISTEN_DATABASE_URL": c.ListenDatabaseURL} {
+	for name, u := range map[string]string{"DATABASE_URL": c.DatabaseURL, "LISTEN_DATABASE_URL": c.ListenDatabaseURL, "READ_DATABASE_URL": c.ReadDatabaseURL} {
 		if u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 			return fmt.Errorf("config: %s must be a postgres:// URL", name)
 		}

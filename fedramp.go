@@ -54,10 +54,10 @@ func fedrampProblems(c Config, fips fipsState, pgsslmode string) []string {
 		p = append(p, "TLS_CERT_FILE and TLS_KEY_FILE must be set (HTTPS and WSS only)")
 	}
 	for _, u := range []struct{ name, url string }{
-		{"DATABASE_URL", c.DatabaseURL}, {"LISTEN_DATABASE_URL", c.ListenDatabaseURL},
+		{"DATABASE_URL", c.DatabaseURL}, {"LISTEN_DATABASE_URL", c.ListenDatabaseURL}, {"READ_DATABASE_URL", c.ReadDatabaseURL},
 	} {
 		if u.url == "" && u.name != "DATABASE_URL" {
-			continue // unset: DATABASE_URL is used
+			continue // unset: DATABASE_URL is used (READ_DATABASE_URL: no replica)
 		}
 		if mode, from := sslMode(u.url, pgsslmode); mode != "verify-full" {
 			p = append(p, fmt.Sprintf("%s must have sslmode=verify-full (it has %s)", u.name, from))

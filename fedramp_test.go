@@ -39,6 +39,8 @@ func TestFedRAMPProblems(t *testing.T) {
 			[]string{"DATABASE_URL must have sslmode=verify-full (it has sslmode=disable)"}},
 		{"listen URL too", func(c *Config) { c.ListenDatabaseURL = "postgres://db/beacon?sslmode=verify-ca" }, fipsOn, "",
 			[]string{"LISTEN_DATABASE_URL must have sslmode=verify-full (it has sslmode=verify-ca)"}},
+		{"read URL too", func(c *Config) { c.ReadDatabaseURL = "postgres://replica/beacon?sslmode=require" }, fipsOn, "",
+			[]string{"READ_DATABASE_URL must have sslmode=verify-full (it has sslmode=require)"}},
 		{"MFA not mandatory", func(c *Config) { c.MFARequired = false }, fipsOn, "", []string{"MFA_REQUIRED=false"}},
 		{"no banner", func(c *Config) { c.SignInBanner = "  \n" }, fipsOn, "", []string{"SIGNIN_BANNER must be set"}},
 		{"everything missing", func(c *Config) { *c = Config{FedRAMP: true, DatabaseURL: "postgres://x/y"} }, fipsState{}, "",

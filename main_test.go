@@ -66,6 +66,8 @@ func TestBadConfigStopsStartWithOneLine(t *testing.T) {
 		{[]string{"DATABASE_URL=postgres://x/y", "LOG_LEVEL=loud"}, `LOG_LEVEL="loud"`},
 		{[]string{"DATABASE_URL=postgres://x/y", "ALLOWED_ORIGINS=example.com"}, "ALLOWED_ORIGINS"},
 		{[]string{"DATABASE_URL=mysql://x/y"}, "DATABASE_URL must be a postgres:// URL"},
+		{[]string{"DATABASE_URL=postgres://x/y", "READ_DATABASE_URL=replica:5432"}, "READ_DATABASE_URL must be a postgres:// URL"},
+		{[]string{"DATABASE_URL=postgres://x/y", "READ_MAX_LAG=100ms"}, "READ_MAX_LAG must be at least 1s"},
 		{[]string{"DATABASE_URL=postgres://x/y", "TLS_CERT_FILE=/c.pem"}, "TLS_CERT_FILE must be set together with TLS_KEY_FILE"},
 		{[]string{"DATABASE_URL=postgres://x/y", "METRICS_ADDR=9090"}, "METRICS_ADDR must be host:port"},
 		{[]string{"DATABASE_URL=postgres://x/y", "METRICS_ADDR=:0"}, "METRICS_ADDR must be host:port"},

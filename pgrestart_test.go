@@ -49,10 +49,10 @@ func newCluster(t *testing.T) *cluster {
 	return c
 }
 
-func (c *cluster) run(t *testing.T, verb string) {
+func (c *cluster) run(t *testing.T, verb string, args ...string) {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.Command("bash", filepath.Join(filepath.Dir(file), "infra", "pg.sh"), verb)
+	cmd := exec.Command("bash", append([]string{filepath.Join(filepath.Dir(file), "infra", "pg.sh"), verb}, args...)...)
 	cmd.Env = c.env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("pg.sh %s: %v\n%s", verb, err, out)

@@ -39,6 +39,7 @@ type relay struct {
 	log     *slog.Logger
 	pool    *pgxpool.Pool // shared: connect, identify, flags, maintenance
 	copy    *pgxpool.Pool // the COPY writers' own
+	reads   *pgxpool.Pool // READ_DATABASE_URL's, for the dashboard's reads; nil without a replica
 	store   *store.Store
 	batcher *pgbatch.Batcher
 	pusher  *flags.Pusher
@@ -74,6 +75,9 @@ func serve(ctx context.Context, cfg Config) error {
 	}
 	defer r.pool.Close()
 	defer r.copy.Close()
+	if r.reads != nil {
+		defer r.reads.Close()
+	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -145,6 +149,32 @@ func (r *relay) listen(srv *http.Server, ln net.Listener, errs chan<- error) {
 	}
 }
 
+// openReads opens the pool of READ_DATABASE_URL. A replica that does not answer yet is not a
+// reason to refuse to start (the primary answers the dashboard meanwhile); one that answers must
+// carry this binary's schema, as the primary must.
+func openReads(ctx context.Context, url string, log *slog.Logger) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("READ_DATABASE_URL: %w", err)
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "beacon_reads"
+	reads, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("READ_DATABASE_URL: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := reads.Ping(pctx); err != nil {
+		log.Warn("READ_DATABASE_URL does not answer: the dashboard reads the primary until it does", "error", err)
+		return reads, nil
+	}
+	if err := beaconsql.CheckSchema(ctx, reads); err != nil {
+		reads.Close()
+		return nil, fmt.Errorf("READ_DATABASE_URL: %w", err)
+	}
+	return reads, nil
+}
+
 func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error) {
 	pool, copyPool, err := store.OpenPools(ctx, cfg.DatabaseURL, 8, cfg.CopyWriters)
 	if err != nil {
@@ -165,6 +195,13 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 		return nil, fmt.Errorf("LISTEN_DATABASE_URL: %w", err)
 	}
 	r := &relay{cfg: cfg, log: log, pool: pool, copy: copyPool, store: store.New(pool), metrics: metrics.New()}
+	if cfg.ReadDatabaseURL != "" {
+		if r.reads, err = openReads(ctx, cfg.ReadDatabaseURL, log); err != nil {
+			pool.Close()
+			copyPool.Close()
+			return nil, err
+		}
+	}
 	r.batcher = pgbatch.New(copyPool, pgbatch.Config{
 		BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
 		BufferBytes: cfg.BufferLimit, Writers: cfg.CopyWriters, LogEvery: cfg.RejectLogInterval,
@@ -239,6 +276,7 @@ func (r *relay) routes() http.Handler {
 		MFARequired:     r.cfg.MFARequired,
 		WebAuthnRPID:    r.cfg.WebAuthnRPID, WebAuthnOrigins: r.cfg.WebAuthnOrigins,
 		OIDC: r.sso, SSOOnly: r.cfg.SSOOnly, InviteTTL: r.cfg.InviteTTL,
+		Reads: r.reads, ReadMaxLag: r.cfg.ReadMaxLag,
 	}, r.log)
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} { // "/api/" alone would conflict with "GET /"
 		mux.Handle(m+" /api/", dashAPI)

@@ -30,15 +30,15 @@ func (s *Server) accountRoutes() {
 	m.HandleFunc("/api/banner", methodNotAllowed)
 	m.HandleFunc("POST /api/session/reauth", s.session(true, s.reauth))
 	m.HandleFunc("/api/session/reauth", methodNotAllowed)
-	m.HandleFunc("GET /api/account/sessions", s.session(false, s.mySessions))
+	m.HandleFunc("GET /api/account/sessions", s.read(s.mySessions))
 	m.HandleFunc("/api/account/sessions", methodNotAllowed)
 	m.HandleFunc("DELETE /api/account/sessions/{session}", s.session(true, s.endSession))
 	m.HandleFunc("/api/account/sessions/{session}", methodNotAllowed)
 	m.HandleFunc("PATCH /api/accounts/{account}", s.session(true, s.setAccountDisabled))
 	m.HandleFunc("/api/accounts/{account}", methodNotAllowed)
-	m.HandleFunc("GET /api/audit", s.session(false, s.audit))
+	m.HandleFunc("GET /api/audit", s.read(s.audit))
 	m.HandleFunc("/api/audit", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/audit", s.session(false, s.audit))
+	m.HandleFunc("GET /api/projects/{id}/audit", s.read(s.audit))
 	m.HandleFunc("/api/projects/{id}/audit", methodNotAllowed)
 }
 

@@ -68,6 +68,13 @@ type Config struct {
 	SSOOnly bool
 	// InviteTTL is how long an invitation link works (INVITE_TTL); 0 means 72 hours.
 	InviteTTL time.Duration
+	// Reads is a pool on a streaming replica (READ_DATABASE_URL) whose login is granted
+	// beacon_api: the dashboard's reads run there (reads.go), so a busy dashboard or a long
+	// overview does not compete with ingest on the primary; nil: everything on the primary.
+	Reads *pgxpool.Pool
+	// ReadMaxLag: a replica further behind than this is not read, the primary answers (READ_MAX_LAG);
+	// 0 means 30 s.
+	ReadMaxLag time.Duration
 }
 
 // Server serves /api/. It holds no state of its own: sessions live in PostgreSQL, so any relay
@@ -106,27 +113,27 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/session", s.session(false, s.getSession))
 	m.HandleFunc("DELETE /api/session", s.session(true, s.signOut))
 	m.HandleFunc("/api/session", methodNotAllowed)
-	m.HandleFunc("GET /api/projects", s.session(false, s.projects))
+	m.HandleFunc("GET /api/projects", s.read(s.projects))
 	m.HandleFunc("/api/projects", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/overview", s.session(false, s.overview))
+	m.HandleFunc("GET /api/projects/{id}/overview", s.read(s.overview))
 	m.HandleFunc("/api/projects/{id}/overview", methodNotAllowed)
 	m.HandleFunc("GET /api/projects/{id}/overview/{file}", s.session(false, s.overviewCSV))
 	m.HandleFunc("/api/projects/{id}/overview/{file}", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/current", s.session(false, s.current))
+	m.HandleFunc("GET /api/projects/{id}/current", s.read(s.current))
 	m.HandleFunc("/api/projects/{id}/current", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/flags", s.session(false, s.flags))
+	m.HandleFunc("GET /api/projects/{id}/flags", s.read(s.flags))
 	m.HandleFunc("POST /api/projects/{id}/flags", s.session(true, s.createFlag))
 	m.HandleFunc("/api/projects/{id}/flags", methodNotAllowed)
 	m.HandleFunc("PATCH /api/projects/{id}/flags/{key}", s.session(true, s.updateFlag))
 	m.HandleFunc("DELETE /api/projects/{id}/flags/{key}", s.session(true, s.deleteFlag))
 	m.HandleFunc("/api/projects/{id}/flags/{key}", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/flags/{key}/history", s.session(false, s.flagHistory))
+	m.HandleFunc("GET /api/projects/{id}/flags/{key}/history", s.read(s.flagHistory))
 	m.HandleFunc("/api/projects/{id}/flags/{key}/history", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/events", s.session(false, s.events))
+	m.HandleFunc("GET /api/projects/{id}/events", s.read(s.events))
 	m.HandleFunc("/api/projects/{id}/events", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/people", s.session(false, s.people))
+	m.HandleFunc("GET /api/projects/{id}/people", s.read(s.people))
 	m.HandleFunc("/api/projects/{id}/people", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/people/{person}", s.session(false, s.person))
+	m.HandleFunc("GET /api/projects/{id}/people/{person}", s.read(s.person))
 	m.HandleFunc("DELETE /api/projects/{id}/people/{person}", s.session(true, s.deletePerson))
 	m.HandleFunc("/api/projects/{id}/people/{person}", methodNotAllowed)
 	s.settingsRoutes()
@@ -144,7 +151,7 @@ func (s *Server) routes() {
 // ServeHTTP answers every /api/ request; none may be cached.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.mux.ServeHTTP(w, r)
+	s.mux.ServeHTTP(s.readYourWrites(w, r), r)
 }
 
 func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {

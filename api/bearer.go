@@ -43,40 +43,31 @@ func bearerToken(r *http.Request) (string, bool) {
 	return strings.TrimSpace(token), true
 }
 
-// bearer serves a request authenticated by an API token. No CSRF check: a browser never adds
+// checkToken checks an API token (Authorization: Bearer). No CSRF check: a browser never adds
 // an Authorization header by itself (and the API answers no CORS preflight), so a page on another
 // origin cannot make one. beacon.token_check decides whether the token acts, sets the
 // transaction's principal itself, records the use and audits those of flags and write tokens;
-// every API function then sees the token's role in its one project (beacon.token_role).
-func (s *Server) bearer(w http.ResponseWriter, r *http.Request, token string, h handler) {
+// every API function then sees the token's role in its one project (beacon.token_role). Its
+// refusal is committed with the request's transaction: a stopped token's refusal stays audited.
+func (s *Server) checkToken(ctx context.Context, tx pgx.Tx, r *http.Request, token string) (*account, error) {
 	if !strings.HasPrefix(token, TokenPrefix) {
-		s.fail(w, r, errBadToken)
-		return
+		return nil, errBadToken
 	}
 	sum := sha256.Sum256([]byte(token))
-	var out reply
-	err := s.inTx(r.Context(), r, func(tx pgx.Tx) error {
-		a := &account{}
-		var acct *string
-		err := tx.QueryRow(r.Context(), `SELECT token_id::text, account_id::text FROM beacon.token_check($1, $2, $3)`,
-			sum[:], r.Method, r.URL.Path).Scan(&a.tokenID, &acct)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errBadToken // committed: a stopped token's refusal stays audited
-		}
-		if err != nil {
-			return fmt.Errorf("check token: %w", err)
-		}
-		if acct != nil {
-			a.ID = *acct
-		}
-		out, err = denialAudited(r.Context(), tx, r, func(sp pgx.Tx) (reply, error) { return h(r.Context(), sp, a, w, r) })
-		return err
-	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	a := &account{}
+	var acct *string
+	err := tx.QueryRow(ctx, `SELECT token_id::text, account_id::text FROM beacon.token_check($1, $2, $3)`,
+		sum[:], r.Method, r.URL.Path).Scan(&a.tokenID, &acct)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errBadToken
 	}
-	writeReply(w, out)
+	if err != nil {
+		return nil, fmt.Errorf("check token: %w", err)
+	}
+	if acct != nil {
+		a.ID = *acct
+	}
+	return a, nil
 }
 
 // denialAudited runs f as refusalKept does and writes a refusal for lack of a role (403

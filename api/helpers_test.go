@@ -47,6 +47,18 @@ func newEnv(t *testing.T, cfg api.Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
+	// Every test's reads take the replica path (reads.go) on a pool of their own on the primary:
+	// read-only transactions acting for the principal checked on the primary, so a GET handler
+	// that writes, or a principal the read path loses, fails here. replica_test.go in the main
+	// package runs them on a real streaming replica.
+	if cfg.Reads == nil {
+		reads, err := pgxpool.New(context.Background(), db.LoginAs(t, "beacon_api"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(reads.Close)
+		cfg.Reads = reads
+	}
 	a := api.New(pool, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)

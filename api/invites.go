@@ -34,7 +34,7 @@ var inviteRefusals = map[string]*apiError{
 
 func (s *Server) inviteRoutes() {
 	m := s.mux
-	m.HandleFunc("GET /api/projects/{id}/invites", s.session(false, s.invites))
+	m.HandleFunc("GET /api/projects/{id}/invites", s.read(s.invites))
 	m.HandleFunc("POST /api/projects/{id}/invites", s.session(true, s.createInvite))
 	m.HandleFunc("/api/projects/{id}/invites", methodNotAllowed)
 	m.HandleFunc("DELETE /api/projects/{id}/invites/{invite}", s.session(true, s.revokeInvite))

@@ -48,7 +48,7 @@ func (s *Server) mfaRoutes() {
 	m.HandleFunc("/api/session/passkey/begin", methodNotAllowed)
 	m.HandleFunc("POST /api/session/passkey/finish", s.passkeyFinish)
 	m.HandleFunc("/api/session/passkey/finish", methodNotAllowed)
-	m.HandleFunc("GET /api/account/keys", s.session(false, s.keys))
+	m.HandleFunc("GET /api/account/keys", s.read(s.keys))
 	m.HandleFunc("POST /api/account/keys", s.mfaSession(true, s.enrolFinish))
 	m.HandleFunc("/api/account/keys", methodNotAllowed)
 	m.HandleFunc("POST /api/account/enrol", s.mfaSession(true, s.enrolBegin))

@@ -185,15 +185,15 @@ func (s *Server) removeMember(ctx context.Context, tx pgx.Tx, _ *account, _ http
 func (s *Server) settingsRoutes() {
 	m := s.mux
 	m.HandleFunc("POST /api/projects", s.session(true, s.createProject))
-	m.HandleFunc("GET /api/projects/{id}/settings", s.session(false, s.settings))
+	m.HandleFunc("GET /api/projects/{id}/settings", s.read(s.settings))
 	m.HandleFunc("PATCH /api/projects/{id}/settings", s.session(true, s.updateSettings))
 	m.HandleFunc("/api/projects/{id}/settings", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/members", s.session(false, s.members))
+	m.HandleFunc("GET /api/projects/{id}/members", s.read(s.members))
 	m.HandleFunc("POST /api/projects/{id}/members", s.session(true, s.addMember))
 	m.HandleFunc("/api/projects/{id}/members", methodNotAllowed)
 	m.HandleFunc("PATCH /api/projects/{id}/members/{account}", s.session(true, s.setMemberRole))
 	m.HandleFunc("DELETE /api/projects/{id}/members/{account}", s.session(true, s.removeMember))
 	m.HandleFunc("/api/projects/{id}/members/{account}", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/live", s.session(false, s.live))
+	m.HandleFunc("GET /api/projects/{id}/live", s.read(s.live))
 	m.HandleFunc("/api/projects/{id}/live", methodNotAllowed)
 }

@@ -17,7 +17,7 @@ var errTokenNotFound = &apiError{http.StatusNotFound, "not_found", "token not fo
 
 func (s *Server) tokenRoutes() {
 	m := s.mux
-	m.HandleFunc("GET /api/projects/{id}/tokens", s.session(false, s.tokens))
+	m.HandleFunc("GET /api/projects/{id}/tokens", s.read(s.tokens))
 	m.HandleFunc("POST /api/projects/{id}/tokens", s.session(true, s.createToken))
 	m.HandleFunc("/api/projects/{id}/tokens", methodNotAllowed)
 	m.HandleFunc("DELETE /api/projects/{id}/tokens/{token}", s.session(true, s.revokeToken))

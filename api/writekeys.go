@@ -20,7 +20,7 @@ var errWriteKeyNotFound = &apiError{http.StatusNotFound, "not_found", "write key
 
 func (s *Server) writeKeyRoutes() {
 	m := s.mux
-	m.HandleFunc("GET /api/projects/{id}/write-keys", s.session(false, s.writeKeys))
+	m.HandleFunc("GET /api/projects/{id}/write-keys", s.read(s.writeKeys))
 	m.HandleFunc("POST /api/projects/{id}/write-keys", s.session(true, s.createWriteKey))
 	m.HandleFunc("/api/projects/{id}/write-keys", methodNotAllowed)
 	m.HandleFunc("DELETE /api/projects/{id}/write-keys/{key}", s.session(true, s.revokeWriteKey))

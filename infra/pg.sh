@@ -8,6 +8,7 @@
 #   infra/pg.sh reset   stop, delete the data directory, start afresh
 #   infra/pg.sh url     print the DATABASE_URL
 #   infra/pg.sh data    print the data directory
+#   infra/pg.sh psql …  psql as the superuser postgres over the cluster's socket (e.g. -c 'SELECT pg_wal_replay_pause()')
 #   infra/pg.sh replica start a streaming replica of the cluster at BEACON_PRIMARY_PGDATA /
 #                       BEACON_PRIMARY_PORT (first use: pg_basebackup -R), hot standby, read-only
 #
@@ -143,5 +144,6 @@ case "${1:-up}" in
   url) echo "postgres://beacon:beacon@localhost:$port/$db?sslmode=disable" ;;
   replica) replica ;;
   data) echo "$data" ;;
-  *) echo "usage: $0 up|down|reset|url|replica|data" >&2; exit 2 ;;
+  psql) shift; psql_admin "$@" ;;
+  *) echo "usage: $0 up|down|reset|url|replica|data|psql" >&2; exit 2 ;;
 esac

@@ -100,5 +100,7 @@ func TestAnalyticsGo(t *testing.T) {
 
 type testLogger struct{ t *testing.T }
 
-func (l testLogger) Logf(format string, args ...any)   { l.t.Log(fmt.Sprintf(format, args...)) }
-func (l testLogger) Errorf(format string, args ...any) { l.t.Log("error: " + fmt.Sprintf(format, args...)) }
+func (l testLogger) Logf(format string, args ...any) { l.t.Log(fmt.Sprintf(format, args...)) }
+func (l testLogger) Errorf(format string, args ...any) {
+	l.t.Log("error: " + fmt.Sprintf(format, args...))
+}
