@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { freePort, relay as makeRelay } from '../../sdk/e2e/relay.mjs';
-import { LAPTOP, PHONE, SHOTS, assertClean, shootBoth, watchedPage } from './browser.mjs';
+import { LAPTOP, PHONE, SHOTS, assertAccessible, assertClean, shootBoth, watchedPage } from './browser.mjs';
 
 function check(cond, message) {
   if (!cond) throw new Error(message);
@@ -142,6 +142,49 @@ export const accountCases = [
       await page.getByRole('heading', { name: 'Flags', exact: true }).waitFor();
       assertClean(problems, 'idle session', refusedFetch);
       await context.close();
+    },
+  },
+  {
+    name: 'real API: with READ_DATABASE_URL the header says where the figures were read, and a new flag is read back at once',
+    async run(t) {
+      if (!t.hasAccounts) return t.skip('this binary has no `beacon account` command');
+      const account = t.createAccount();
+      const project = t.createProject();
+      // A second relay whose reads go to READ_DATABASE_URL: here the same database, a "replica" that
+      // is never behind (the replica's lag and fallbacks are TestDashboardReadsFromReplica's, in Go).
+      const before = process.env.READ_DATABASE_URL;
+      process.env.READ_DATABASE_URL = process.env.DATABASE_URL;
+      const r = makeRelay(process.env.BEACON_BIN, process.env.DATABASE_URL, await freePort(), `${tmpdir()}/beacon-dashboard-e2e-reads-${process.pid}.log`);
+      try {
+        await r.start();
+      } finally {
+        if (before === undefined) delete process.env.READ_DATABASE_URL;
+        else process.env.READ_DATABASE_URL = before;
+      }
+      try {
+        const context = await t.browser.newContext({ viewport: LAPTOP });
+        const { page, problems } = await watchedPage(context);
+        await signIn(t, page, account, r.url);
+        await page.goto(`${r.url}/p/${project}/flags`);
+        const chip = page.getByRole('status').filter({ hasText: 'Replica' });
+        await chip.waitFor();
+        check((await chip.textContent()).trim() === 'Replica, up to date', `read source: ${await chip.textContent()}`);
+        check((await chip.getAttribute('title')).includes('read replica'), 'the read source has no explanation');
+        const form = page.getByRole('form', { name: 'New flag' });
+        await page.getByRole('button', { name: 'New flag' }).click();
+        await form.getByLabel('Key', { exact: true }).fill('replica-check');
+        await form.getByRole('button', { name: 'Create flag' }).click();
+        await page.waitForURL(/flag=replica-check/);
+        await page.getByRole('region', { name: /^Flags/ }).getByText('replica-check').first().waitFor();
+        const cookies = await context.cookies(r.url);
+        check(cookies.some((c) => c.name === 'beacon_read_after' && /^[0-9A-F]+\/[0-9A-F]+$/.test(c.value) && c.httpOnly), `read-your-writes cookie: ${JSON.stringify(cookies.map((c) => c.name))}`);
+        await assertAccessible(page, 'flags with the read source');
+        await shootBoth(page, 'read-source');
+        assertClean(problems, 'read source', refusedFetch);
+        await context.close();
+      } finally {
+        await r.stop();
+      }
     },
   },
 ];

@@ -1,6 +1,7 @@
 // The dashboard's one API client: every call to the relay's /api goes through here, typed after
 // the contract in docs/dashboard.md. Errors arrive as {"error":{"code","message"}} and become an
 // ApiError; every state-changing call carries the session's CSRF token in X-CSRF-Token.
+import { noteRead } from './reads.svelte';
 import { dropEarly, overviewPath, takeEarly } from './early';
 
 /** The signed-in account. */
@@ -124,6 +125,7 @@ async function call<T>(f: Fetch, method: string, path: string, body?: unknown): 
   } catch {
     throw new ApiError(0, 'network', 'Beacon could not be reached. Check your connection and try again.');
   }
+  if (method === 'GET') noteRead(res.headers);
   if (res.status === 204) return undefined as T;
   const data = await res.json().catch(() => null);
   if (!res.ok) {
