@@ -40,7 +40,7 @@ var placements = map[string]placement{
 	// table they would fire on every node), accounts, audit and bookkeeping: written rarely,
 	// never joined with distributed rows on a worker.
 	"flags": local, "accounts": local, "account_sessions": local, "memberships": local, "api_tokens": local,
-	"sign_in_failures": local, "audit": local, "flag_audit": local, "identity_audit": local,
+	"sign_in_failures": local, "audit": local, "audit_actions": local, "flag_audit": local, "identity_audit": local,
 	"trust_audit": local, "events_rejected": local, "maintenance_log": local,
 	"maintenance_runs": local, "refresh_requests": local, "freshness": local,
 	"rollup_state": local, "daily_state": local, "schema_migrations": local, "schema_code": local,

@@ -270,6 +270,7 @@ var intendedACL = []grant{
 	{"table", "beacon.account_sessions", ""},
 	{"table", "beacon.accounts", ""},
 	{"table", "beacon.audit", ""},
+	{"table", "beacon.audit_actions", ""},
 	{"table", "beacon.first_seen_ids", ""},
 	{"table", "beacon.memberships", ""},
 	{"table", "beacon.sign_in_failures", ""},
