@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Reads from a replica (READ_DATABASE_URL; docs/dashboard.md, "Reads from a replica"). The
@@ -26,7 +27,8 @@ import (
 // Replies say where they were read: Beacon-Read-From (replica or primary) and, from a replica,
 // Beacon-Read-Lag (seconds behind, as the replica measures it), which the dashboard shows.
 
-// errBehind: the replica is too far behind, or has not replayed the browser's last change.
+// errBehind: the replica is too far behind, has not replayed the browser's last change, or
+// cancelled the read in a conflict with recovery.
 var errBehind = errors.New("replica behind")
 
 // errReplicaDown: the replica could not be reached or would not act as beacon_api.
@@ -104,6 +106,12 @@ func (s *Server) onReplica(ctx context.Context, r *http.Request, a *account, h h
 	out, err := h(ctx, tx, a, w, r)
 	if ae := refusal(err); ae != nil {
 		return reply{}, 0, ae
+	}
+	// A query the replica cancelled because replaying the primary's WAL needed what it read (a
+	// vacuum, a dropped partition: "conflict with recovery", SQLSTATE 40001) is asked again of the
+	// primary rather than failed.
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "40001" {
+		return reply{}, lag, fmt.Errorf("%w: %w", errBehind, err)
 	}
 	return out, lag, err
 }
