@@ -1,8 +1,7 @@
 // Browser cases of the account page and the sign-in banner (issue 14), against the real relay,
 // API and PostgreSQL (registered at the end of cases.mjs). Screenshots: account-*, sign-in-banner-*.
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { freePort, relay as makeRelay } from '../../sdk/e2e/relay.mjs';
+import { relayWith } from './relays.mjs';
 import { LAPTOP, PHONE, SHOTS, assertAccessible, assertClean, shootBoth, watchedPage } from './browser.mjs';
 
 function check(cond, message) {
@@ -75,16 +74,7 @@ export const accountCases = [
       if (!t.hasAccounts) return t.skip('this binary has no `beacon account` command');
       const account = t.createAccount();
       const text = 'You are accessing a U.S. Government information system. Usage may be monitored, recorded and audited.';
-      // A second relay on the same database, with the banner set.
-      const before = process.env.SIGNIN_BANNER;
-      process.env.SIGNIN_BANNER = text;
-      const r = makeRelay(process.env.BEACON_BIN, process.env.DATABASE_URL, await freePort(), `${tmpdir()}/beacon-dashboard-e2e-banner-${process.pid}.log`);
-      try {
-        await r.start();
-      } finally {
-        if (before === undefined) delete process.env.SIGNIN_BANNER;
-        else process.env.SIGNIN_BANNER = before;
-      }
+      const r = await relayWith({ SIGNIN_BANNER: text }, 'banner');
       try {
         const context = await t.browser.newContext({ viewport: LAPTOP });
         const { page, problems } = await watchedPage(context);
@@ -150,17 +140,9 @@ export const accountCases = [
       if (!t.hasAccounts) return t.skip('this binary has no `beacon account` command');
       const account = t.createAccount();
       const project = t.createProject();
-      // A second relay whose reads go to READ_DATABASE_URL: here the same database, a "replica" that
-      // is never behind (the replica's lag and fallbacks are TestDashboardReadsFromReplica's, in Go).
-      const before = process.env.READ_DATABASE_URL;
-      process.env.READ_DATABASE_URL = process.env.DATABASE_URL;
-      const r = makeRelay(process.env.BEACON_BIN, process.env.DATABASE_URL, await freePort(), `${tmpdir()}/beacon-dashboard-e2e-reads-${process.pid}.log`);
-      try {
-        await r.start();
-      } finally {
-        if (before === undefined) delete process.env.READ_DATABASE_URL;
-        else process.env.READ_DATABASE_URL = before;
-      }
+      // Reads go to READ_DATABASE_URL: here the same database, a "replica" that is never behind (the
+      // replica's lag and fallbacks are TestDashboardReadsFromReplica's, in Go).
+      const r = await relayWith({ READ_DATABASE_URL: process.env.DATABASE_URL }, 'reads');
       try {
         const context = await t.browser.newContext({ viewport: LAPTOP });
         const { page, problems } = await watchedPage(context);

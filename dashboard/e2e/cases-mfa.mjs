@@ -4,8 +4,8 @@
 // relying party, so these cases start their own relay with WEBAUTHN_RP_ID=localhost and browse
 // http://localhost:PORT (a secure context). Screenshots: mfa-*.
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { freePort, relay as makeRelay } from '../../sdk/e2e/relay.mjs';
+import { freePort } from '../../sdk/e2e/relay.mjs';
+import { relayWith } from './relays.mjs';
 import { LAPTOP, PHONE, SHOTS, assertClean, shootBoth, watchedPage } from './browser.mjs';
 
 function check(cond, message) {
@@ -23,17 +23,7 @@ const refusedFetch = (p) => /Failed to load resource/.test(p);
 async function webauthnRelay(extra = {}) {
   const port = await freePort();
   const env = { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: `http://localhost:${port}`, ...extra };
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  const r = makeRelay(process.env.BEACON_BIN, process.env.DATABASE_URL, port, `${tmpdir()}/beacon-dashboard-e2e-mfa-${process.pid}.log`);
-  try {
-    await r.start();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  const r = await relayWith(env, 'mfa', port);
   return { relay: r, origin: `http://localhost:${port}` };
 }
 
