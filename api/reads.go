@@ -17,12 +17,13 @@ import (
 // principal is always checked on the primary: beacon.session_check and beacon.token_check write
 // (idle time, last use, the audit). A GET that only reads then runs on Config.Reads, in a
 // read-only transaction acting for the same principal, so the SQL guards decide there as they do
-// on the primary. Three things send a read back to the primary instead:
+// on the primary. The primary answers instead when:
 //   - the replica is further behind than Config.ReadMaxLag;
 //   - it has not replayed this browser's own last change (the readAfter cookie, set by every
 //     successful change: a person who saved a flag sees it saved on the next page);
 //   - the replica refused the read (403, 404): a membership or session made a moment ago may not
-//     have reached it, and the primary's answer is the one that counts (and audits a refusal).
+//     have reached it, and the primary's answer is the one that counts (and audits a refusal);
+//   - the replica cancelled the read in a conflict with recovery, or does not answer.
 //
 // Replies say where they were read: Beacon-Read-From (replica or primary) and, from a replica,
 // Beacon-Read-Lag (seconds behind, as the replica measures it), which the dashboard shows.
@@ -57,19 +58,42 @@ func (s *Server) read(h handler) http.HandlerFunc {
 		if errors.Is(err, errReplicaDown) {
 			s.log.Warn("api: the replica (READ_DATABASE_URL) does not answer; reading the primary", "error", err)
 		}
-		if ae := (*apiError)(nil); errors.Is(err, errBehind) || errors.Is(err, errReplicaDown) || errors.As(err, &ae) && (ae.status == http.StatusForbidden || ae.status == http.StatusNotFound) {
+		if askPrimary(err) {
 			w.Header().Set("Beacon-Read-From", "primary")
-			primary(w, r)
-			return
+			out, err = s.onPrimary(r.Context(), r, a, h, w)
+		} else if err == nil {
+			w.Header().Set("Beacon-Read-From", "replica")
+			w.Header().Set("Beacon-Read-Lag", strconv.FormatFloat(lag.Seconds(), 'f', 3, 64))
 		}
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		w.Header().Set("Beacon-Read-From", "replica")
-		w.Header().Set("Beacon-Read-Lag", strconv.FormatFloat(lag.Seconds(), 'f', 3, 64))
 		writeReply(w, out)
 	}
+}
+
+// askPrimary tells the replica's answers that the primary must give instead: behind, down, or a
+// refusal (403, 404) that may only mean the replica has not replayed a membership yet.
+func askPrimary(err error) bool {
+	var ae *apiError
+	return errors.Is(err, errBehind) || errors.Is(err, errReplicaDown) ||
+		errors.As(err, &ae) && (ae.status == http.StatusForbidden || ae.status == http.StatusNotFound)
+}
+
+// onPrimary runs h on the primary for the principal already checked (checking it again would
+// record a token's use twice), auditing a refusal as session() does.
+func (s *Server) onPrimary(ctx context.Context, r *http.Request, a *account, h handler, w http.ResponseWriter) (reply, error) {
+	var out reply
+	err := s.inTx(ctx, r, func(tx pgx.Tx) error {
+		if err := s.actAs(ctx, tx, a); err != nil {
+			return err
+		}
+		var err error
+		out, err = denialAudited(ctx, tx, r, func(sp pgx.Tx) (reply, error) { return h(ctx, sp, a, w, r) })
+		return err
+	})
+	return out, err
 }
 
 // onReplica runs h on the replica in a read-only transaction acting for a, unless the replica is

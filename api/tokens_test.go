@@ -58,7 +58,7 @@ func TestTokenScopes(t *testing.T) {
 	e := f.e
 	read, _ := f.create("read")
 	flags, flagsID := f.create("flags")
-	write, _ := f.create("write")
+	write, writeID := f.create("write")
 
 	// Stored as its SHA-256 only.
 	sum := sha256.Sum256([]byte(read.token))
@@ -111,6 +111,11 @@ func TestTokenScopes(t *testing.T) {
 	// Every use of a flags or write token is audited, with the token; a read token's are not.
 	if n := scalar[int](e, `SELECT count(*)::int FROM beacon.audit WHERE action = 'token_used' AND token_id = $1`, flagsID); n != 4 {
 		t.Errorf("%d token_used rows for the flags token's 4 requests", n)
+	}
+	// Two of the write token's 9 are reads refused on the replica path and answered by the primary:
+	// still one use each.
+	if n := scalar[int](e, `SELECT count(*)::int FROM beacon.audit WHERE action = 'token_used' AND token_id = $1`, writeID); n != 9 {
+		t.Errorf("%d token_used rows for the write token's 9 requests", n)
 	}
 	if n := scalar[int](e, `SELECT count(*)::int FROM beacon.audit a JOIN beacon.api_tokens t USING (token_id) WHERE a.action = 'token_used' AND t.scope = 'read'`); n != 0 {
 		t.Errorf("%d token_used rows for the read token", n)
