@@ -14,6 +14,8 @@
 -- made it theirs). Everything else stays NULL, hand-managed: the safe side, since single sign-on
 -- then leaves it alone. Memberships whose provisioning row was purged (audit_retention_days) stay
 -- hand-managed for the same reason; an owner can remove them by hand.
+--
+-- The membership_* rows of beacon.audit_actions say what managed_by in before/after means.
 
 ALTER TABLE beacon.memberships ADD COLUMN managed_by text NULL CHECK (managed_by IN ('sso'));
 COMMENT ON COLUMN beacon.memberships.managed_by IS 'Who manages the membership: sso, granted by OIDC_ROLE_MAP and changed or removed by beacon.oidc_sign_in at every sign-in as the identity provider''s groups change; NULL, granted by hand (an owner, the CLI, an invitation), never touched by single sign-on. A change by hand makes a membership NULL (hand-managed).';
@@ -31,3 +33,11 @@ WHERE p.action = 'account_provisioned'
         AND x.target = 'project:' || m.project_id || '/account:' || m.account_id
         AND x.audit_id > p.audit_id
         AND x.at > p.at); -- the provisioning's own membership_added is of its transaction (same now())
+
+UPDATE beacon.audit_actions SET records = v.records
+FROM (VALUES
+    ('membership_added', 'An account made a member of a project with a role (target project:ID/account:ID; after.managed_by sso when OIDC_ROLE_MAP granted it at a sign-in).'),
+    ('membership_changed', 'A member''s role changed, or an SSO-managed membership taken over by hand (before → after; managed_by sso on the side single sign-on manages).'),
+    ('membership_removed', 'A member removed from a project (after.managed_by sso when the identity provider''s groups no longer give it).')
+) v (action, records)
+WHERE beacon.audit_actions.action = v.action;
