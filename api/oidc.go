@@ -31,7 +31,8 @@ type OIDCConfig struct {
 	// Scopes are asked for beyond openid, email and profile (e.g. groups, which some providers
 	// need before they put the groups claim in the ID token).
 	Scopes []string
-	// RoleMap gives the groups' members project roles on provisioning (ParseRoleMap).
+	// RoleMap gives the groups' members project roles, kept in step with their groups at every
+	// sign-in (ParseRoleMap; beacon.oidc_sign_in).
 	RoleMap map[string][]RoleGrant
 }
 

@@ -108,31 +108,53 @@ EXCEPTION WHEN unique_violation THEN
 END $$;
 COMMENT ON FUNCTION beacon.create_account(text, text, boolean) IS 'Creates an account (the relay hashed the password; see accounts.password_hash) and audits it. p_admin: owner of every project, present and future. Raises 23505 when the email (case-insensitively) has an account. The owner''s alone (`beacon account create`).';
 
-CREATE OR REPLACE FUNCTION beacon.set_membership(p_account uuid, p_project uuid, p_role text) RETURNS void
+CREATE OR REPLACE FUNCTION beacon.set_membership(p_account uuid, p_project uuid, p_role text, p_by text DEFAULT NULL)
+RETURNS void
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    old text;
+    old beacon.memberships;
     target text := 'project:' || p_project || '/account:' || p_account;
+    -- The audit says when the identity provider's role map acted, or a membership changed hands.
+    was jsonb;
+    now_is jsonb := nullif(jsonb_strip_nulls(jsonb_build_object('role', p_role, 'managed_by', p_by)), '{}');
 BEGIN
-    SELECT role INTO old FROM beacon.memberships WHERE account_id = p_account AND project_id = p_project FOR UPDATE;
+    IF p_by IS NOT NULL AND p_by <> 'sso' THEN
+        RAISE EXCEPTION 'set_membership: p_by is NULL (by hand) or sso' USING ERRCODE = '22023';
+    END IF;
+    SELECT m.* INTO old FROM beacon.memberships m WHERE m.account_id = p_account AND m.project_id = p_project FOR UPDATE;
+    -- Single sign-on never touches a membership granted by hand (AC-2: the owner's grant stands).
+    IF p_by = 'sso' AND old.account_id IS NOT NULL AND old.managed_by IS NULL THEN
+        RETURN;
+    END IF;
+    was := CASE WHEN old.account_id IS NOT NULL
+                THEN jsonb_strip_nulls(jsonb_build_object('role', old.role, 'managed_by', old.managed_by)) END;
     IF p_role IS NULL THEN
-        DELETE FROM beacon.memberships WHERE account_id = p_account AND project_id = p_project;
-        IF old IS NOT NULL THEN
-            PERFORM beacon.write_audit('membership_removed', target, jsonb_build_object('role', old), NULL);
+        DELETE FROM beacon.memberships m WHERE m.account_id = p_account AND m.project_id = p_project
+            AND (p_by IS NULL OR m.managed_by IS NOT NULL);
+        IF old.account_id IS NOT NULL THEN
+            PERFORM beacon.write_audit('membership_removed', target, was, now_is);
         END IF;
         RETURN;
     END IF;
-    INSERT INTO beacon.memberships (account_id, project_id, role) VALUES (p_account, p_project, p_role)
-    ON CONFLICT (account_id, project_id) DO UPDATE SET role = EXCLUDED.role, created_at = now();
-    IF old IS NULL THEN
-        PERFORM beacon.write_audit('membership_added', target, NULL, jsonb_build_object('role', p_role));
-    ELSIF old <> p_role THEN
-        PERFORM beacon.write_audit('membership_changed', target, jsonb_build_object('role', old), jsonb_build_object('role', p_role));
+    IF was IS NOT DISTINCT FROM now_is THEN
+        RETURN; -- nothing changes: no audit row, and created_at stays
+    END IF;
+    -- The guards (DELETE above, ON CONFLICT here) cover a hand grant committed after the SELECT found none.
+    INSERT INTO beacon.memberships AS m (account_id, project_id, role, managed_by) VALUES (p_account, p_project, p_role, p_by)
+    ON CONFLICT (account_id, project_id) DO UPDATE SET role = EXCLUDED.role, managed_by = EXCLUDED.managed_by, created_at = now()
+        WHERE p_by IS NULL OR m.managed_by IS NOT NULL;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF old.account_id IS NULL THEN
+        PERFORM beacon.write_audit('membership_added', target, NULL, now_is);
+    ELSE
+        PERFORM beacon.write_audit('membership_changed', target, was, now_is);
     END IF;
 END $$;
-COMMENT ON FUNCTION beacon.set_membership(uuid, uuid, text) IS 'Makes the account a member of the project with the role (owner, editor, viewer), changes its role, or with NULL removes it; audited (membership_added/changed/removed, before → after). The owner''s alone for now (`beacon account create --project`); the dashboard''s members page will call it through an owner-checking API function.';
+COMMENT ON FUNCTION beacon.set_membership(uuid, uuid, text, text) IS 'Makes the account a member of the project with the role (owner, editor, viewer), changes its role, or with NULL removes it; audited (membership_added/changed/removed, before → after). p_by says who acts. NULL, by hand (an owner through beacon.change_member, the CLI''s `beacon account create --project`, an invitation): the membership becomes hand-managed (memberships.managed_by NULL), an SSO-managed one included, even at the same role (audited membership_changed, before.managed_by sso). sso, OIDC_ROLE_MAP at a sign-in (beacon.oidc_sign_in): the membership becomes SSO-managed (managed_by sso, in the audit''s after too); a hand-managed one is left as it is, whatever the role asked. No application role may call it.';
 
 -- Sign-in -----------------------------------------------------------------------------------------
 --
@@ -286,7 +308,7 @@ COMMENT ON FUNCTION beacon.sign_out(bytea) IS 'Ends the signed-in account''s ses
 REVOKE ALL ON FUNCTION
     beacon.current_account(), beacon.client_addr(), beacon.write_audit(text, text, jsonb, jsonb, uuid),
     beacon.account_role(uuid, uuid), beacon.member_role(uuid, uuid), beacon.require_role(uuid, text),
-    beacon.create_account(text, text, boolean), beacon.set_membership(uuid, uuid, text),
+    beacon.create_account(text, text, boolean), beacon.set_membership(uuid, uuid, text, text),
     beacon.start_session(uuid, bytea, text, text, jsonb),
     beacon.sign_in_begin(text, int, interval, interval),
     beacon.sign_in_finish(bigint, boolean, bytea, text, text, text, int, interval),

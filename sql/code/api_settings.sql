@@ -146,12 +146,12 @@ BEGIN
     PERFORM beacon.require_role(p_project, 'viewer');
     RETURN jsonb_build_object('members', coalesce((
         SELECT jsonb_agg(jsonb_build_object('account_id', a.account_id, 'email', a.email, 'role', m.role,
-                   'admin', a.admin, 'since', m.created_at) ORDER BY lower(a.email))
+                   'admin', a.admin, 'since', m.created_at, 'managed_by', m.managed_by) ORDER BY lower(a.email))
         FROM beacon.memberships m JOIN beacon.accounts a USING (account_id)
         WHERE m.project_id = p_project AND a.disabled_at IS NULL), '[]'),
         'admins', (SELECT count(*) FROM beacon.accounts a WHERE a.admin AND a.disabled_at IS NULL));
 END $$;
-COMMENT ON FUNCTION beacon.api_members(uuid) IS 'GET /api/projects/{id}/members: {"members":[{"account_id","email","role","admin","since"}],"admins":N}, the project''s members by email (disabled accounts left out) and how many admin accounts (owners of every project without a membership) there are. Needs the viewer role.';
+COMMENT ON FUNCTION beacon.api_members(uuid) IS 'GET /api/projects/{id}/members: {"members":[{"account_id","email","role","admin","since","managed_by"}],"admins":N}, the project''s members by email (disabled accounts left out) and how many admin accounts (owners of every project without a membership) there are. Needs the viewer role.';
 
 CREATE OR REPLACE FUNCTION beacon.change_member(p_project uuid, p_account uuid, p_role text) RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -180,7 +180,7 @@ BEGIN
     END IF;
     PERFORM beacon.set_membership(p_account, p_project, p_role);
 END $$;
-COMMENT ON FUNCTION beacon.change_member(uuid, uuid, text) IS 'Changes a member''s role, or removes it (p_role NULL), through beacon.set_membership (audited), refusing to leave the project without an owner member (22023): admin accounts do not count, they may lose the flag. Needs the owner role; P0002 ''member not found'' (HINT member) when the account is not a member. Serialised per project (the project row''s lock).';
+COMMENT ON FUNCTION beacon.change_member(uuid, uuid, text) IS 'Changes a member''s role, or removes it (p_role NULL), through beacon.set_membership (audited; a membership single sign-on managed becomes hand-managed, managed_by NULL, which the role map then leaves alone), refusing to leave the project without an owner member (22023): admin accounts do not count, they may lose the flag. Needs the owner role; P0002 ''member not found'' (HINT member) when the account is not a member. Serialised per project (the project row''s lock).';
 
 CREATE OR REPLACE FUNCTION beacon.api_add_member(p_project uuid, p_email text, p_role text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE

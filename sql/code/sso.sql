@@ -4,6 +4,8 @@
 -- and so do the decisions: which account an identity is, whether it may be provisioned, and the
 -- session, made by beacon.start_session as for a password. Every sign-in, refusal and provisioning
 -- is audited. The identity provider is responsible for MFA under SSO; the ID token's amr is audited.
+-- With OIDC_ROLE_MAP, the memberships it granted follow the provider's groups at every sign-in
+-- (AC-2; beacon.memberships.managed_by sso); hand-granted ones are never touched.
 
 CREATE OR REPLACE FUNCTION beacon.set_sso_only(p_on boolean) RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -75,6 +77,17 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION beacon.oidc_flow_take(bytea, bytea) IS 'GET /api/oidc/callback, first step: takes (deletes: single use, whatever follows) the flow of the state p_state_hash and returns its nonce, PKCE verifier, return path and invitation with status ok; or refuses, audited sso_refused: unknown_state (never issued, or used already: a replay), cookie_mismatch (another browser than the one that started it), flow_expired.';
 
+CREATE OR REPLACE FUNCTION beacon.oidc_roles(p_groups text[], p_role_map jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce((
+        SELECT jsonb_object_agg(r.project, r.role) FROM (
+            SELECT DISTINCT ON (m ->> 'project') m ->> 'project' AS project, m ->> 'role' AS role
+            FROM unnest(p_groups) g, jsonb_array_elements(p_role_map -> g) m
+            WHERE m ->> 'role' IN ('owner', 'editor', 'viewer')
+            ORDER BY m ->> 'project', array_position(ARRAY['owner', 'editor', 'viewer'], m ->> 'role')) r), '{}')
+$$;
+COMMENT ON FUNCTION beacon.oidc_roles(text[], jsonb) IS 'The project roles the groups get from the role map (OIDC_ROLE_MAP as {"group":[{"project","role"}]}): {"project id": role}, the highest when several groups name a project, {} when none.';
+
 CREATE OR REPLACE FUNCTION beacon.oidc_allowed(p_email text, p_email_verified boolean, p_groups text[],
                                                p_allowed_domains text[], p_role_map jsonb)
 RETURNS jsonb
@@ -82,15 +95,10 @@ LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN NOT coalesce(p_email_verified, false) THEN NULL
                 WHEN lower(split_part(p_email, '@', 2)) = ANY (SELECT lower(d) FROM unnest(p_allowed_domains) d)
                   OR EXISTS (SELECT FROM unnest(p_groups) g WHERE p_role_map ? g)
-                THEN coalesce((
-                    SELECT jsonb_object_agg(r.project, r.role) FROM (
-                        SELECT DISTINCT ON (m ->> 'project') m ->> 'project' AS project, m ->> 'role' AS role
-                        FROM unnest(p_groups) g, jsonb_array_elements(p_role_map -> g) m
-                        WHERE m ->> 'role' IN ('owner', 'editor', 'viewer')
-                        ORDER BY m ->> 'project', array_position(ARRAY['owner', 'editor', 'viewer'], m ->> 'role')) r), '{}')
+                THEN beacon.oidc_roles(p_groups, p_role_map)
            END
 $$;
-COMMENT ON FUNCTION beacon.oidc_allowed(text, boolean, text[], text[], jsonb) IS 'Whether an identity may be provisioned (or linked to an existing account by its email): its email verified and either in an allowed domain (OIDC_ALLOWED_DOMAINS, case-insensitive) or in a group of the role map (OIDC_ROLE_MAP as {"group":[{"project","role"}]}). Returns the roles it gets, {"project id": role} (the highest when several groups name a project; {} for a domain only), or NULL when not allowed.';
+COMMENT ON FUNCTION beacon.oidc_allowed(text, boolean, text[], text[], jsonb) IS 'Whether an identity may be provisioned (or linked to an existing account by its email): its email verified and either in an allowed domain (OIDC_ALLOWED_DOMAINS, case-insensitive) or in a group of the role map (OIDC_ROLE_MAP as {"group":[{"project","role"}]}). Returns the roles it gets (beacon.oidc_roles: {"project id": role}, {} for a domain only), or NULL when not allowed.';
 
 CREATE OR REPLACE FUNCTION beacon.oidc_sign_in(p_issuer text, p_subject text, p_email text, p_email_verified boolean,
     p_groups text[], p_allowed_domains text[], p_role_map jsonb, p_amr text[], p_invite_hash bytea,
@@ -152,8 +160,7 @@ BEGIN
             IF inv_id IS NOT NULL THEN
                 PERFORM beacon.invite_complete(inv_id, acct);
             END IF;
-            PERFORM beacon.set_membership(acct, r.key::uuid, r.value)
-            FROM jsonb_each_text(roles) r JOIN beacon.projects p ON p.project_id::text = r.key;
+            -- The role map's memberships are made below, as at every sign-in.
         END IF;
     ELSIF p_invite_hash IS NOT NULL THEN
         PERFORM beacon.write_audit('invite_refused', 'account:' || acct, NULL, who || '{"reason": "account_exists"}', acct);
@@ -166,16 +173,33 @@ BEGIN
         RETURN QUERY SELECT 'disabled'::text, NULL::uuid, NULL::text;
         RETURN;
     END IF;
+    -- AC-2: the identity provider stays authoritative for the memberships its groups granted.
+    IF jsonb_typeof(p_role_map) = 'object' AND p_role_map <> '{}' THEN
+        roles := beacon.oidc_roles(p_groups, p_role_map);
+        -- set_membership(…, 'sso') leaves a hand-granted membership as it is.
+        PERFORM beacon.set_membership(acct, p.project_id, r.value, 'sso')
+        FROM jsonb_each_text(roles) r JOIN beacon.projects p ON p.project_id::text = r.key;
+        PERFORM beacon.set_membership(acct, m.project_id, NULL, 'sso')
+        FROM beacon.memberships m WHERE m.account_id = acct AND m.managed_by = 'sso' AND NOT roles ? m.project_id::text;
+        -- No longer allowed by the provider (no mapped group, no allowed domain) and nothing else
+        -- gives it access (a hand-granted membership, the admin flag): refused, its account kept.
+        IF roles = '{}' AND beacon.oidc_allowed(p_email, p_email_verified, p_groups, p_allowed_domains, p_role_map) IS NULL
+           AND NOT a.admin AND NOT EXISTS (SELECT FROM beacon.memberships m WHERE m.account_id = acct) THEN
+            PERFORM beacon.write_audit('sso_refused', 'account:' || acct, NULL, who || '{"reason": "not_allowed"}', acct);
+            RETURN QUERY SELECT 'not_allowed'::text, NULL::uuid, NULL::text;
+            RETURN;
+        END IF;
+    END IF;
     UPDATE beacon.oidc_identities i SET last_sign_in_at = now() WHERE i.issuer = p_issuer AND i.subject = p_subject;
     PERFORM beacon.start_session(acct, p_token_hash, p_csrf, p_user_agent, detail);
     RETURN QUERY SELECT 'ok'::text, a.account_id, a.email;
 END $$;
-COMMENT ON FUNCTION beacon.oidc_sign_in(text, text, text, boolean, text[], text[], jsonb, text[], bytea, bytea, text, text) IS 'GET /api/oidc/callback, after the relay verified the ID token: signs the identity (p_issuer, p_subject) in. Its linked account (beacon.oidc_identities) when there is one; otherwise, with a verified email only: an invitation (p_invite_hash, for the invited email; beacon.invite_claim) or beacon.oidc_allowed (an allowed domain or a mapped group) links the account of that email (sso_linked) or provisions one without a password (account_provisioned, memberships from the role map or the invitation). A disabled account is refused. The session is made by beacon.start_session (audited sign_in, after {"method":"oidc","issuer","amr"}); the relay then calls beacon.after_sign_in. status ok, or the refusal, audited sso_refused or invite_refused: email_not_verified, not_allowed, linked_to_another_subject, disabled, invite_used/revoked/expired/unknown/email_mismatch/account_exists.';
+COMMENT ON FUNCTION beacon.oidc_sign_in(text, text, text, boolean, text[], text[], jsonb, text[], bytea, bytea, text, text) IS 'GET /api/oidc/callback, after the relay verified the ID token: signs the identity (p_issuer, p_subject) in. Its linked account (beacon.oidc_identities) when there is one; otherwise, with a verified email only: an invitation (p_invite_hash, for the invited email; beacon.invite_claim) or beacon.oidc_allowed (an allowed domain or a mapped group) links the account of that email (sso_linked) or provisions one without a password (account_provisioned, a membership from the invitation). A disabled account is refused. With a role map (p_role_map not empty), at every sign-in of the account, its first included: the memberships the groups give (beacon.oidc_roles) are set, managed by SSO (beacon.set_membership with sso: audited membership_added/changed), and its SSO-managed memberships of projects the groups no longer give are removed (membership_removed); a hand-granted membership (managed_by NULL: an owner, the CLI, an invitation) is never changed nor removed, even for a project the groups name. An account the provider no longer allows (no mapped group, no allowed domain) with no membership left and no admin flag is then refused (not_allowed; its account kept). The session is made by beacon.start_session (audited sign_in, after {"method":"oidc","issuer","amr"}); the relay then calls beacon.after_sign_in. status ok, or the refusal, audited sso_refused or invite_refused: email_not_verified, not_allowed, linked_to_another_subject, disabled, invite_used/revoked/expired/unknown/email_mismatch/account_exists.';
 
 REVOKE ALL ON FUNCTION
     beacon.set_sso_only(boolean), beacon.oidc_refuse(text, jsonb),
     beacon.oidc_flow_begin(bytea, bytea, text, text, text, bytea, interval), beacon.oidc_flow_take(bytea, bytea),
-    beacon.oidc_allowed(text, boolean, text[], text[], jsonb),
+    beacon.oidc_roles(text[], jsonb), beacon.oidc_allowed(text, boolean, text[], text[], jsonb),
     beacon.oidc_sign_in(text, text, text, boolean, text[], text[], jsonb, text[], bytea, bytea, text, text)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION beacon.set_sso_only(boolean) TO beacon_relay;

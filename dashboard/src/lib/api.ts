@@ -412,6 +412,8 @@ export interface Member {
   role: Role;
   admin: boolean;
   since: string;
+  /** 'sso': granted by OIDC_ROLE_MAP and kept in step with the person's groups at each SSO sign-in; null: granted by hand. */
+  managed_by: 'sso' | null;
 }
 
 /** GET /api/projects/{id}/members: the members and how many admin accounts own every project. */
