@@ -350,6 +350,7 @@ var intendedACL = []grant{
 	{"function", "beacon.api_create_invite(uuid, text, text, bytea, interval)", "beacon_api:EXECUTE"},
 	{"function", "beacon.api_invites(uuid)", "beacon_api:EXECUTE"},
 	{"function", "beacon.api_revoke_invite(uuid, uuid)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_session_has_password()", "beacon_api:EXECUTE"}, // code/sso_reauth.sql
 	{"function", "beacon.invite_accept(bytea, text, bytea, text, text)", "beacon_api:EXECUTE"},
 	{"function", "beacon.invite_claim(bytea, text)", ""},
 	{"function", "beacon.invite_complete(uuid, uuid)", ""},
