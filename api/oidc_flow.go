@@ -48,10 +48,12 @@ func (s *Server) ssoInfo(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"enabled": s.cfg.OIDC != nil, "sso_only": s.cfg.SSOOnly})
 }
 
-// oidcStart is GET /api/oidc/start?return=/path&invite=TOKEN&accept_banner=1: a top-level
-// navigation from the sign-in (or invitation) page. It keeps the flow's state, nonce and PKCE
-// verifier in PostgreSQL (beacon.oidc_flow_begin), tied to a new random cookie, and sends the
-// browser to the provider with the state, the nonce and the S256 code challenge.
+// oidcStart is GET /api/oidc/start?return=/path&invite=TOKEN&accept_banner=1&reauth=1: a
+// top-level navigation from the sign-in (or invitation) page, or from the dashboard's
+// re-authentication dialog (reauth=1: the provider must authenticate the person again,
+// oidc_reauth.go). It keeps the flow's state, nonce and PKCE verifier in PostgreSQL
+// (beacon.oidc_flow_begin), tied to a new random cookie, and sends the browser to the provider
+// with the state, the nonce and the S256 code challenge.
 func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 	o := s.cfg.OIDC
 	if o == nil {
@@ -69,6 +71,10 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state, nonce, cookie, verifier := randomToken(), randomToken(), randomToken(), oauth2.GenerateVerifier()
+	reauth := q.Get("reauth") == "1"
+	if reauth {
+		nonce = reauthNoncePrefix + nonce
+	}
 	var invite []byte
 	if t := q.Get("invite"); t != "" {
 		sum := sha256.Sum256([]byte(t))
@@ -85,7 +91,11 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setFlowCookie(w, cookie, int(flowTTL.Seconds()))
-	http.Redirect(w, r, ready.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}
+	if reauth {
+		opts = append(opts, reauthOptions()...)
+	}
+	http.Redirect(w, r, ready.oauth.AuthCodeURL(state, opts...), http.StatusFound)
 }
 
 // redirectRefused sends the browser back to the sign-in page with the reason of a refusal, which
@@ -97,8 +107,9 @@ func (s *Server) redirectRefused(w http.ResponseWriter, r *http.Request, reason 
 // oidcCallback is GET /api/oidc/callback?code&state: the provider's redirect back. The flow is
 // taken (single use) and must belong to this browser's cookie; the code is exchanged with the
 // PKCE verifier; the ID token is verified (signature, issuer, audience, expiry: go-oidc) and must
-// carry the flow's nonce; beacon.oidc_sign_in then decides and makes the session. Every refusal
-// is audited and ends on the sign-in page with its reason.
+// carry the flow's nonce, and a re-authentication's a recent auth_time; beacon.oidc_sign_in then
+// decides and makes the session. Every refusal is audited and ends on the sign-in page with its
+// reason.
 func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	o := s.cfg.OIDC
 	ready := (*oidcReady)(nil)
@@ -139,6 +150,12 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	if reason != "" {
 		s.oidcRefuse(w, r, reason, map[string]string{"error": truncate(detail, 300)})
 		return
+	}
+	if isReauthNonce(flow.nonce) {
+		if detail := checkAuthTime(claims.AuthTime, time.Now()); detail != "" {
+			s.oidcRefuse(w, r, "reauth_not_recent", map[string]string{"error": detail})
+			return
+		}
 	}
 	s.oidcSignIn(w, r, claims, invite, flow.returnPath)
 }

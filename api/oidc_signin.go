@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/jackc/pgx/v5"
@@ -14,20 +15,26 @@ type idClaims struct {
 	Issuer, Subject, Email string
 	EmailVerified          bool
 	Groups, AMR            []string
+	// AuthTime is when the provider authenticated the person (auth_time; zero when absent).
+	AuthTime time.Time
 }
 
-// readClaims reads email, email_verified, amr and the groups claim (OIDC_GROUPS_CLAIM), which
-// providers give as a list of strings or, rarely, one string.
+// readClaims reads email, email_verified, amr, auth_time and the groups claim
+// (OIDC_GROUPS_CLAIM), which providers give as a list of strings or, rarely, one string.
 func (s *Server) readClaims(idt *oidc.IDToken) (*idClaims, error) {
 	var std struct {
 		Email         string   `json:"email"`
 		EmailVerified any      `json:"email_verified"`
 		AMR           []string `json:"amr"`
+		AuthTime      float64  `json:"auth_time"` // seconds since 1970; a number, integral in practice
 	}
 	if err := idt.Claims(&std); err != nil {
 		return nil, fmt.Errorf("read claims: %w", err)
 	}
 	c := &idClaims{Issuer: idt.Issuer, Subject: idt.Subject, Email: std.Email, AMR: std.AMR}
+	if std.AuthTime > 0 {
+		c.AuthTime = time.Unix(int64(std.AuthTime), 0)
+	}
 	// Some providers send "true" as a string; anything else than true is unverified.
 	c.EmailVerified = std.EmailVerified == true || std.EmailVerified == "true"
 	if name := s.cfg.OIDC.cfg.GroupsClaim; name != "" {
