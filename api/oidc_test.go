@@ -291,9 +291,11 @@ func TestSSOReauth(t *testing.T) {
 		t.Fatalf("token past the window: %d %s, want 403 reauth_required", a.status, a.body)
 	}
 
-	// A provider that ignores prompt=login: no auth_time, or an old one, is refused.
+	// A provider that ignores prompt=login: no auth_time, an old one (or one from a wrong clock) is refused.
 	back := "reauth=1&return=" + url.QueryEscape("/p/"+project+"/account?tab=tokens")
-	for name, at := range map[string]any{"no auth_time": nil, "auth_time an hour ago": time.Now().Add(-time.Hour).Unix()} {
+	for name, at := range map[string]any{
+		"no auth_time": nil, "auth_time an hour ago": time.Now().Add(-time.Hour).Unix(), "auth_time an hour ahead": time.Now().Add(time.Hour).Unix(),
+	} {
 		e.setTamper(func(c jwt.MapClaims, real *mockoidc.Keypair) *mockoidc.Keypair {
 			if at != nil {
 				c["auth_time"] = at
@@ -304,8 +306,8 @@ func TestSSOReauth(t *testing.T) {
 			t.Errorf("%s: refusal %q, want reauth_not_recent", name, got)
 		}
 	}
-	if n := scalar[int](e.env, `SELECT count(*)::int FROM beacon.audit WHERE action = 'sso_refused' AND after->>'reason' = 'reauth_not_recent'`); n != 2 {
-		t.Errorf("reauth_not_recent audited %d times, want 2", n)
+	if n := scalar[int](e.env, `SELECT count(*)::int FROM beacon.audit WHERE action = 'sso_refused' AND after->>'reason' = 'reauth_not_recent'`); n != 3 {
+		t.Errorf("reauth_not_recent audited %d times, want 3", n)
 	}
 	b.session()
 	if a := b.send("POST", tokens, body); a.status != http.StatusForbidden || a.code(t) != "reauth_required" {
