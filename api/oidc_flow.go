@@ -99,7 +99,7 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 }
 
 // redirectRefused sends the browser back to the sign-in page with the reason of a refusal, which
-// the page words for people.
+// the page words for people (refusedTo for a re-authentication).
 func (s *Server) redirectRefused(w http.ResponseWriter, r *http.Request, reason string) {
 	http.Redirect(w, r, "/sign-in?sso_error="+url.QueryEscape(reason), http.StatusSeeOther)
 }
@@ -109,7 +109,7 @@ func (s *Server) redirectRefused(w http.ResponseWriter, r *http.Request, reason 
 // PKCE verifier; the ID token is verified (signature, issuer, audience, expiry: go-oidc) and must
 // carry the flow's nonce, and a re-authentication's a recent auth_time; beacon.oidc_sign_in then
 // decides and makes the session. Every refusal is audited and ends on the sign-in page with its
-// reason.
+// reason, or a re-authentication's on the page it started from.
 func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	o := s.cfg.OIDC
 	ready := (*oidcReady)(nil)
@@ -142,22 +142,26 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.redirectRefused(w, r, flow.status)
 		return
 	}
+	back := "" // where a refusal goes: the sign-in page, or the page a re-authentication started from
+	if isReauthNonce(flow.nonce) {
+		back = flow.returnPath
+	}
 	if e := q.Get("error"); e != "" {
-		s.oidcRefuse(w, r, "provider_error", map[string]string{"error": truncate(e, 100), "description": truncate(q.Get("error_description"), 300)})
+		s.oidcRefuse(w, r, back, "provider_error", map[string]string{"error": truncate(e, 100), "description": truncate(q.Get("error_description"), 300)})
 		return
 	}
 	claims, reason, detail := s.verifyCode(r.Context(), ready, q.Get("code"), flow.verifier, flow.nonce)
 	if reason != "" {
-		s.oidcRefuse(w, r, reason, map[string]string{"error": truncate(detail, 300)})
+		s.oidcRefuse(w, r, back, reason, map[string]string{"error": truncate(detail, 300)})
 		return
 	}
 	if isReauthNonce(flow.nonce) {
 		if detail := checkAuthTime(claims.AuthTime, time.Now()); detail != "" {
-			s.oidcRefuse(w, r, "reauth_not_recent", map[string]string{"error": detail})
+			s.oidcRefuse(w, r, back, "reauth_not_recent", map[string]string{"error": detail})
 			return
 		}
 	}
-	s.oidcSignIn(w, r, claims, invite, flow.returnPath)
+	s.oidcSignIn(w, r, claims, invite, flow.returnPath, back)
 }
 
 // verifyCode exchanges the code and verifies the ID token; reason "" on success, else why not
@@ -191,8 +195,9 @@ func (s *Server) verifyCode(ctx context.Context, ready *oidcReady, code, verifie
 	return c, "", ""
 }
 
-// oidcRefuse audits a refusal the relay decided (beacon.oidc_refuse) and sends the browser back.
-func (s *Server) oidcRefuse(w http.ResponseWriter, r *http.Request, reason string, detail map[string]string) {
+// oidcRefuse audits a refusal the relay decided (beacon.oidc_refuse) and sends the browser back
+// (refusedTo).
+func (s *Server) oidcRefuse(w http.ResponseWriter, r *http.Request, back, reason string, detail map[string]string) {
 	err := s.inTx(r.Context(), r, func(tx pgx.Tx) error {
 		_, err := tx.Exec(r.Context(), `SELECT beacon.oidc_refuse($1, $2)`, reason, detail)
 		return err
@@ -201,7 +206,7 @@ func (s *Server) oidcRefuse(w http.ResponseWriter, r *http.Request, reason strin
 		s.log.Error("api: audit an SSO refusal", "reason", reason, "error", err)
 	}
 	s.log.Info("api: SSO sign-in refused", "reason", reason, "detail", detail["error"])
-	s.redirectRefused(w, r, reason)
+	s.refusedTo(w, r, back, reason)
 }
 
 func truncate(s string, n int) string {

@@ -2,6 +2,8 @@ package api
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -48,4 +50,24 @@ func checkAuthTime(authTime, now time.Time) string {
 		return fmt.Sprintf("auth_time %s is in the future", authTime.UTC().Format(time.RFC3339))
 	}
 	return ""
+}
+
+// refusedTo sends the browser back after a refusal: to the sign-in page (back ""), or, for a
+// re-authentication, to the page it started from with ?sso_error=REASON. That person is signed in
+// still, and the sign-in page would send them on without a word; the dashboard's dialog says why
+// there and offers to try again.
+func (s *Server) refusedTo(w http.ResponseWriter, r *http.Request, back, reason string) {
+	if back == "" {
+		s.redirectRefused(w, r, reason)
+		return
+	}
+	u, err := url.Parse(back) // a local path: beacon.oidc_flow_begin kept nothing else
+	if err != nil {
+		s.redirectRefused(w, r, reason)
+		return
+	}
+	q := u.Query()
+	q.Set("sso_error", reason)
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }

@@ -59,8 +59,8 @@ func (s *Server) readClaims(idt *oidc.IDToken) (*idClaims, error) {
 // oidcSignIn signs a verified identity in: beacon.oidc_sign_in decides (linked account,
 // provisioning, invitation, disabled) and makes the session as a password sign-in does
 // (beacon.start_session), then beacon.after_sign_in as for a password. The browser goes to the
-// flow's return path, or back to the sign-in page with the refusal.
-func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, c *idClaims, invite []byte, returnPath string) {
+// flow's return path, or back with the refusal (refusedTo).
+func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, c *idClaims, invite []byte, returnPath, back string) {
 	ctx := r.Context()
 	token, csrf := randomToken(), randomToken()
 	sum := sha256.Sum256([]byte(token))
@@ -82,7 +82,7 @@ func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, c *idClaims,
 	}
 	if status != "ok" {
 		s.log.Info("api: SSO sign-in refused", "reason", status)
-		s.redirectRefused(w, r, status)
+		s.refusedTo(w, r, back, status)
 		return
 	}
 	s.setCookie(w, token)

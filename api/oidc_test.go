@@ -250,8 +250,9 @@ func TestSSOReturnPathIsLocal(t *testing.T) {
 // TestSSOReauth: an account provisioned by SSO has no password (GET /api/session says so), so
 // past SESSION_REAUTH_WINDOW it confirms at the provider: /api/oidc/start?reauth=1 asks for
 // prompt=login and max_age=0, and the callback accepts only an ID token whose auth_time is
-// recent (refused and audited otherwise, the old session unchanged); then the fresh session
-// creates the token the old one could not, and the browser is back on the return path.
+// recent (refused and audited otherwise, back on the return path with the reason, the old session
+// unchanged); then the fresh session creates the token the old one could not, and the browser is
+// back on the return path.
 func TestSSOReauth(t *testing.T) {
 	t.Parallel()
 	var project string
@@ -302,8 +303,10 @@ func TestSSOReauth(t *testing.T) {
 			}
 			return real
 		})
-		if got := refusedWith(b.sso(e.idp, ada(), back)); got != "reauth_not_recent" {
-			t.Errorf("%s: refusal %q, want reauth_not_recent", name, got)
+		// Back to the page it started from (signed in still), with the reason.
+		loc, _ := url.Parse(b.sso(e.idp, ada(), back))
+		if loc.Path != "/p/"+project+"/account" || loc.Query().Get("tab") != "tokens" || loc.Query().Get("sso_error") != "reauth_not_recent" {
+			t.Errorf("%s: refused to %q, want the return path with sso_error=reauth_not_recent", name, loc)
 		}
 	}
 	if n := scalar[int](e.env, `SELECT count(*)::int FROM beacon.audit WHERE action = 'sso_refused' AND after->>'reason' = 'reauth_not_recent'`); n != 3 {
