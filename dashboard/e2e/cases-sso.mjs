@@ -3,7 +3,7 @@
 // `go build` unless DEVIDP_BIN names a binary), which signs every sign-in in as the person given
 // on its command line. Each case starts the provider and a second relay on the same database with
 // the OIDC_* settings pointing at it. Screenshots: sign-in-sso-*, reauth-sso-*,
-// reauth-both-*, settings-invites-*, invite-*.
+// reauth-sso-refused-*, reauth-both-*, settings-invites-*, invite-*.
 import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -145,6 +145,17 @@ export const ssoCases = [
         await page.goto(r.url + '/sign-in');
         await page.getByRole('button', { name: 'Sign in with SSO' }).click();
         await page.getByRole('button', { name: 'Sign out' }).waitFor();
+
+        // A refused confirmation comes back to its page with the reason: the dialog says it, once.
+        await page.goto(r.url + '/account?sso_error=reauth_not_recent');
+        const said = page.getByRole('dialog', { name: 'Confirm it is you' });
+        await said.getByRole('alert').getByText('did not ask you to sign in again').waitFor();
+        check(!page.url().includes('sso_error'), `the reason stays in the address: ${page.url()}`);
+        const again = await said.getByRole('link', { name: 'Confirm with single sign-on' }).getAttribute('href');
+        check(again === '/api/oidc/start?return=%2Faccount&reauth=1&accept_banner=1', `try again goes to ${again}`);
+        await shootBoth(page, 'reauth-sso-refused');
+        await said.getByRole('button', { name: 'Cancel' }).click();
+
         age(email);
         await page.goto(r.url + '/account');
         await page.getByRole('heading', { name: 'Your sessions' }).waitFor();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reauthWays, ssoErrorMessage } from '../src/lib/sso';
+import { reauthReturn, reauthWays, ssoErrorMessage } from '../src/lib/sso';
 import { ssoStartUrl } from '../src/lib/api';
 
 describe('ssoErrorMessage', () => {
@@ -38,5 +38,13 @@ describe('reauthWays', () => {
     expect(reauthWays(true, off)).toEqual({ password: true, sso: false });
     expect(reauthWays(undefined, off)).toEqual({ password: true, sso: false });
     expect(reauthWays(false, off)).toEqual({ password: true, sso: false });
+  });
+});
+
+describe('reauthReturn', () => {
+  it('is the page with its query, less a refusal the relay sent back', () => {
+    expect(reauthReturn(new URL('http://h/account?x=1&sso_error=reauth_not_recent&y=2'))).toBe('/account?x=1&y=2');
+    expect(reauthReturn(new URL('http://h/p/1/settings?sso_error=provider_error'))).toBe('/p/1/settings');
+    expect(reauthReturn(new URL('http://h/account'))).toBe('/account');
   });
 });

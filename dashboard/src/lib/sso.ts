@@ -49,3 +49,11 @@ export function reauthWays(hasPassword: boolean | undefined, sso: { enabled: boo
   const password = (hasPassword ?? true) && !(sso.enabled && sso.sso_only);
   return { password: password || !sso.enabled, sso: sso.enabled };
 }
+
+/** The page to come back to after confirming with SSO: this one, less a previous refusal's ?sso_error. */
+export function reauthReturn(url: URL): string {
+  const q = new URLSearchParams(url.search);
+  q.delete('sso_error');
+  const rest = q.toString();
+  return url.pathname + (rest ? `?${rest}` : '');
+}
