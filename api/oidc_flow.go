@@ -142,8 +142,9 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.redirectRefused(w, r, flow.status)
 		return
 	}
+	reauth := isReauthNonce(flow.nonce)
 	back := "" // where a refusal goes: the sign-in page, or the page a re-authentication started from
-	if isReauthNonce(flow.nonce) {
+	if reauth {
 		back = flow.returnPath
 	}
 	if e := q.Get("error"); e != "" {
@@ -155,13 +156,13 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.oidcRefuse(w, r, back, reason, map[string]string{"error": truncate(detail, 300)})
 		return
 	}
-	if isReauthNonce(flow.nonce) {
+	if reauth {
 		if detail := checkAuthTime(claims.AuthTime, time.Now()); detail != "" {
 			s.oidcRefuse(w, r, back, "reauth_not_recent", map[string]string{"error": detail})
 			return
 		}
 	}
-	s.oidcSignIn(w, r, claims, invite, flow.returnPath, back)
+	s.oidcSignIn(w, r, claims, invite, flow.returnPath, reauth)
 }
 
 // verifyCode exchanges the code and verifies the ID token; reason "" on success, else why not

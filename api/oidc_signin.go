@@ -58,9 +58,10 @@ func (s *Server) readClaims(idt *oidc.IDToken) (*idClaims, error) {
 
 // oidcSignIn signs a verified identity in: beacon.oidc_sign_in decides (linked account,
 // provisioning, invitation, disabled) and makes the session as a password sign-in does
-// (beacon.start_session), then beacon.after_sign_in as for a password. The browser goes to the
-// flow's return path, or back with the refusal (refusedTo).
-func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, c *idClaims, invite []byte, returnPath, back string) {
+// (beacon.start_session), then beacon.after_sign_in as for a password; a re-authentication is
+// audited as one too (beacon.oidc_reauth_audit). The browser goes to the flow's return path, or
+// back with the refusal (refusedTo).
+func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, c *idClaims, invite []byte, returnPath string, reauth bool) {
 	ctx := r.Context()
 	token, csrf := randomToken(), randomToken()
 	sum := sha256.Sum256([]byte(token))
@@ -73,7 +74,10 @@ func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, c *idClaims,
 		if err != nil || status != "ok" {
 			return err // a refusal commits its audit
 		}
-		_, err = tx.Exec(ctx, `SELECT beacon.after_sign_in($1, $2, $3)`, sum[:], s.cfg.MaxSessions, s.bannerSum())
+		if _, err = tx.Exec(ctx, `SELECT beacon.after_sign_in($1, $2, $3)`, sum[:], s.cfg.MaxSessions, s.bannerSum()); err != nil || !reauth {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT beacon.oidc_reauth_audit($1, $2)`, sum[:], c.AuthTime)
 		return err
 	})
 	if err != nil {
@@ -82,6 +86,10 @@ func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, c *idClaims,
 	}
 	if status != "ok" {
 		s.log.Info("api: SSO sign-in refused", "reason", status)
+		back := ""
+		if reauth {
+			back = returnPath
+		}
 		s.refusedTo(w, r, back, status)
 		return
 	}

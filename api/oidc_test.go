@@ -331,4 +331,7 @@ func TestSSOReauth(t *testing.T) {
 	if a := b.send("POST", tokens, body); a.status != http.StatusCreated {
 		t.Fatalf("token after re-authentication: %d %s, want 201", a.status, a.body)
 	}
+	if n := scalar[int](e.env, `SELECT count(*)::int FROM beacon.audit WHERE action = 'reauth' AND after->>'method' = 'oidc' AND after->>'auth_time' IS NOT NULL`); n != 1 {
+		t.Errorf("the re-authentication audited %d times, want 1 (reauth, method oidc, auth_time)", n)
+	}
 }

@@ -360,6 +360,7 @@ var intendedACL = []grant{
 	{"function", "beacon.oidc_allowed(text, boolean, text[], text[], jsonb)", ""},
 	{"function", "beacon.oidc_flow_begin(bytea, bytea, text, text, text, bytea, interval)", "beacon_api:EXECUTE"},
 	{"function", "beacon.oidc_flow_take(bytea, bytea)", "beacon_api:EXECUTE"},
+	{"function", "beacon.oidc_reauth_audit(bytea, timestamp with time zone)", "beacon_api:EXECUTE"}, // code/sso_reauth.sql
 	{"function", "beacon.oidc_refuse(text, jsonb)", "beacon_api:EXECUTE"},
 	{"function", "beacon.oidc_sign_in(text, text, text, boolean, text[], text[], jsonb, text[], bytea, bytea, text, text)", "beacon_api:EXECUTE"},
 	{"function", "beacon.set_sso_only(boolean)", "beacon_relay:EXECUTE"},
