@@ -180,6 +180,8 @@ export const ssoCases = [
         check(token.startsWith('bct_'), `shown token ${token}`);
         const signIns = sql(`SELECT count(*) FROM beacon.audit a JOIN beacon.accounts x USING (account_id) WHERE a.action = 'sign_in' AND a.after->>'method' = 'oidc' AND x.email = '${email}'`);
         check(signIns === '2', `${signIns} SSO sign_in rows, want the sign-in and the re-authentication`);
+        const reauths = sql(`SELECT count(*) FROM beacon.audit a JOIN beacon.accounts x USING (account_id) WHERE a.action = 'reauth' AND a.after->>'method' = 'oidc' AND x.email = '${email}'`);
+        check(reauths === '1', `${reauths} reauth rows with method oidc, want 1`);
         assertClean(problems, 'SSO re-authentication', refusedFetch);
 
         // An account with a password, on a relay with SSO: both ways; the password still works.
