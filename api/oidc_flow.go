@@ -48,10 +48,12 @@ func (s *Server) ssoInfo(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"enabled": s.cfg.OIDC != nil, "sso_only": s.cfg.SSOOnly})
 }
 
-// oidcStart is GET /api/oidc/start?return=/path&invite=TOKEN&accept_banner=1: a top-level
-// navigation from the sign-in (or invitation) page. It keeps the flow's state, nonce and PKCE
-// verifier in PostgreSQL (beacon.oidc_flow_begin), tied to a new random cookie, and sends the
-// browser to the provider with the state, the nonce and the S256 code challenge.
+// oidcStart is GET /api/oidc/start?return=/path&invite=TOKEN&accept_banner=1&reauth=1: a
+// top-level navigation from the sign-in (or invitation) page, or from the dashboard's
+// re-authentication dialog (reauth=1: the provider must authenticate the person again,
+// oidc_reauth.go). It keeps the flow's state, nonce and PKCE verifier in PostgreSQL
+// (beacon.oidc_flow_begin), tied to a new random cookie, and sends the browser to the provider
+// with the state, the nonce and the S256 code challenge.
 func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 	o := s.cfg.OIDC
 	if o == nil {
@@ -69,6 +71,10 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state, nonce, cookie, verifier := randomToken(), randomToken(), randomToken(), oauth2.GenerateVerifier()
+	reauth := q.Get("reauth") == "1"
+	if reauth {
+		nonce = reauthNoncePrefix + nonce
+	}
 	var invite []byte
 	if t := q.Get("invite"); t != "" {
 		sum := sha256.Sum256([]byte(t))
@@ -85,11 +91,15 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setFlowCookie(w, cookie, int(flowTTL.Seconds()))
-	http.Redirect(w, r, ready.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}
+	if reauth {
+		opts = append(opts, reauthOptions()...)
+	}
+	http.Redirect(w, r, ready.oauth.AuthCodeURL(state, opts...), http.StatusFound)
 }
 
 // redirectRefused sends the browser back to the sign-in page with the reason of a refusal, which
-// the page words for people.
+// the page words for people (refusedTo for a re-authentication).
 func (s *Server) redirectRefused(w http.ResponseWriter, r *http.Request, reason string) {
 	http.Redirect(w, r, "/sign-in?sso_error="+url.QueryEscape(reason), http.StatusSeeOther)
 }
@@ -97,8 +107,9 @@ func (s *Server) redirectRefused(w http.ResponseWriter, r *http.Request, reason 
 // oidcCallback is GET /api/oidc/callback?code&state: the provider's redirect back. The flow is
 // taken (single use) and must belong to this browser's cookie; the code is exchanged with the
 // PKCE verifier; the ID token is verified (signature, issuer, audience, expiry: go-oidc) and must
-// carry the flow's nonce; beacon.oidc_sign_in then decides and makes the session. Every refusal
-// is audited and ends on the sign-in page with its reason.
+// carry the flow's nonce, and a re-authentication's a recent auth_time; beacon.oidc_sign_in then
+// decides and makes the session. Every refusal is audited and ends on the sign-in page with its
+// reason, or a re-authentication's on the page it started from.
 func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	o := s.cfg.OIDC
 	ready := (*oidcReady)(nil)
@@ -131,16 +142,27 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.redirectRefused(w, r, flow.status)
 		return
 	}
+	reauth := isReauthNonce(flow.nonce)
+	back := "" // where a refusal goes: the sign-in page, or the page a re-authentication started from
+	if reauth {
+		back = flow.returnPath
+	}
 	if e := q.Get("error"); e != "" {
-		s.oidcRefuse(w, r, "provider_error", map[string]string{"error": truncate(e, 100), "description": truncate(q.Get("error_description"), 300)})
+		s.oidcRefuse(w, r, back, "provider_error", map[string]string{"error": truncate(e, 100), "description": truncate(q.Get("error_description"), 300)})
 		return
 	}
 	claims, reason, detail := s.verifyCode(r.Context(), ready, q.Get("code"), flow.verifier, flow.nonce)
 	if reason != "" {
-		s.oidcRefuse(w, r, reason, map[string]string{"error": truncate(detail, 300)})
+		s.oidcRefuse(w, r, back, reason, map[string]string{"error": truncate(detail, 300)})
 		return
 	}
-	s.oidcSignIn(w, r, claims, invite, flow.returnPath)
+	if reauth {
+		if detail := checkAuthTime(claims.AuthTime, time.Now()); detail != "" {
+			s.oidcRefuse(w, r, back, "reauth_not_recent", map[string]string{"error": detail})
+			return
+		}
+	}
+	s.oidcSignIn(w, r, claims, invite, flow.returnPath, reauth)
 }
 
 // verifyCode exchanges the code and verifies the ID token; reason "" on success, else why not
@@ -174,8 +196,9 @@ func (s *Server) verifyCode(ctx context.Context, ready *oidcReady, code, verifie
 	return c, "", ""
 }
 
-// oidcRefuse audits a refusal the relay decided (beacon.oidc_refuse) and sends the browser back.
-func (s *Server) oidcRefuse(w http.ResponseWriter, r *http.Request, reason string, detail map[string]string) {
+// oidcRefuse audits a refusal the relay decided (beacon.oidc_refuse) and sends the browser back
+// (refusedTo).
+func (s *Server) oidcRefuse(w http.ResponseWriter, r *http.Request, back, reason string, detail map[string]string) {
 	err := s.inTx(r.Context(), r, func(tx pgx.Tx) error {
 		_, err := tx.Exec(r.Context(), `SELECT beacon.oidc_refuse($1, $2)`, reason, detail)
 		return err
@@ -184,7 +207,7 @@ func (s *Server) oidcRefuse(w http.ResponseWriter, r *http.Request, reason strin
 		s.log.Error("api: audit an SSO refusal", "reason", reason, "error", err)
 	}
 	s.log.Info("api: SSO sign-in refused", "reason", reason, "detail", detail["error"])
-	s.redirectRefused(w, r, reason)
+	s.refusedTo(w, r, back, reason)
 }
 
 func truncate(s string, n int) string {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/jackc/pgx/v5"
@@ -14,20 +15,26 @@ type idClaims struct {
 	Issuer, Subject, Email string
 	EmailVerified          bool
 	Groups, AMR            []string
+	// AuthTime is when the provider authenticated the person (auth_time; zero when absent).
+	AuthTime time.Time
 }
 
-// readClaims reads email, email_verified, amr and the groups claim (OIDC_GROUPS_CLAIM), which
-// providers give as a list of strings or, rarely, one string.
+// readClaims reads email, email_verified, amr, auth_time and the groups claim
+// (OIDC_GROUPS_CLAIM), which providers give as a list of strings or, rarely, one string.
 func (s *Server) readClaims(idt *oidc.IDToken) (*idClaims, error) {
 	var std struct {
 		Email         string   `json:"email"`
 		EmailVerified any      `json:"email_verified"`
 		AMR           []string `json:"amr"`
+		AuthTime      float64  `json:"auth_time"` // seconds since 1970; a number, integral in practice
 	}
 	if err := idt.Claims(&std); err != nil {
 		return nil, fmt.Errorf("read claims: %w", err)
 	}
 	c := &idClaims{Issuer: idt.Issuer, Subject: idt.Subject, Email: std.Email, AMR: std.AMR}
+	if std.AuthTime > 0 {
+		c.AuthTime = time.Unix(int64(std.AuthTime), 0)
+	}
 	// Some providers send "true" as a string; anything else than true is unverified.
 	c.EmailVerified = std.EmailVerified == true || std.EmailVerified == "true"
 	if name := s.cfg.OIDC.cfg.GroupsClaim; name != "" {
@@ -51,9 +58,10 @@ func (s *Server) readClaims(idt *oidc.IDToken) (*idClaims, error) {
 
 // oidcSignIn signs a verified identity in: beacon.oidc_sign_in decides (linked account,
 // provisioning, invitation, disabled) and makes the session as a password sign-in does
-// (beacon.start_session), then beacon.after_sign_in as for a password. The browser goes to the
-// flow's return path, or back to the sign-in page with the refusal.
-func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, c *idClaims, invite []byte, returnPath string) {
+// (beacon.start_session), then beacon.after_sign_in as for a password; a re-authentication is
+// audited as one too (beacon.oidc_reauth_audit). The browser goes to the flow's return path, or
+// back with the refusal (refusedTo).
+func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, c *idClaims, invite []byte, returnPath string, reauth bool) {
 	ctx := r.Context()
 	token, csrf := randomToken(), randomToken()
 	sum := sha256.Sum256([]byte(token))
@@ -66,7 +74,10 @@ func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, c *idClaims,
 		if err != nil || status != "ok" {
 			return err // a refusal commits its audit
 		}
-		_, err = tx.Exec(ctx, `SELECT beacon.after_sign_in($1, $2, $3)`, sum[:], s.cfg.MaxSessions, s.bannerSum())
+		if _, err = tx.Exec(ctx, `SELECT beacon.after_sign_in($1, $2, $3)`, sum[:], s.cfg.MaxSessions, s.bannerSum()); err != nil || !reauth {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT beacon.oidc_reauth_audit($1, $2)`, sum[:], c.AuthTime)
 		return err
 	})
 	if err != nil {
@@ -75,7 +86,11 @@ func (s *Server) oidcSignIn(w http.ResponseWriter, r *http.Request, c *idClaims,
 	}
 	if status != "ok" {
 		s.log.Info("api: SSO sign-in refused", "reason", status)
-		s.redirectRefused(w, r, status)
+		back := ""
+		if reauth {
+			back = returnPath
+		}
+		s.refusedTo(w, r, back, status)
 		return
 	}
 	s.setCookie(w, token)

@@ -246,3 +246,92 @@ func TestSSOReturnPathIsLocal(t *testing.T) {
 		}
 	}
 }
+
+// TestSSOReauth: an account provisioned by SSO has no password (GET /api/session says so), so
+// past SESSION_REAUTH_WINDOW it confirms at the provider: /api/oidc/start?reauth=1 asks for
+// prompt=login and max_age=0, and the callback accepts only an ID token whose auth_time is
+// recent (refused and audited otherwise, back on the return path with the reason, the old session
+// unchanged); then the fresh session creates the token the old one could not, and the browser is
+// back on the return path.
+func TestSSOReauth(t *testing.T) {
+	t.Parallel()
+	var project string
+	e := newSSOEnv(t, func(e *env, _ *api.Config, oc *api.OIDCConfig) {
+		project = e.project("sso")
+		oc.RoleMap = map[string][]api.RoleGrant{"owners": {{Project: project, Role: "owner"}}}
+	})
+	ada := func() *mockoidc.MockUser { return user("r-1", "ada@example.com", true, "owners") }
+	b := e.ssoBrowser()
+	if got := b.sso(e.idp, ada(), "return=/p/"+project); got != "/p/"+project {
+		t.Fatalf("sign-in went to %q", got)
+	}
+	if s := b.session(); s.status != http.StatusOK || s.json(t)["has_password"] != false {
+		t.Fatalf("session of an SSO account: %d %s, want has_password false", s.status, s.body)
+	}
+
+	// The authorization request: prompt=login and max_age=0 with reauth=1 only.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for query, want := range map[string]string{"reauth=1": "login/0", "": "/"} {
+		resp, err := noFollow.Get(e.srv.URL + "/api/oidc/start?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := loc.Query().Get("prompt") + "/" + loc.Query().Get("max_age"); got != want {
+			t.Errorf("start?%s: prompt/max_age %q, want %q (%s)", query, got, want, loc)
+		}
+	}
+
+	e.exec(`UPDATE beacon.account_sessions SET authenticated_at = now() - interval '1 hour', created_at = now() - interval '1 hour'`)
+	tokens, body := "/api/projects/"+project+"/tokens", map[string]any{"name": "ci", "scope": "read"}
+	if a := b.send("POST", tokens, body); a.status != http.StatusForbidden || a.code(t) != "reauth_required" {
+		t.Fatalf("token past the window: %d %s, want 403 reauth_required", a.status, a.body)
+	}
+
+	// A provider that ignores prompt=login: no auth_time, an old one (or one from a wrong clock) is refused.
+	back := "reauth=1&return=" + url.QueryEscape("/p/"+project+"/account?tab=tokens")
+	for name, at := range map[string]any{
+		"no auth_time": nil, "auth_time an hour ago": time.Now().Add(-time.Hour).Unix(), "auth_time an hour ahead": time.Now().Add(time.Hour).Unix(),
+	} {
+		e.setTamper(func(c jwt.MapClaims, real *mockoidc.Keypair) *mockoidc.Keypair {
+			if at != nil {
+				c["auth_time"] = at
+			}
+			return real
+		})
+		// Back to the page it started from (signed in still), with the reason.
+		loc, _ := url.Parse(b.sso(e.idp, ada(), back))
+		if loc.Path != "/p/"+project+"/account" || loc.Query().Get("tab") != "tokens" || loc.Query().Get("sso_error") != "reauth_not_recent" {
+			t.Errorf("%s: refused to %q, want the return path with sso_error=reauth_not_recent", name, loc)
+		}
+	}
+	if n := scalar[int](e.env, `SELECT count(*)::int FROM beacon.audit WHERE action = 'sso_refused' AND after->>'reason' = 'reauth_not_recent'`); n != 3 {
+		t.Errorf("reauth_not_recent audited %d times, want 3", n)
+	}
+	b.session()
+	if a := b.send("POST", tokens, body); a.status != http.StatusForbidden || a.code(t) != "reauth_required" {
+		t.Fatalf("token after refused re-authentications: %d %s, want 403 reauth_required", a.status, a.body)
+	}
+
+	// The provider authenticated the person just now: a fresh session, back where it started.
+	e.setTamper(func(c jwt.MapClaims, real *mockoidc.Keypair) *mockoidc.Keypair {
+		c["auth_time"] = time.Now().Unix()
+		return real
+	})
+	if got := b.sso(e.idp, ada(), back); got != "/p/"+project+"/account?tab=tokens" {
+		t.Fatalf("re-authentication went to %q, want the return path", got)
+	}
+	if s := b.session(); s.status != http.StatusOK {
+		t.Fatalf("session after re-authentication: %d %s", s.status, s.body)
+	}
+	if a := b.send("POST", tokens, body); a.status != http.StatusCreated {
+		t.Fatalf("token after re-authentication: %d %s, want 201", a.status, a.body)
+	}
+	if n := scalar[int](e.env, `SELECT count(*)::int FROM beacon.audit WHERE action = 'reauth' AND after->>'method' = 'oidc' AND after->>'auth_time' IS NOT NULL`); n != 1 {
+		t.Errorf("the re-authentication audited %d times, want 1 (reauth, method oidc, auth_time)", n)
+	}
+}

@@ -29,6 +29,9 @@ type sessionBody struct {
 	// MFA is what the session still needs after the password: second_factor (a key or a recovery
 	// code, POST /api/session/mfa/…) or enrol (MFA_REQUIRED: a first key, POST /api/account/keys…).
 	MFA string `json:"mfa,omitempty"`
+	// HasPassword (GET only) tells the dashboard's re-authentication whether to ask for the
+	// password: an account provisioned by SSO has none and confirms at its identity provider.
+	HasPassword *bool `json:"has_password,omitempty"`
 }
 
 func newSessionBody(id, email, csrf string) sessionBody {
@@ -148,12 +151,19 @@ func (s *Server) reauthWindow() string {
 	return fmt.Sprintf("%d seconds", int64(cmp.Or(s.cfg.ReauthWindow, 5*time.Minute).Seconds()))
 }
 
-// getSession is GET /api/session: who is signed in, and the CSRF token the page must send.
-func (s *Server) getSession(_ context.Context, _ pgx.Tx, a *account, _ http.ResponseWriter, _ *http.Request) (reply, error) {
+// getSession is GET /api/session: who is signed in, the CSRF token the page must send, and
+// whether the account has a password (how the dashboard asks it to re-authenticate).
+func (s *Server) getSession(ctx context.Context, tx pgx.Tx, a *account, _ http.ResponseWriter, _ *http.Request) (reply, error) {
 	if a.tokenID != "" {
 		return reply{}, errPersonOnly
 	}
-	b, err := json.Marshal(newSessionBody(a.ID, a.Email, a.CSRF))
+	body := newSessionBody(a.ID, a.Email, a.CSRF)
+	var has bool
+	if err := tx.QueryRow(ctx, `SELECT coalesce(beacon.api_session_has_password(), false)`).Scan(&has); err != nil {
+		return reply{}, fmt.Errorf("session: %w", err)
+	}
+	body.HasPassword = &has
+	b, err := json.Marshal(body)
 	return reply{body: b}, err
 }
 

@@ -350,6 +350,7 @@ var intendedACL = []grant{
 	{"function", "beacon.api_create_invite(uuid, text, text, bytea, interval)", "beacon_api:EXECUTE"},
 	{"function", "beacon.api_invites(uuid)", "beacon_api:EXECUTE"},
 	{"function", "beacon.api_revoke_invite(uuid, uuid)", "beacon_api:EXECUTE"},
+	{"function", "beacon.api_session_has_password()", "beacon_api:EXECUTE"}, // code/sso_reauth.sql
 	{"function", "beacon.invite_accept(bytea, text, bytea, text, text)", "beacon_api:EXECUTE"},
 	{"function", "beacon.invite_claim(bytea, text)", ""},
 	{"function", "beacon.invite_complete(uuid, uuid)", ""},
@@ -360,6 +361,7 @@ var intendedACL = []grant{
 	{"function", "beacon.oidc_roles(text[], jsonb)", ""},
 	{"function", "beacon.oidc_flow_begin(bytea, bytea, text, text, text, bytea, interval)", "beacon_api:EXECUTE"},
 	{"function", "beacon.oidc_flow_take(bytea, bytea)", "beacon_api:EXECUTE"},
+	{"function", "beacon.oidc_reauth_audit(bytea, timestamp with time zone)", "beacon_api:EXECUTE"}, // code/sso_reauth.sql
 	{"function", "beacon.oidc_refuse(text, jsonb)", "beacon_api:EXECUTE"},
 	{"function", "beacon.oidc_sign_in(text, text, text, boolean, text[], text[], jsonb, text[], bytea, bytea, text, text)", "beacon_api:EXECUTE"},
 	{"function", "beacon.set_sso_only(boolean)", "beacon_relay:EXECUTE"},

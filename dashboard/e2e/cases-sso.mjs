@@ -2,7 +2,8 @@
 // PostgreSQL and a real OpenID Connect provider: internal/devidp (mockoidc, built here with
 // `go build` unless DEVIDP_BIN names a binary), which signs every sign-in in as the person given
 // on its command line. Each case starts the provider and a second relay on the same database with
-// the OIDC_* settings pointing at it. Screenshots: sign-in-sso-*, settings-invites-*, invite-*.
+// the OIDC_* settings pointing at it. Screenshots: sign-in-sso-*, reauth-sso-*,
+// reauth-sso-refused-*, reauth-both-*, settings-invites-*, invite-*.
 import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -121,6 +122,88 @@ export const ssoCases = [
         await shootBoth(o.page, 'sign-in-sso-refused');
         assertClean(problems, 'sign-in with SSO', refusedFetch);
         assertClean(o.problems, 'SSO refusal', refusedFetch);
+        await Promise.all([context.close(), other.close()]);
+      });
+    },
+  },
+  {
+    name: 'real OIDC provider: an SSO owner past the re-authentication window confirms with single sign-on and creates the token; a password owner is offered both',
+    async run(t) {
+      if (!t.hasAccounts) return t.skip('this binary has no `beacon account` command');
+      const project = t.createProject();
+      const email = `sso-reauth-${Date.now()}@example.com`;
+      const age = (who) =>
+        sql(`UPDATE beacon.account_sessions SET authenticated_at = now() - interval '1 hour', created_at = now() - interval '1 hour' WHERE account_id = (SELECT account_id FROM beacon.accounts WHERE email = '${who}')`);
+      const createToken = async (page, name) => {
+        await page.getByLabel('Project', { exact: true }).selectOption(project);
+        await page.getByLabel('Name', { exact: true }).fill(name);
+        await page.getByRole('button', { name: 'Create token' }).click();
+      };
+      await withSso(email, 'e2e-owners', `e2e-owners=${project}:owner`, async (r) => {
+        const context = await t.browser.newContext({ viewport: LAPTOP });
+        const { page, problems } = await watchedPage(context);
+        await page.goto(r.url + '/sign-in');
+        await page.getByRole('button', { name: 'Sign in with SSO' }).click();
+        await page.getByRole('button', { name: 'Sign out' }).waitFor();
+
+        // A refused confirmation comes back to its page with the reason: the dialog says it, once.
+        await page.goto(r.url + '/account?sso_error=reauth_not_recent');
+        const said = page.getByRole('dialog', { name: 'Confirm it is you' });
+        await said.getByRole('alert').getByText('did not ask you to sign in again').waitFor();
+        check(!page.url().includes('sso_error'), `the reason stays in the address: ${page.url()}`);
+        const again = await said.getByRole('link', { name: 'Confirm with single sign-on' }).getAttribute('href');
+        check(again === '/api/oidc/start?return=%2Faccount&reauth=1&accept_banner=1', `try again goes to ${again}`);
+        await shootBoth(page, 'reauth-sso-refused');
+        await said.getByRole('button', { name: 'Cancel' }).click();
+
+        age(email);
+        await page.goto(r.url + '/account');
+        await page.getByRole('heading', { name: 'Your sessions' }).waitFor();
+        await createToken(page, 'e2e sso reader');
+        const dialog = page.getByRole('dialog', { name: 'Confirm it is you' });
+        const confirm = dialog.getByRole('link', { name: 'Confirm with single sign-on' });
+        await confirm.waitFor();
+        check((await dialog.getByLabel('Password').count()) === 0, 'the dialog asks an SSO account for a password');
+        const focused = await page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent?.trim().slice(0, 40)}`);
+        check(focused === 'A Confirm with single sign-on', `the SSO button does not have the focus: ${focused}`);
+        await shootBoth(page, 'reauth-sso');
+        await page.setViewportSize(PHONE);
+        await page.emulateMedia({ colorScheme: 'dark' });
+        await page.screenshot({ path: `${SHOTS}reauth-sso-phone-dark.png` });
+        await page.setViewportSize(LAPTOP);
+        await page.emulateMedia({ colorScheme: 'light' });
+        await page.keyboard.press('Enter'); // through the provider and back to this page
+        await page.waitForURL(`${r.url}/account`);
+        await page.getByRole('heading', { name: 'Your sessions' }).waitFor();
+        await createToken(page, 'e2e sso reader');
+        const token = (await page.locator('#new-token').textContent()).trim();
+        check(token.startsWith('bct_'), `shown token ${token}`);
+        const signIns = sql(`SELECT count(*) FROM beacon.audit a JOIN beacon.accounts x USING (account_id) WHERE a.action = 'sign_in' AND a.after->>'method' = 'oidc' AND x.email = '${email}'`);
+        check(signIns === '2', `${signIns} SSO sign_in rows, want the sign-in and the re-authentication`);
+        const reauths = sql(`SELECT count(*) FROM beacon.audit a JOIN beacon.accounts x USING (account_id) WHERE a.action = 'reauth' AND a.after->>'method' = 'oidc' AND x.email = '${email}'`);
+        check(reauths === '1', `${reauths} reauth rows with method oidc, want 1`);
+        assertClean(problems, 'SSO re-authentication', refusedFetch);
+
+        // An account with a password, on a relay with SSO: both ways; the password still works.
+        const owner = t.createAccount();
+        const other = await t.browser.newContext({ viewport: LAPTOP });
+        const o = await watchedPage(other);
+        await o.page.goto(r.url + '/sign-in');
+        await o.page.getByLabel('Email').fill(owner.email);
+        await o.page.getByLabel('Password', { exact: true }).fill(owner.password);
+        await o.page.getByRole('button', { name: 'Sign in', exact: true }).click();
+        await o.page.getByRole('button', { name: 'Sign out' }).waitFor();
+        age(owner.email);
+        await o.page.goto(r.url + '/account');
+        await o.page.getByRole('heading', { name: 'Your sessions' }).waitFor();
+        await createToken(o.page, 'e2e password reader');
+        const both = o.page.getByRole('dialog', { name: 'Confirm it is you' });
+        await both.getByRole('link', { name: 'Confirm with single sign-on' }).waitFor();
+        await shootBoth(o.page, 'reauth-both');
+        await both.getByLabel('Password').fill(owner.password);
+        await both.getByRole('button', { name: 'Confirm' }).click();
+        check((await o.page.locator('#new-token').textContent()).trim().startsWith('bct_'), 'no token after the password');
+        assertClean(o.problems, 'password re-authentication with SSO on', refusedFetch);
         await Promise.all([context.close(), other.close()]);
       });
     },

@@ -1,7 +1,8 @@
 // Command devidp is a throwaway OpenID Connect provider for the dashboard's browser test
 // (dashboard/e2e/cases-sso.mjs) and for trying SSO by hand: github.com/oauth2-proxy/mockoidc on a
 // local port, with the client id and secret given, signing every sign-in in as one person
-// (-email, -sub, -groups) without asking anything. Never for production: it authenticates nobody.
+// (-email, -sub, -groups) without asking anything, "just now" (auth_time: authtime.go). Never for
+// production: it authenticates nobody.
 //
 //	go run ./internal/devidp -addr 127.0.0.1:5556 -email ada@example.com
 //
@@ -47,6 +48,9 @@ func main() {
 			next.ServeHTTP(w, r)
 		})
 	}); err != nil {
+		log.Fatalf("devidp: %v", err)
+	}
+	if err := m.AddMiddleware(withAuthTime(m)); err != nil {
 		log.Fatalf("devidp: %v", err)
 	}
 	ln, err := net.Listen("tcp", *addr)

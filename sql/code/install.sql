@@ -38,5 +38,6 @@
 {{ template "writekeys.sql" . }}
 {{ template "invites.sql" . }}
 {{ template "sso.sql" . }}
+{{ template "sso_reauth.sql" . }}
 {{ template "audit_stream.sql" . }}
 {{ template "roles.sql" . }}

@@ -16,6 +16,8 @@ export interface Session {
   csrf: string;
   /** After the password: a key (or recovery code) still due, or (MFA_REQUIRED) a first key to enrol. */
   mfa?: 'second_factor' | 'enrol';
+  /** GET only: whether the account has a password (one provisioned by SSO has none). */
+  has_password?: boolean;
 }
 
 /** A project the account is a member of. */
@@ -710,10 +712,12 @@ export async function ssoInfo(f: Fetch = fetch): Promise<SsoInfo> {
 
 /**
  * Where the browser goes to sign in through the identity provider: a top-level navigation, not a
- * fetch (the provider's pages are another site). `back` is the dashboard path to return to.
+ * fetch (the provider's pages are another site). `back` is the dashboard path to return to;
+ * `reauth`: the provider must authenticate the person again (a sensitive action's confirmation).
  */
-export function ssoStartUrl(back: string, opts: { invite?: string; acceptBanner?: boolean } = {}): string {
+export function ssoStartUrl(back: string, opts: { invite?: string; acceptBanner?: boolean; reauth?: boolean } = {}): string {
   const q = new URLSearchParams({ return: back });
+  if (opts.reauth) q.set('reauth', '1');
   if (opts.invite) q.set('invite', opts.invite);
   if (opts.acceptBanner) q.set('accept_banner', '1');
   return `/api/oidc/start?${q}`;

@@ -16,6 +16,7 @@ const MESSAGES: Record<string, string> = {
   unknown_state: 'That sign-in was used already or did not start here. Start again.',
   cookie_mismatch: 'That sign-in started in another browser. Start again here.',
   flow_expired: 'That sign-in took longer than 10 minutes. Start again.',
+  reauth_not_recent: 'Your identity provider did not ask you to sign in again, so Beacon could not confirm it is you. Try again, or ask your administrator.',
   banner_not_accepted: 'Accept the notice before signing in.',
   invite_used: 'This invitation has been used already: sign in instead.',
   invite_expired: 'This invitation has expired: ask the project’s owner for a new one.',
@@ -28,4 +29,31 @@ const MESSAGES: Record<string, string> = {
 /** The sentence for an SSO refusal's reason; unknown reasons still get one. */
 export function ssoErrorMessage(reason: string): string {
   return MESSAGES[reason] ?? `Single sign-on did not work (${reason.replace(/[^a-z_]/g, '').slice(0, 40)}). Try again.`;
+}
+
+/** How the re-authentication dialog lets the person confirm it is them. */
+export interface ReauthWays {
+  /** Type the password again (POST /api/session/reauth). */
+  password: boolean;
+  /** Sign in again at the identity provider (/api/oidc/start?reauth=1). */
+  sso: boolean;
+}
+
+/**
+ * The ways offered: the password when the account has one and passwords are in use (not
+ * SSO_ONLY); single sign-on whenever it is configured. An unknown answer (an older relay) keeps
+ * the password, as before, and so does an account left with no way at all (the dialog must
+ * offer something; the relay refuses a wrong password in words).
+ */
+export function reauthWays(hasPassword: boolean | undefined, sso: { enabled: boolean; sso_only: boolean }): ReauthWays {
+  const password = (hasPassword ?? true) && !(sso.enabled && sso.sso_only);
+  return { password: password || !sso.enabled, sso: sso.enabled };
+}
+
+/** The page to come back to after confirming with SSO: this one, less a previous refusal's ?sso_error. */
+export function reauthReturn(url: URL): string {
+  const q = new URLSearchParams(url.search);
+  q.delete('sso_error');
+  const rest = q.toString();
+  return url.pathname + (rest ? `?${rest}` : '');
 }
