@@ -8,7 +8,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { freePort, relay as makeRelay } from '../../sdk/e2e/relay.mjs';
+import { freePort } from '../../sdk/e2e/relay.mjs';
+import { relayWith } from './relays.mjs';
 import { LAPTOP, PHONE, SHOTS, assertClean, shootBoth, watchedPage } from './browser.mjs';
 
 function check(cond, message) {
@@ -64,17 +65,7 @@ async function withSso(email, groups, roleMap, fn) {
     OIDC_SCOPES: 'groups',
     OIDC_ROLE_MAP: roleMap,
   };
-  const before = { ...process.env };
-  Object.assign(process.env, settings);
-  const r = makeRelay(process.env.BEACON_BIN, process.env.DATABASE_URL, port, `${tmpdir()}/beacon-dashboard-e2e-sso-${process.pid}.log`);
-  try {
-    await r.start();
-  } finally {
-    for (const k of Object.keys(settings)) {
-      if (before[k] === undefined) delete process.env[k];
-      else process.env[k] = before[k];
-    }
-  }
+  const r = await relayWith(settings, 'sso', port);
   try {
     await fn(r);
   } finally {
