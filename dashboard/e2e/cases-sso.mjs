@@ -150,6 +150,7 @@ export const ssoCases = [
         age(email);
         await page.goto(r.url + '/account');
         await page.getByRole('heading', { name: 'Your sessions' }).waitFor();
+        await page.getByText('No key yet: you sign in with single sign-on.').waitFor(); // not "your password alone"
         await createToken(page, 'e2e sso reader');
         const dialog = page.getByRole('dialog', { name: 'Confirm it is you' });
         const confirm = dialog.getByRole('link', { name: 'Confirm with single sign-on' });
@@ -190,6 +191,7 @@ export const ssoCases = [
         await createToken(o.page, 'e2e password reader');
         const both = o.page.getByRole('dialog', { name: 'Confirm it is you' });
         await both.getByRole('link', { name: 'Confirm with single sign-on' }).waitFor();
+        check((await both.textContent()).includes('This needs a recent sign-in: you last signed in or confirmed more than 5 minutes ago.'), `the dialog's reason: ${await both.textContent()}`);
         await shootBoth(o.page, 'reauth-both');
         await both.getByLabel('Password').fill(owner.password);
         await both.getByRole('button', { name: 'Confirm' }).click();

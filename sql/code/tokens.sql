@@ -65,7 +65,9 @@ BEGIN
     WHERE s.token_hash = decode(nullif(current_setting('beacon.session', true), ''), 'hex')
       AND s.account_id = beacon.current_account();
     IF at IS NULL OR at < now() - win THEN
-        RAISE EXCEPTION 'type your password again to do this (the last time was more than % ago)', win
+        RAISE EXCEPTION 'This needs a recent sign-in: you last signed in or confirmed more than % ago.',
+            CASE WHEN win < interval '2 minutes' THEN round(extract(epoch FROM win)) || ' seconds'
+                 ELSE round(extract(epoch FROM win) / 60) || ' minutes' END
             USING ERRCODE = '42501', HINT = 'reauth';
     END IF;
 END $$;

@@ -7,5 +7,5 @@ export async function load({ url, fetch, depends }) {
   const session = await getSession(fetch);
   if (!session) redirect(307, `/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`);
   const projects = await listProjects(fetch);
-  return { account: session.account, projects };
+  return { account: session.account, hasPassword: session.has_password !== false, projects };
 }
