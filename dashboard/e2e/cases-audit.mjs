@@ -42,7 +42,7 @@ const refusedFetch = (p) => /Failed to load resource/.test(p);
 
 export const auditCases = [
   {
-    name: 'real API: an owner reads the audit (the sign-in is there), filters by action in the URL, disables a member whose session ends at once',
+    name: 'real API: an owner reads the audit (the sign-in is there), filters by action in the URL, disables a member whose session ends at once, and enables the account again',
     async run(t) {
       if (!t.hasAccounts) return t.skip('this binary has no `beacon account` command');
       const owner = t.createAccount(); // an admin account: reads the whole audit
@@ -86,7 +86,9 @@ export const auditCases = [
       await disable.waitFor();
       await shootBoth(page, 'members-disable');
       await disable.click();
-      await disable.waitFor({ state: 'detached' });
+      const enable = page.getByRole('button', { name: `Enable account ${member.email}` });
+      await enable.waitFor();
+      await page.getByRole('row', { name: new RegExp(member.email) }).getByText('Disabled', { exact: true }).waitFor();
       check(confirmed.includes(member.email) && confirmed.includes('signed out everywhere'), `confirmation said ${confirmed}`);
 
       // The member's session ended with it: their next page is the sign-in.
@@ -98,6 +100,19 @@ export const auditCases = [
       await page.getByRole('table').waitFor();
       const disabled = await rows(page);
       check(disabled.some((r) => r[1] === owner.email && r[3].startsWith('account:')), `account_disabled rows ${JSON.stringify(disabled)}`);
+
+      // The disabled member stays listed, marked, last; the owner enables the account again and the
+      // member signs in.
+      await page.goto(`${t.origin}/p/${project}/settings`);
+      await enable.waitFor();
+      await shootBoth(page, 'members-disabled');
+      await enable.click();
+      await disable.waitFor();
+      check((await page.getByRole('row', { name: new RegExp(member.email) }).getByText('Disabled', { exact: true }).count()) === 0, 'the enabled member is still marked disabled');
+      await signIn(memberPage, t.origin, member);
+      await page.goto(`${t.origin}/audit?action=account_enabled`);
+      await page.getByRole('table').waitFor();
+      check((await rows(page)).some((r) => r[1] === owner.email && r[3].startsWith('account:')), 'no account_enabled row by the owner');
 
       // The project's own audit: the member's membership, added by the CLI.
       await page.goto(`${t.origin}/p/${project}/audit`);

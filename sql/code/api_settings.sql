@@ -146,12 +146,13 @@ BEGIN
     PERFORM beacon.require_role(p_project, 'viewer');
     RETURN jsonb_build_object('members', coalesce((
         SELECT jsonb_agg(jsonb_build_object('account_id', a.account_id, 'email', a.email, 'role', m.role,
-                   'admin', a.admin, 'since', m.created_at, 'managed_by', m.managed_by) ORDER BY lower(a.email))
+                   'admin', a.admin, 'since', m.created_at, 'managed_by', m.managed_by,
+                   'disabled', a.disabled_at IS NOT NULL) ORDER BY a.disabled_at IS NOT NULL, lower(a.email))
         FROM beacon.memberships m JOIN beacon.accounts a USING (account_id)
-        WHERE m.project_id = p_project AND a.disabled_at IS NULL), '[]'),
+        WHERE m.project_id = p_project), '[]'),
         'admins', (SELECT count(*) FROM beacon.accounts a WHERE a.admin AND a.disabled_at IS NULL));
 END $$;
-COMMENT ON FUNCTION beacon.api_members(uuid) IS 'GET /api/projects/{id}/members: {"members":[{"account_id","email","role","admin","since","managed_by"}],"admins":N}, the project''s members by email (disabled accounts left out) and how many admin accounts (owners of every project without a membership) there are. Needs the viewer role.';
+COMMENT ON FUNCTION beacon.api_members(uuid) IS 'GET /api/projects/{id}/members: {"members":[{"account_id","email","role","admin","since","managed_by","disabled"}],"admins":N}, the project''s members by email, those whose account is disabled last (disabled: true; an owner may enable them again), and how many admin accounts (owners of every project without a membership) there are. Needs the viewer role.';
 
 CREATE OR REPLACE FUNCTION beacon.change_member(p_project uuid, p_account uuid, p_role text) RETURNS void
 LANGUAGE plpgsql VOLATILE

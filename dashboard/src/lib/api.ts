@@ -416,6 +416,8 @@ export interface Member {
   since: string;
   /** 'sso': granted by OIDC_ROLE_MAP and kept in step with the person's groups at each SSO sign-in; null: granted by hand. */
   managed_by: 'sso' | null;
+  /** The account is disabled (it cannot sign in anywhere); listed last, an owner may enable it again. */
+  disabled: boolean;
 }
 
 /** GET /api/projects/{id}/members: the members and how many admin accounts own every project. */
