@@ -264,9 +264,12 @@ func (ds *dataset) topUp(ctx context.Context, e *env) error {
 
 // refresh runs what the relay runs on its tickers — beacon.maintain() (partitions, rollups,
 // refreshes) and, after asking for it with analytics.refresh(), beacon.refresh_analytics() —
-// so the aggregates count every event before anything is timed.
+// so the aggregates count every event before anything is timed. ANALYZE first: a bulk load
+// leaves the planner's statistics of the events, sessions and rollups behind (autovacuum gets to
+// them a minute later), and the first full recount planned on them ran for over an hour instead
+// of minutes; a database that grew by traffic has its statistics.
 func (ds *dataset) refresh(ctx context.Context) error {
-	for _, q := range []string{`CALL beacon.maintain()`, `SELECT analytics.refresh()`, `SELECT beacon.refresh_analytics()`} {
+	for _, q := range []string{`ANALYZE`, `CALL beacon.maintain()`, `SELECT analytics.refresh()`, `SELECT beacon.refresh_analytics()`} {
 		if _, err := ds.db.pool.Exec(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
