@@ -125,7 +125,10 @@ func TestDashboardReadsFromReplica(t *testing.T) {
 	// Replay resumed: everyone reads the replica again, with the flag; events sent to the primary
 	// through the relay reach the Events page there.
 	replica.run(t, "psql", "-c", "SELECT pg_wal_replay_resume()")
-	waitFor(t, "ada's reads back on the replica", func() bool { from, b := readFrom(ada, flags); return from == "replica" && strings.Contains(string(b), "new-checkout") })
+	waitFor(t, "ada's reads back on the replica", func() bool {
+		from, b := readFrom(ada, flags)
+		return from == "replica" && strings.Contains(string(b), "new-checkout")
+	})
 	const n = 150
 	if err := reliableSend(ctx, func() string { return relay.ws + "/ws?project=" + project + "&session=s&anon=a" }, n, func(int) {}); err != nil {
 		t.Fatal(err)

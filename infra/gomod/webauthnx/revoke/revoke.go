@@ -13,4 +13,6 @@ import "crypto/x509"
 func VerifyCertificate(_ *x509.Certificate) (revoked, ok bool) { return false, false }
 
 // VerifyCertificateError reports that revocation was not checked (ok false), without an error.
-func VerifyCertificateError(_ *x509.Certificate) (revoked, ok bool, err error) { return false, false, nil }
+func VerifyCertificateError(_ *x509.Certificate) (revoked, ok bool, err error) {
+	return false, false, nil
+}
