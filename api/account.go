@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/beacon-analytics/beacon/api/password"
 )
@@ -42,30 +40,6 @@ func (s *Server) accountRoutes() {
 	m.HandleFunc("/api/projects/{id}/audit", methodNotAllowed)
 }
 
-// onHint runs f in a savepoint and turns a P0002 raised with HINT hint into notFound (see
-// onMember, which it generalises): the savepoint is rolled back so the refusal can commit.
-func onHint(ctx context.Context, tx pgx.Tx, hint string, notFound *apiError, f func(pgx.Tx) (reply, error)) (reply, error) {
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return reply{}, fmt.Errorf("savepoint: %w", err)
-	}
-	out, err := f(sp)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "P0002" && pe.Hint == hint {
-		if rerr := sp.Rollback(ctx); rerr != nil {
-			return reply{}, fmt.Errorf("rollback to savepoint: %w", rerr)
-		}
-		return reply{}, notFound
-	}
-	if err != nil {
-		return reply{}, err
-	}
-	if err := sp.Commit(ctx); err != nil {
-		return reply{}, fmt.Errorf("release savepoint: %w", err)
-	}
-	return out, nil
-}
-
 // banner is GET /api/banner: the system use notification the sign-in page shows and the person
 // must accept (SIGNIN_BANNER), {"banner": null} when none is configured. No session needed.
 func (s *Server) banner(w http.ResponseWriter, _ *http.Request) {
@@ -88,20 +62,18 @@ func (s *Server) endSession(ctx context.Context, tx pgx.Tx, a *account, w http.R
 	if err != nil {
 		return reply{}, errSessionNotFound
 	}
-	return onHint(ctx, tx, "session", errSessionNotFound, func(sp pgx.Tx) (reply, error) {
-		if _, err := sp.Exec(ctx, `SELECT beacon.api_end_session($1)`, id); err != nil {
-			return reply{}, fmt.Errorf("end session: %w", err)
-		}
-		var left bool
-		if err := sp.QueryRow(ctx, `SELECT count(*) > 0 FROM beacon.api_my_sessions($1) j,
-			jsonb_array_elements(j -> 'sessions') x WHERE (x ->> 'current')::boolean`, a.tokenHash).Scan(&left); err != nil {
-			return reply{}, fmt.Errorf("end session: %w", err)
-		}
-		if !left {
-			s.clearCookie(w)
-		}
-		return reply{status: http.StatusNoContent}, nil
-	})
+	if _, err := tx.Exec(ctx, `SELECT beacon.api_end_session($1)`, id); err != nil {
+		return reply{}, fmt.Errorf("end session: %w", err)
+	}
+	var left bool
+	if err := tx.QueryRow(ctx, `SELECT count(*) > 0 FROM beacon.api_my_sessions($1) j,
+		jsonb_array_elements(j -> 'sessions') x WHERE (x ->> 'current')::boolean`, a.tokenHash).Scan(&left); err != nil {
+		return reply{}, fmt.Errorf("end session: %w", err)
+	}
+	if !left {
+		s.clearCookie(w)
+	}
+	return reply{status: http.StatusNoContent}, nil
 }
 
 // reauth is POST /api/session/reauth {"password"}: the password typed again, which sensitive
@@ -152,9 +124,7 @@ func (s *Server) setAccountDisabled(ctx context.Context, tx pgx.Tx, _ *account, 
 	if in.Disabled == nil {
 		return reply{}, &apiError{http.StatusBadRequest, "bad_request", `send {"disabled": true} or {"disabled": false}`}
 	}
-	return onHint(ctx, tx, "account", errAccountNotFound, func(sp pgx.Tx) (reply, error) {
-		return call(ctx, sp, "disable account", `SELECT beacon.api_set_account_disabled($1, $2)`, id, *in.Disabled)
-	})
+	return call(ctx, tx, "disable account", `SELECT beacon.api_set_account_disabled($1, $2)`, id, *in.Disabled)
 }
 
 // audit is GET /api/audit (admin accounts) and GET /api/projects/{id}/audit (the project's

@@ -12,9 +12,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/beacon-analytics/beacon/api/password"
 )
@@ -34,23 +32,14 @@ var inviteRefusals = map[string]*apiError{
 
 func (s *Server) inviteRoutes() {
 	m := s.mux
-	m.HandleFunc("GET /api/projects/{id}/invites", s.read(s.invites))
+	m.HandleFunc("GET /api/projects/{id}/invites", s.read(projectCall("invites", `SELECT beacon.api_invites($1)`)))
 	m.HandleFunc("POST /api/projects/{id}/invites", s.session(true, s.createInvite))
 	m.HandleFunc("/api/projects/{id}/invites", methodNotAllowed)
-	m.HandleFunc("DELETE /api/projects/{id}/invites/{invite}", s.session(true, s.revokeInvite))
+	m.HandleFunc("DELETE /api/projects/{id}/invites/{invite}", s.session(true, projectDelete("revoke invite", "invite", errInviteNotFound, `SELECT beacon.api_revoke_invite($1, $2)`)))
 	m.HandleFunc("/api/projects/{id}/invites/{invite}", methodNotAllowed)
 	m.HandleFunc("GET /api/invites/{token}", s.peekInvite)
 	m.HandleFunc("POST /api/invites/{token}", s.acceptInvite)
 	m.HandleFunc("/api/invites/{token}", methodNotAllowed)
-}
-
-// invites is GET /api/projects/{id}/invites: the pending invitations; owner role.
-func (s *Server) invites(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
-	id, err := projectID(r)
-	if err != nil {
-		return reply{}, err
-	}
-	return call(ctx, tx, "invites", `SELECT beacon.api_invites($1)`, id)
 }
 
 // createInvite is POST /api/projects/{id}/invites {"email","role"}: owner role, a recent password.
@@ -76,34 +65,6 @@ func (s *Server) createInvite(ctx context.Context, tx pgx.Tx, _ *account, w http
 	}
 	b, err := json.Marshal(map[string]any{"invite": inv, "path": "/invite/" + token})
 	return reply{status: http.StatusCreated, body: b}, err
-}
-
-// revokeInvite is DELETE /api/projects/{id}/invites/{invite}: owner role; 204.
-func (s *Server) revokeInvite(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
-	id, err := projectID(r)
-	if err != nil {
-		return reply{}, err
-	}
-	inv, err := uuid.Parse(r.PathValue("invite"))
-	if err != nil {
-		return reply{}, errInviteNotFound
-	}
-	sp, err := tx.Begin(ctx) // a savepoint: the 404 below commits the request's transaction
-	if err != nil {
-		return reply{}, fmt.Errorf("savepoint: %w", err)
-	}
-	_, err = sp.Exec(ctx, `SELECT beacon.api_revoke_invite($1, $2)`, id, inv)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "P0002" && pe.Hint == "invite" {
-		if rerr := sp.Rollback(ctx); rerr != nil {
-			return reply{}, fmt.Errorf("rollback to savepoint: %w", rerr)
-		}
-		return reply{}, errInviteNotFound
-	}
-	if err != nil {
-		return reply{}, fmt.Errorf("revoke invite: %w", err)
-	}
-	return reply{}, sp.Commit(ctx)
 }
 
 // invitePeek is what GET /api/invites/{token} answers for a usable link.

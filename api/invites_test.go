@@ -94,7 +94,7 @@ func TestInviteLifecycle(t *testing.T) {
 	if a := b.send("DELETE", "/api/projects/"+p+"/invites/"+id, nil); a.status != http.StatusNoContent {
 		t.Fatalf("revoke: %d %s", a.status, a.body)
 	}
-	if a := b.send("DELETE", "/api/projects/"+p+"/invites/"+id, nil); a.status != http.StatusNotFound {
+	if a := b.send("DELETE", "/api/projects/"+p+"/invites/"+id, nil); a.status != http.StatusNotFound || errMessage(t, a) != "invitation not found (or no longer pending)" {
 		t.Fatalf("revoke twice: %d %s", a.status, a.body)
 	}
 	expired := invite(t, b, p, "exp@example.com", "viewer")

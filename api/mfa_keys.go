@@ -96,9 +96,7 @@ func (s *Server) renameKey(ctx context.Context, tx pgx.Tx, _ *account, w http.Re
 	if err := decodeBody(w, r, &in); err != nil {
 		return reply{}, err
 	}
-	return onHint(ctx, tx, "key", errKeyNotFound, func(sp pgx.Tx) (reply, error) {
-		return call(ctx, sp, "rename key", `SELECT beacon.api_mfa_key_rename($1, $2)`, id, in.Name)
-	})
+	return call(ctx, tx, "rename key", `SELECT beacon.api_mfa_key_rename($1, $2)`, id, in.Name)
 }
 
 // removeKey is DELETE /api/account/keys/{key}: needs a recent password (403 reauth_required);
@@ -108,12 +106,10 @@ func (s *Server) removeKey(ctx context.Context, tx pgx.Tx, _ *account, _ http.Re
 	if err != nil {
 		return reply{}, err
 	}
-	return onHint(ctx, tx, "key", errKeyNotFound, func(sp pgx.Tx) (reply, error) {
-		if _, err := sp.Exec(ctx, `SELECT beacon.api_mfa_key_remove($1, $2)`, id, s.cfg.MFARequired); err != nil {
-			return reply{}, fmt.Errorf("remove key: %w", err)
-		}
-		return reply{status: http.StatusNoContent}, nil
-	})
+	if _, err := tx.Exec(ctx, `SELECT beacon.api_mfa_key_remove($1, $2)`, id, s.cfg.MFARequired); err != nil {
+		return reply{}, fmt.Errorf("remove key: %w", err)
+	}
+	return reply{status: http.StatusNoContent}, nil
 }
 
 // recoveryCodeCount is how many codes a set has.

@@ -51,7 +51,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // refusal is the answer to a guard's RAISE in the SQL functions, by its SQLSTATE (P0002 not
 // found, 42501 forbidden — reauth_required with HINT reauth —, 22023 bad request: their messages
-// are written for people); nil for any other error (a missing grant is not a refusal).
+// are written for people); nil for any other error (a missing grant is not a refusal). A P0002
+// without HINT is the project guard's, always "project not found" (a non-member cannot tell a
+// project exists); one with a HINT names what is missing in it (a member, a token, a key …), so
+// the page does not say "project not found" about a project it shows.
 func refusal(err error) *apiError {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Routine != "exec_stmt_raise" {
@@ -59,6 +62,9 @@ func refusal(err error) *apiError {
 	}
 	switch pe.Code {
 	case "P0002":
+		if pe.Hint != "" {
+			return &apiError{http.StatusNotFound, "not_found", pe.Message}
+		}
 		return errNotFound
 	case "42501":
 		if pe.Hint == "reauth" { // beacon.require_recent_auth: the page asks for the password again

@@ -3,14 +3,12 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The Project settings page's endpoints: each decodes its body, calls one function of
@@ -40,6 +38,50 @@ func projectID(r *http.Request) (uuid.UUID, error) {
 	return id, nil
 }
 
+// projectCall is a handler that only calls the API function sql with the path's project id: the
+// function checks the role (a GET's list: members, settings, tokens …) and answers the jsonb.
+func projectCall(what, sql string) handler {
+	return func(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
+		id, err := projectID(r)
+		if err != nil {
+			return reply{}, err
+		}
+		return call(ctx, tx, what, sql, id)
+	}
+}
+
+// projectDelete is a DELETE handler (204) that calls the API function sql with the path's project
+// id and the UUID in its {param}: a member, a token, a key, an invitation. A {param} that is no
+// UUID is notFound, as is one the function does not find (P0002 with a HINT, see refusal).
+func projectDelete(what, param string, notFound *apiError, sql string) handler {
+	return func(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
+		id, err := projectID(r)
+		if err != nil {
+			return reply{}, err
+		}
+		item, err := uuid.Parse(r.PathValue(param))
+		if err != nil {
+			return reply{}, notFound
+		}
+		if _, err := tx.Exec(ctx, sql, id, item); err != nil {
+			return reply{}, fmt.Errorf("%s: %w", what, err)
+		}
+		return reply{status: http.StatusNoContent}, nil
+	}
+}
+
+// withSecret answers a created key or token: the function's jsonb b with the secret added under
+// field, the only time it is shown (PostgreSQL keeps its SHA-256).
+func withSecret(b []byte, field, secret string) (reply, error) {
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return reply{}, fmt.Errorf("answer the new %s: %w", field, err)
+	}
+	out[field] = secret
+	body, err := json.Marshal(out)
+	return reply{status: http.StatusCreated, body: body}, err
+}
+
 // call runs one API function that answers jsonb and returns it as the reply.
 func call(ctx context.Context, tx pgx.Tx, what, sql string, args ...any) (reply, error) {
 	var b []byte
@@ -47,32 +89,6 @@ func call(ctx context.Context, tx pgx.Tx, what, sql string, args ...any) (reply,
 		return reply{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return reply{body: b}, nil
-}
-
-// onMember runs f in a savepoint and turns change_member's "member not found" (P0002 with HINT
-// member) into its own 404, so the page does not say "project not found" about a project it
-// shows. The savepoint is rolled back first: an *apiError commits the request's transaction, which
-// a failed statement would otherwise have aborted.
-func onMember(ctx context.Context, tx pgx.Tx, f func(pgx.Tx) (reply, error)) (reply, error) {
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return reply{}, fmt.Errorf("savepoint: %w", err)
-	}
-	out, err := f(sp)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "P0002" && pe.Hint == "member" {
-		if rerr := sp.Rollback(ctx); rerr != nil {
-			return reply{}, fmt.Errorf("rollback to savepoint: %w", rerr)
-		}
-		return reply{}, errMemberNotFound
-	}
-	if err != nil {
-		return reply{}, err
-	}
-	if err := sp.Commit(ctx); err != nil {
-		return reply{}, fmt.Errorf("release savepoint: %w", err)
-	}
-	return out, nil
 }
 
 // createProject is POST /api/projects {"name","allowed_origins"?}: admin accounts only.
@@ -92,15 +108,6 @@ func (s *Server) createProject(ctx context.Context, tx pgx.Tx, _ *account, w htt
 	return out, err
 }
 
-// settings is GET /api/projects/{id}/settings: viewer role.
-func (s *Server) settings(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
-	id, err := projectID(r)
-	if err != nil {
-		return reply{}, err
-	}
-	return call(ctx, tx, "settings", `SELECT beacon.api_project_settings($1)`, id)
-}
-
 // updateSettings is PATCH /api/projects/{id}/settings with the settings to change: owner role.
 func (s *Server) updateSettings(ctx context.Context, tx pgx.Tx, _ *account, w http.ResponseWriter, r *http.Request) (reply, error) {
 	id, err := projectID(r)
@@ -113,15 +120,6 @@ func (s *Server) updateSettings(ctx context.Context, tx pgx.Tx, _ *account, w ht
 	}
 	b, _ := json.Marshal(changes) // a map of raw JSON values marshals
 	return call(ctx, tx, "update settings", `SELECT beacon.api_update_project_settings($1, $2::jsonb)`, id, string(b))
-}
-
-// members is GET /api/projects/{id}/members: viewer role.
-func (s *Server) members(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
-	id, err := projectID(r)
-	if err != nil {
-		return reply{}, err
-	}
-	return call(ctx, tx, "members", `SELECT beacon.api_members($1)`, id)
 }
 
 // addMember is POST /api/projects/{id}/members {"email","role"}: owner role.
@@ -162,37 +160,21 @@ func (s *Server) setMemberRole(ctx context.Context, tx pgx.Tx, _ *account, w htt
 	if err := decodeBody(w, r, &in); err != nil {
 		return reply{}, err
 	}
-	return onMember(ctx, tx, func(tx pgx.Tx) (reply, error) {
-		return call(ctx, tx, "set member role", `SELECT beacon.api_set_member_role($1, $2, $3)`, id, acc, in.Role)
-	})
-}
-
-// removeMember is DELETE /api/projects/{id}/members/{account}: owner role; 204.
-func (s *Server) removeMember(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
-	id, acc, err := memberIDs(r)
-	if err != nil {
-		return reply{}, err
-	}
-	return onMember(ctx, tx, func(tx pgx.Tx) (reply, error) {
-		if _, err := tx.Exec(ctx, `SELECT beacon.api_remove_member($1, $2)`, id, acc); err != nil {
-			return reply{}, fmt.Errorf("remove member: %w", err)
-		}
-		return reply{}, nil
-	})
+	return call(ctx, tx, "set member role", `SELECT beacon.api_set_member_role($1, $2, $3)`, id, acc, in.Role)
 }
 
 // settingsRoutes adds the Project settings and Live endpoints (docs/dashboard.md).
 func (s *Server) settingsRoutes() {
 	m := s.mux
 	m.HandleFunc("POST /api/projects", s.session(true, s.createProject))
-	m.HandleFunc("GET /api/projects/{id}/settings", s.read(s.settings))
+	m.HandleFunc("GET /api/projects/{id}/settings", s.read(projectCall("settings", `SELECT beacon.api_project_settings($1)`)))
 	m.HandleFunc("PATCH /api/projects/{id}/settings", s.session(true, s.updateSettings))
 	m.HandleFunc("/api/projects/{id}/settings", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/members", s.read(s.members))
+	m.HandleFunc("GET /api/projects/{id}/members", s.read(projectCall("members", `SELECT beacon.api_members($1)`)))
 	m.HandleFunc("POST /api/projects/{id}/members", s.session(true, s.addMember))
 	m.HandleFunc("/api/projects/{id}/members", methodNotAllowed)
 	m.HandleFunc("PATCH /api/projects/{id}/members/{account}", s.session(true, s.setMemberRole))
-	m.HandleFunc("DELETE /api/projects/{id}/members/{account}", s.session(true, s.removeMember))
+	m.HandleFunc("DELETE /api/projects/{id}/members/{account}", s.session(true, projectDelete("remove member", "account", errMemberNotFound, `SELECT beacon.api_remove_member($1, $2)`)))
 	m.HandleFunc("/api/projects/{id}/members/{account}", methodNotAllowed)
 	m.HandleFunc("GET /api/projects/{id}/live", s.read(s.live))
 	m.HandleFunc("/api/projects/{id}/live", methodNotAllowed)

@@ -2,11 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -17,20 +15,11 @@ var errTokenNotFound = &apiError{http.StatusNotFound, "not_found", "token not fo
 
 func (s *Server) tokenRoutes() {
 	m := s.mux
-	m.HandleFunc("GET /api/projects/{id}/tokens", s.read(s.tokens))
+	m.HandleFunc("GET /api/projects/{id}/tokens", s.read(projectCall("list tokens", `SELECT beacon.api_tokens($1)`)))
 	m.HandleFunc("POST /api/projects/{id}/tokens", s.session(true, s.createToken))
 	m.HandleFunc("/api/projects/{id}/tokens", methodNotAllowed)
-	m.HandleFunc("DELETE /api/projects/{id}/tokens/{token}", s.session(true, s.revokeToken))
+	m.HandleFunc("DELETE /api/projects/{id}/tokens/{token}", s.session(true, projectDelete("revoke token", "token", errTokenNotFound, `SELECT beacon.api_token_revoke($1, $2)`)))
 	m.HandleFunc("/api/projects/{id}/tokens/{token}", methodNotAllowed)
-}
-
-// tokens is GET /api/projects/{id}/tokens: the project's tokens, never the tokens themselves.
-func (s *Server) tokens(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
-	p, err := projectID(r)
-	if err != nil {
-		return reply{}, err
-	}
-	return call(ctx, tx, "list tokens", `SELECT beacon.api_tokens($1)`, p)
 }
 
 // createToken is POST /api/projects/{id}/tokens {"name","scope","expires_days"}: the answer holds
@@ -57,29 +46,5 @@ func (s *Server) createToken(ctx context.Context, tx pgx.Tx, _ *account, w http.
 		p, in.Scope, in.Name, in.ExpiresDays, hash).Scan(&b); err != nil {
 		return reply{}, fmt.Errorf("create token: %w", err)
 	}
-	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
-		return reply{}, fmt.Errorf("create token: %w", err)
-	}
-	out["token"] = token
-	body, err := json.Marshal(out)
-	return reply{status: http.StatusCreated, body: body}, err
-}
-
-// revokeToken is DELETE /api/projects/{id}/tokens/{token}.
-func (s *Server) revokeToken(ctx context.Context, tx pgx.Tx, _ *account, _ http.ResponseWriter, r *http.Request) (reply, error) {
-	p, err := projectID(r)
-	if err != nil {
-		return reply{}, err
-	}
-	id, err := uuid.Parse(r.PathValue("token"))
-	if err != nil {
-		return reply{}, errTokenNotFound
-	}
-	return onHint(ctx, tx, "token", errTokenNotFound, func(sp pgx.Tx) (reply, error) {
-		if _, err := sp.Exec(ctx, `SELECT beacon.api_token_revoke($1, $2)`, p, id); err != nil {
-			return reply{}, fmt.Errorf("revoke token: %w", err)
-		}
-		return reply{status: http.StatusNoContent}, nil
-	})
+	return withSecret(b, "token", token)
 }

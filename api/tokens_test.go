@@ -150,7 +150,7 @@ func TestTokenStops(t *testing.T) {
 
 	revoked, revokedID := f.create("read")
 	ok(revoked, 200, "before revocation")
-	if a := f.owner.send("DELETE", "/api/projects/"+f.b+"/tokens/"+revokedID, nil); a.status != 404 {
+	if a := f.owner.send("DELETE", "/api/projects/"+f.b+"/tokens/"+revokedID, nil); a.status != 404 || errMessage(t, a) != "token not found" {
 		t.Errorf("revoke through another project: %d %s", a.status, a.body)
 	}
 	if a := f.owner.send("DELETE", "/api/projects/"+f.a+"/tokens/"+revokedID, nil); a.status != 204 {

@@ -38,7 +38,7 @@ func TestWriteKeys(t *testing.T) {
 	if a := f.owner.do("GET", path, nil); a.status != 200 || strings.Contains(string(a.body), key) || !strings.Contains(string(a.body), `"name": "backend"`) {
 		t.Errorf("list: %d %s", a.status, a.body)
 	}
-	if a := f.owner.send("DELETE", "/api/projects/"+f.b+"/write-keys/"+id, nil); a.status != 404 {
+	if a := f.owner.send("DELETE", "/api/projects/"+f.b+"/write-keys/"+id, nil); a.status != 404 || errMessage(t, a) != "write key not found" {
 		t.Errorf("revoke through another project: %d %s", a.status, a.body)
 	}
 	ed := e.account("ed@example.com", pw, false)
