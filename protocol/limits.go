@@ -52,11 +52,11 @@ func cmpOr[T int | time.Duration](v, def T) T {
 func (l Limits) CheckName(name string) *Error {
 	switch {
 	case name == "":
-		return errf(CodeBadEvent, "event name must not be empty")
+		return NewError(CodeBadEvent, "event name must not be empty")
 	case len(name) > l.MaxNameBytes:
-		return errf(CodeBadEvent, "event name longer than the limit")
+		return NewError(CodeBadEvent, "event name longer than the limit")
 	case !printable(name):
-		return errf(CodeBadEvent, "event name must be UTF-8 text without control characters")
+		return NewError(CodeBadEvent, "event name must be UTF-8 text without control characters")
 	}
 	return nil
 }
@@ -74,19 +74,19 @@ func (l Limits) CheckObject(raw jsontext.Value, code, field string) ([]byte, *Er
 		return emptyObject, nil
 	}
 	if raw[0] != '{' {
-		return nil, errf(code, field+" must be a JSON object")
+		return nil, NewError(code, field+" must be a JSON object")
 	}
 	if len(raw) > l.MaxPropsBytes {
-		return nil, errf(propsCode(code, CodePropsTooLarge), field+" larger than the limit")
+		return nil, NewError(propsCode(code, CodePropsTooLarge), field+" larger than the limit")
 	}
 	switch checkShape(raw, l.MaxDepth) {
 	case shapeTooDeep:
-		return nil, errf(propsCode(code, CodePropsTooDeep), field+" nests objects and arrays deeper than "+strconv.Itoa(l.MaxDepth)+" levels")
+		return nil, NewError(propsCode(code, CodePropsTooDeep), field+" nests objects and arrays deeper than "+strconv.Itoa(l.MaxDepth)+" levels")
 	case shapeBadNumber:
-		return nil, errf(CodeNumberOutOfRange, field+" holds a number beyond the range of a double (about 1e-308 to 1.8e308)")
+		return nil, NewError(CodeNumberOutOfRange, field+" holds a number beyond the range of a double (about 1e-308 to 1.8e308)")
 	}
 	if hasNUL(raw) {
-		return nil, errf(code, field+` must not contain \u0000 (PostgreSQL cannot store it)`)
+		return nil, NewError(code, field+` must not contain \u0000 (PostgreSQL cannot store it)`)
 	}
 	return raw, nil
 }
@@ -132,16 +132,16 @@ func EventID(id string) (uuid.UUID, *Error) {
 	if id == "" {
 		u, err := uuid.NewV7()
 		if err != nil {
-			return uuid.UUID{}, errf(CodeUnavailable, "cannot make an event id: "+err.Error())
+			return uuid.UUID{}, NewError(CodeUnavailable, "cannot make an event id: "+err.Error())
 		}
 		return u, nil
 	}
 	u, err := uuid.Parse(id)
 	if err != nil || len(id) != 36 {
-		return uuid.UUID{}, errf(CodeBadID, "id must be a UUID in its 36-character form")
+		return uuid.UUID{}, NewError(CodeBadID, "id must be a UUID in its 36-character form")
 	}
 	if u == uuid.Nil {
-		return uuid.UUID{}, errf(CodeBadID, "id must not be the nil UUID")
+		return uuid.UUID{}, NewError(CodeBadID, "id must not be the nil UUID")
 	}
 	return u, nil
 }
@@ -186,7 +186,7 @@ func (l Limits) ResolveTS(raw jsontext.Value, id uuid.UUID, received time.Time) 
 	}
 	ms, ok := parseNumber(raw)
 	if !ok || ms < 0 || ms > MaxTSMillis {
-		return TS{}, errf(CodeBadTS, "ts must be epoch milliseconds (a non-negative number)")
+		return TS{}, NewError(CodeBadTS, "ts must be epoch milliseconds (a non-negative number)")
 	}
 	t := time.UnixMilli(int64(ms)).UTC()
 	if l.plausible(t, received) {

@@ -41,7 +41,7 @@ const (
 func Decode(frame []byte) (Message, *Error) {
 	var m Message
 	if !isObject(frame) {
-		return m, errf(CodeBadJSON, "message must be a JSON object")
+		return m, NewError(CodeBadJSON, "message must be a JSON object")
 	}
 	err := json.Unmarshal(frame, &m)
 	if err == nil {
@@ -71,9 +71,9 @@ func isObject(frame []byte) bool {
 // syntaxError maps a decoder's syntax error to the client's answer.
 func syntaxError(err error) *Error {
 	if errors.Is(err, jsontext.ErrDuplicateName) {
-		return errf(CodeDuplicateKey, "a JSON object repeats a key")
+		return NewError(CodeDuplicateKey, "a JSON object repeats a key")
 	}
-	return errf(CodeBadJSON, "message is not valid JSON (or not valid UTF-8)")
+	return NewError(CodeBadJSON, "message is not valid JSON (or not valid UTF-8)")
 }
 
 // wrongType names the field whose value has the wrong JSON type.
@@ -83,5 +83,5 @@ func wrongType(sem *json.SemanticError) *Error {
 	if field == "/seq" {
 		kind = "non-negative integer"
 	}
-	return errf(CodeBadMessage, "field "+field+" must be a JSON "+kind)
+	return NewError(CodeBadMessage, "field "+field+" must be a JSON "+kind)
 }

@@ -20,20 +20,15 @@ import (
 // postResult answers a POST /v1/events: how many messages were taken, and why each other one was
 // not (index into the posted array).
 type postResult struct {
-	Accepted int           `json:"accepted"`
-	Errors   []postError   `json:"errors"`
-	Warnings []postWarning `json:"warnings,omitempty"` // omitted when none: the answer old senders know
+	Accepted int        `json:"accepted"`
+	Errors   []postNote `json:"errors"`
+	Warnings []postNote `json:"warnings,omitempty"` // omitted when none: the answer old senders know
 }
 
-type postError struct {
+// postNote is the error of the message at Index, or a warning on it when it was accepted.
+type postNote struct {
 	Index int `json:"index"`
 	protocol.Error
-}
-
-// postWarning is a note on the accepted message at Index (ts_replaced).
-type postWarning struct {
-	Index int `json:"index"`
-	protocol.Warning
 }
 
 // errNotCommitted is a POST whose events were not all committed within CommitTimeout.
@@ -108,7 +103,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]jsontext.Va
 func (s *Server) ingest(ctx context.Context, from *sender, msgs []jsontext.Value) (*postResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommitTimeout)
 	defer cancel()
-	res := &postResult{Errors: []postError{}}
+	res := &postResult{Errors: []postNote{}}
 	// Buffered for every message, so a batcher callback never blocks, even after a timeout.
 	committed := make(chan eventResult, len(msgs))
 	pending := 0
@@ -130,7 +125,7 @@ func (s *Server) ingest(ctx context.Context, from *sender, msgs []jsontext.Value
 			}
 			s.reject(res, r.index, r.rejected)
 			if r.rejected == nil && r.warning != nil {
-				res.Warnings = append(res.Warnings, postWarning{Index: r.index, Warning: *r.warning})
+				res.Warnings = append(res.Warnings, postNote{Index: r.index, Error: *r.warning})
 			}
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w: %w", errNotCommitted, ctx.Err())
@@ -153,14 +148,12 @@ type eventResult struct {
 // batcher (its result comes on committed), the message's error, or why it could not be stored now.
 func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender, committed chan<- eventResult) (bool, *protocol.Error, error) {
 	m, e := protocol.Decode(raw)
-	if e == nil && costsDatabase(m.Type) && !s.perProj.allow(from.project) {
+	if e == nil && !s.projectAllows(from.project, m.Type) {
 		e = protocol.NewError(protocol.CodeRateLimited, "the project's rate limit is exceeded; re-send this message later")
 	}
-	if e != nil {
-		s.obs.Message("invalid")
+	if e = s.count(&m, e); e != nil {
 		return false, e, nil
 	}
-	s.obs.Message(messageType(m.Type))
 	switch m.Type {
 	case protocol.TypeEvent:
 		if err := s.knowUser(ctx, from); err != nil {
@@ -184,10 +177,8 @@ func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender,
 	case protocol.TypeIdentify:
 		e, err := s.identify(ctx, &m, from)
 		return false, e, err
-	case protocol.TypePing:
-		return false, nil, nil
 	}
-	return false, protocol.NewError(protocol.CodeUnknownType, "type must be event, identify or ping"), nil
+	return false, nil, nil // ping
 }
 
 // allowAddr takes n tokens of the client address's bucket, or answers 429 with Retry-After.
@@ -204,7 +195,7 @@ func (s *Server) allowAddr(w http.ResponseWriter, addr netip.Addr, n int) bool {
 func (s *Server) reject(res *postResult, i int, e *protocol.Error) {
 	if e != nil {
 		s.obs.MessageRejected(e.Code)
-		res.Errors = append(res.Errors, postError{Index: i, Error: *e})
+		res.Errors = append(res.Errors, postNote{Index: i, Error: *e})
 	}
 }
 

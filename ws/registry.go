@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"net/http"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -31,27 +32,24 @@ func NewRegistry() *Registry {
 	return &Registry{m: map[uuid.UUID]*projectConns{}, addrs: map[netip.Addr]int{}}
 }
 
-// Which cap refused a connection (add).
-const (
-	capNone = iota
-	capRelay
-	capProject
-	capAddr
+// Refusals of a connection over a cap (add).
+var (
+	refusedCap     = &refusal{http.StatusServiceUnavailable, "too_many_connections", "the relay's or the project's connection limit is reached; retry later"}
+	refusedAddrCap = &refusal{http.StatusTooManyRequests, "too_many_connections", "this address has too many connections open; close some or retry later"}
 )
 
 // add registers c unless that would pass the relay's, the project's or the client address's cap
-// (0: no cap), and says which one refused it.
-func (r *Registry) add(c *conn, rates *RateLimits) int {
+// (0: no cap), and returns the refusal if it would.
+func (r *Registry) add(c *conn, rates *RateLimits) *refusal {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pc := r.m[c.from.project]
 	switch {
-	case rates.MaxConns > 0 && r.n >= rates.MaxConns:
-		return capRelay
-	case rates.MaxConnsProject > 0 && pc != nil && len(pc.conns) >= rates.MaxConnsProject:
-		return capProject
+	case rates.MaxConns > 0 && r.n >= rates.MaxConns,
+		rates.MaxConnsProject > 0 && pc != nil && len(pc.conns) >= rates.MaxConnsProject:
+		return refusedCap
 	case rates.MaxConnsAddr > 0 && r.addrs[c.addr] >= rates.MaxConnsAddr:
-		return capAddr
+		return refusedAddrCap
 	}
 	if pc == nil {
 		pc = &projectConns{conns: map[*conn]struct{}{}}
@@ -60,7 +58,7 @@ func (r *Registry) add(c *conn, rates *RateLimits) int {
 	pc.conns[c] = struct{}{}
 	r.addrs[c.addr]++
 	r.n++
-	return capNone
+	return nil
 }
 
 // remove unregisters c.

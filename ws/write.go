@@ -114,13 +114,10 @@ var pongMessage = marshal(reply{Type: "pong"})
 
 func ackMessage(seq uint64) []byte { return marshal(reply{Type: "ack", Seq: seq}) }
 
-func errorMessage(seq uint64, e *protocol.Error) []byte {
-	return marshal(reply{Type: "error", Code: e.Code, Message: e.Message, Seq: seq})
-}
-
-// warningMessage notes that the message with seq was taken, but not quite as sent.
-func warningMessage(seq uint64, w *protocol.Warning) []byte {
-	return marshal(reply{Type: "warning", Code: w.Code, Message: w.Message, Seq: seq})
+// noteMessage answers the message with seq: typ "error" refuses it, "warning" notes that it was
+// taken, but not quite as sent.
+func noteMessage(typ string, seq uint64, e *protocol.Error) []byte {
+	return marshal(reply{Type: typ, Code: e.Code, Message: e.Message, Seq: seq})
 }
 
 // flagsMessage is the message carrying a flag set; flags.Set.Frame builds it once per distinct
