@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"bytes"
 	"errors"
 
 	"github.com/go-json-experiment/json"
@@ -40,7 +39,7 @@ const (
 // the error reply can name the message.
 func Decode(frame []byte) (Message, *Error) {
 	var m Message
-	if !isObject(frame) {
+	if jsontext.Value(frame).Kind() != '{' { // the first non-space byte
 		return m, NewError(CodeBadJSON, "message must be a JSON object")
 	}
 	err := json.Unmarshal(frame, &m)
@@ -60,12 +59,6 @@ func Decode(frame []byte) (Message, *Error) {
 		m.Seq = s.Seq
 	}
 	return Message{Seq: m.Seq}, wrongType(sem)
-}
-
-// isObject reports whether frame's first non-space byte opens an object.
-func isObject(frame []byte) bool {
-	frame = bytes.TrimLeft(frame, " \t\r\n")
-	return len(frame) > 0 && frame[0] == '{'
 }
 
 // syntaxError maps a decoder's syntax error to the client's answer.
