@@ -156,8 +156,8 @@ func (l Limits) ResolveTS(raw jsontext.Value, id uuid.UUID, received time.Time) 
 	if len(raw) == 0 || string(raw) == "null" {
 		return TS{Time: l.idTime(id, received)}, nil
 	}
-	ms, ok := parseNumber(raw)
-	if !ok || ms < 0 || ms > MaxTSMillis {
+	ms, err := strconv.ParseFloat(string(raw), 64) // a JSON number (the decoder checked its syntax) is never NaN
+	if raw.Kind() != '0' || err != nil || ms < 0 || ms > MaxTSMillis {
 		return TS{}, NewError(CodeBadTS, "ts must be epoch milliseconds (a non-negative number)")
 	}
 	t := time.UnixMilli(int64(ms)).UTC()
@@ -186,16 +186,6 @@ func (l Limits) Warning(ts TS) *Warning {
 	return &Warning{Code: CodeTSReplaced, Message: "ts " + strconv.FormatInt(ts.Sent.UnixMilli(), 10) +
 		" (" + ts.Sent.Format(layout) + ") is " + why + "; stored as " + ts.Time.Format(layout) +
 		", the original kept as sent_ts"}
-}
-
-// parseNumber reads a JSON number (the decoder has checked the syntax of every value, so only
-// the kind is left to check); a string, object or literal is not one.
-func parseNumber(raw jsontext.Value) (float64, bool) {
-	if raw.Kind() != '0' {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(string(raw), 64) // JSON has no NaN
-	return f, err == nil
 }
 
 func (l Limits) plausible(t, received time.Time) bool {

@@ -49,16 +49,18 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
 	if !s.allowAddr(w, addr, 1) {
 		return
 	}
-	if r.Method == http.MethodOptions {
-		s.preflight(w, r)
-		return
-	}
+	// A preflight is admitted like the POST: a foreign Origin or an unknown project gets admit's
+	// refusal and no Access-Control-Allow-Origin, so the browser does not send the POST.
 	from, ref := s.admit(r)
 	if ref != nil {
 		s.refuse(w, ref)
 		return
 	}
 	s.cors(w, r)
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	msgs, ref := s.readBody(w, r)
 	if ref != nil {
 		s.refuse(w, ref)
@@ -120,11 +122,12 @@ func (s *Server) ingest(ctx context.Context, from *sender, msgs []jsontext.Value
 	for ; pending > 0; pending-- {
 		select {
 		case r := <-committed:
-			if r.err != nil {
+			switch rejected := rowError(r.err); {
+			case rejected != nil:
+				s.reject(res, r.index, rejected)
+			case r.err != nil:
 				return nil, fmt.Errorf("store event: %w", r.err)
-			}
-			s.reject(res, r.index, r.rejected)
-			if r.rejected == nil && r.warning != nil {
+			case r.warning != nil:
 				res.Warnings = append(res.Warnings, postNote{Index: r.index, Error: *r.warning})
 			}
 		case <-ctx.Done():
@@ -135,13 +138,12 @@ func (s *Server) ingest(ctx context.Context, from *sender, msgs []jsontext.Value
 	return res, nil
 }
 
-// eventResult is the batcher's answer for the event at index: committed (both nil), refused by
-// PostgreSQL (rejected) or not stored (err).
+// eventResult is the batcher's answer for the event at index: committed (err nil), refused by
+// PostgreSQL (rowError) or not stored.
 type eventResult struct {
-	index    int
-	rejected *protocol.Error
-	err      error
-	warning  *protocol.Warning // answered with the event once it is stored
+	index   int
+	err     error
+	warning *protocol.Warning // answered with the event once it is stored
 }
 
 // ingestOne handles the message at index i. It reports whether an event was handed to the
@@ -163,13 +165,7 @@ func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender,
 		if e != nil {
 			return false, e, nil
 		}
-		err := s.batcher.Add(ctx, ev, func(err error) {
-			r := eventResult{index: i, rejected: rowError(err), warning: w}
-			if r.rejected == nil {
-				r.err = err
-			}
-			committed <- r
-		})
+		err := s.batcher.Add(ctx, ev, func(err error) { committed <- eventResult{i, err, w} })
 		if err != nil {
 			return false, nil, fmt.Errorf("buffer event: %w", err)
 		}
@@ -197,18 +193,6 @@ func (s *Server) reject(res *postResult, i int, e *protocol.Error) {
 		s.obs.MessageRejected(e.Code)
 		res.Errors = append(res.Errors, postNote{Index: i, Error: *e})
 	}
-}
-
-// preflight answers a CORS preflight. Only a request admit takes (a known project, an Origin it
-// allows) gets the CORS headers; any other is answered with admit's refusal and no
-// Access-Control-Allow-Origin, so the browser does not send the POST.
-func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
-	if _, ref := s.admit(r); ref != nil {
-		s.refuse(w, ref)
-		return
-	}
-	s.cors(w, r)
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // cors lets pages on an admitted origin read the answer (sendBeacon needs none of this). Call it

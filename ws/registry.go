@@ -1,8 +1,10 @@
 package ws
 
 import (
+	"maps"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -135,11 +137,7 @@ func (r *Registry) Clients(project uuid.UUID) []flags.Client {
 func (r *Registry) Projects() []uuid.UUID {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]uuid.UUID, 0, len(r.m))
-	for p := range r.m {
-		out = append(out, p)
-	}
-	return out
+	return slices.Collect(maps.Keys(r.m))
 }
 
 // all returns every connection.
@@ -148,9 +146,7 @@ func (r *Registry) all() []*conn {
 	defer r.mu.RUnlock()
 	out := make([]*conn, 0, r.n)
 	for _, pc := range r.m {
-		for c := range pc.conns {
-			out = append(out, c)
-		}
+		out = slices.AppendSeq(out, maps.Keys(pc.conns))
 	}
 	return out
 }
