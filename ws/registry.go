@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/google/uuid"
 
@@ -17,21 +16,17 @@ import (
 // drain walks it.
 type Registry struct {
 	mu    sync.RWMutex
-	m     map[uuid.UUID]*projectConns
-	addrs map[netip.Addr]int // connections per client address (clientAddr); no entry at 0
+	m     map[uuid.UUID]map[*conn]struct{} // no entry for a project without connections
+	addrs map[netip.Addr]int               // connections per client address (clientAddr); no entry at 0
 	n     int
-}
-
-type projectConns struct {
-	conns map[*conn]struct{}
-	// last is the newest connect-time flag set of the project: a connecting client whose set is
-	// equal shares it (and the message built from it) instead of keeping its own copy.
-	last atomic.Pointer[flags.Set]
+	// last is each project's newest flag set: a client whose set is equal shares it (and the
+	// message built from it) instead of keeping its own copy.
+	last map[uuid.UUID]*flags.Set
 }
 
 // NewRegistry makes an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{m: map[uuid.UUID]*projectConns{}, addrs: map[netip.Addr]int{}}
+	return &Registry{m: map[uuid.UUID]map[*conn]struct{}{}, addrs: map[netip.Addr]int{}, last: map[uuid.UUID]*flags.Set{}}
 }
 
 // Refusals of a connection over a cap (add).
@@ -48,16 +43,16 @@ func (r *Registry) add(c *conn, rates *RateLimits) *refusal {
 	pc := r.m[c.from.project]
 	switch {
 	case rates.MaxConns > 0 && r.n >= rates.MaxConns,
-		rates.MaxConnsProject > 0 && pc != nil && len(pc.conns) >= rates.MaxConnsProject:
+		rates.MaxConnsProject > 0 && len(pc) >= rates.MaxConnsProject:
 		return refusedCap
 	case rates.MaxConnsAddr > 0 && r.addrs[c.addr] >= rates.MaxConnsAddr:
 		return refusedAddrCap
 	}
 	if pc == nil {
-		pc = &projectConns{conns: map[*conn]struct{}{}}
+		pc = map[*conn]struct{}{}
 		r.m[c.from.project] = pc
 	}
-	pc.conns[c] = struct{}{}
+	pc[c] = struct{}{}
 	r.addrs[c.addr]++
 	r.n++
 	return nil
@@ -68,35 +63,32 @@ func (r *Registry) remove(c *conn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pc := r.m[c.from.project]
-	if pc == nil {
+	if _, ok := pc[c]; !ok {
 		return
 	}
-	if _, ok := pc.conns[c]; ok {
-		delete(pc.conns, c)
-		r.n--
-		if r.addrs[c.addr]--; r.addrs[c.addr] <= 0 {
-			delete(r.addrs, c.addr)
-		}
+	delete(pc, c)
+	r.n--
+	if r.addrs[c.addr]--; r.addrs[c.addr] <= 0 {
+		delete(r.addrs, c.addr)
 	}
-	if len(pc.conns) == 0 {
+	if len(pc) == 0 {
 		delete(r.m, c.from.project)
+		delete(r.last, c.from.project)
 	}
 }
 
 // intern returns a Set for json: the project's last one when equal, else a new one that becomes
-// the last.
+// the last (while the project has connections).
 func (r *Registry) intern(project uuid.UUID, json []byte) *flags.Set {
-	r.mu.RLock()
-	pc := r.m[project]
-	r.mu.RUnlock()
-	if pc == nil {
-		return flags.NewSet(json)
-	}
-	if last := pc.last.Load(); last != nil && string(last.JSON) == string(json) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if last := r.last[project]; last != nil && string(last.JSON) == string(json) {
 		return last
 	}
 	s := flags.NewSet(json)
-	pc.last.Store(s)
+	if r.m[project] != nil {
+		r.last[project] = s
+	}
 	return s
 }
 
@@ -112,22 +104,15 @@ func (r *Registry) Len() int {
 func (r *Registry) ProjectLen(project uuid.UUID) int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if pc := r.m[project]; pc != nil {
-		return len(pc.conns)
-	}
-	return 0
+	return len(r.m[project])
 }
 
 // Clients implements flags.Registry.
 func (r *Registry) Clients(project uuid.UUID) []flags.Client {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	pc := r.m[project]
-	if pc == nil {
-		return nil
-	}
-	out := make([]flags.Client, 0, len(pc.conns))
-	for c := range pc.conns {
+	out := make([]flags.Client, 0, len(r.m[project]))
+	for c := range r.m[project] {
 		out = append(out, c)
 	}
 	return out
@@ -146,7 +131,7 @@ func (r *Registry) all() []*conn {
 	defer r.mu.RUnlock()
 	out := make([]*conn, 0, r.n)
 	for _, pc := range r.m {
-		out = slices.AppendSeq(out, maps.Keys(pc.conns))
+		out = slices.AppendSeq(out, maps.Keys(pc))
 	}
 	return out
 }
