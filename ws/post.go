@@ -31,9 +31,6 @@ type postNote struct {
 	protocol.Error
 }
 
-// errNotCommitted is a POST whose events were not all committed within CommitTimeout.
-var errNotCommitted = errors.New("events not committed within the commit timeout")
-
 // Ingest serves POST /v1/events?project=…&session=…&anon=…: a JSON array of the WebSocket's
 // messages (Content-Type application/json or text/plain, as navigator.sendBeacon sends). It
 // answers after every event is committed, or 503 with Retry-After when that takes longer than
@@ -131,7 +128,7 @@ func (s *Server) ingest(ctx context.Context, from *sender, msgs []jsontext.Value
 				res.Warnings = append(res.Warnings, postNote{Index: r.index, Error: *r.warning})
 			}
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", errNotCommitted, ctx.Err())
+			return nil, fmt.Errorf("events not committed within the commit timeout: %w", ctx.Err())
 		}
 	}
 	res.Accepted = len(msgs) - len(res.Errors)
