@@ -109,9 +109,8 @@ func (c *conn) handle(data []byte) {
 	}
 }
 
-// rateLimit answers a message over the connection's rate, or, for a message that costs a database
-// call (event, identify), the project's; a client that goes
-// on sending through Strikes answers in a row is closed with 1008.
+// rateLimit answers a message over the connection's rate or (projectAllows) the project's; a
+// client that goes on sending through Strikes answers in a row is closed with 1008.
 func (c *conn) rateLimit(m *protocol.Message) *protocol.Error {
 	if c.limiter.Allow() && c.s.projectAllows(c.from.project, m.Type) {
 		c.strikes = 0
