@@ -44,13 +44,14 @@ func (a *acks) finish(seq uint64) bool {
 	defer a.mu.Unlock()
 	switch i, ok := slices.BinarySearch(a.flight, seq); {
 	case !ok:
-	case i == 0: // the usual case, in order: the front moves, nothing is copied
+	case len(a.flight) == 1 && cap(a.flight) > 64:
+		a.flight = nil // a burst's backing array is not kept by an idle connection
+	case len(a.flight) == 1:
+		a.flight = a.flight[:0] // kept: a message at a time allocates nothing
+	case i == 0: // in order: the front moves, nothing is copied
 		a.flight = a.flight[1:]
 	default:
 		a.flight = slices.Delete(a.flight, i, i+1)
-	}
-	if len(a.flight) == 0 && cap(a.flight) > 64 {
-		a.flight = nil // a burst's backing array is not kept by an idle connection
 	}
 	return a.valueLocked() > a.sent
 }
