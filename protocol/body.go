@@ -10,8 +10,8 @@ const MaxBodyMessages = 1000
 
 // Body errors, answered as a whole (HTTP 400 / 413) before any message is handled.
 var (
-	ErrBodyNotArray    = errf(CodeBadJSON, "the body must be a JSON array of messages")
-	ErrTooManyMessages = errf(CodeTooManyMessages, "too many messages in one request")
+	ErrBodyNotArray    = NewError(CodeBadJSON, "the body must be a JSON array of messages")
+	ErrTooManyMessages = NewError(CodeTooManyMessages, "too many messages in one request")
 )
 
 // SplitBody splits an HTTP ingest body, a JSON array of messages (null for none), into the

@@ -42,16 +42,11 @@ const (
 	CodeTSReplaced = "ts_replaced" // the client's ts was implausible and replaced; the original is kept in sent_ts
 )
 
-// Warning is a note on a message that was taken: the same JSON form as Error, answered with the
-// message's seq on a WebSocket, its index over HTTP.
-type Warning struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
+// Warning is a note on a message that was taken: the same form as Error (one type, so each door
+// answers both alike), answered with the message's seq on a WebSocket, its index over HTTP.
+type Warning = Error
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // NewError makes an Error; code is one of the Code constants.
 func NewError(code, msg string) *Error { return &Error{Code: code, Message: msg} }
-
-func errf(code, msg string) *Error { return NewError(code, msg) }

@@ -44,7 +44,7 @@ func (l Limits) Event(m *Message, received time.Time) (Event, *Error) {
 // without \u0000).
 func (l Limits) Identify(m *Message) (userID string, traits []byte, e *Error) {
 	if m.UserID == "" || !l.CheckText(m.UserID) {
-		return "", nil, errf(CodeBadUserID, "identify needs a non-empty userId of printable text within the length limit")
+		return "", nil, NewError(CodeBadUserID, "identify needs a non-empty userId of printable text within the length limit")
 	}
 	traits, e = l.CheckObject(m.Traits, CodeBadTraits, "traits")
 	if e != nil {

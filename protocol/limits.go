@@ -2,8 +2,8 @@ package protocol
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -32,31 +32,24 @@ var DefaultLimits = Limits{MaxNameBytes: 200, MaxPropsBytes: 32 << 10, MaxDepth:
 // WithDefaults returns l with every zero field taken from DefaultLimits.
 func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits
-	l.MaxNameBytes = cmpOr(l.MaxNameBytes, d.MaxNameBytes)
-	l.MaxPropsBytes = cmpOr(l.MaxPropsBytes, d.MaxPropsBytes)
-	l.MaxDepth = cmpOr(l.MaxDepth, d.MaxDepth)
-	l.MaxIDBytes = cmpOr(l.MaxIDBytes, d.MaxIDBytes)
-	l.MaxEventAge = cmpOr(l.MaxEventAge, d.MaxEventAge)
-	l.MaxClockAhead = cmpOr(l.MaxClockAhead, d.MaxClockAhead)
+	l.MaxNameBytes = cmp.Or(l.MaxNameBytes, d.MaxNameBytes)
+	l.MaxPropsBytes = cmp.Or(l.MaxPropsBytes, d.MaxPropsBytes)
+	l.MaxDepth = cmp.Or(l.MaxDepth, d.MaxDepth)
+	l.MaxIDBytes = cmp.Or(l.MaxIDBytes, d.MaxIDBytes)
+	l.MaxEventAge = cmp.Or(l.MaxEventAge, d.MaxEventAge)
+	l.MaxClockAhead = cmp.Or(l.MaxClockAhead, d.MaxClockAhead)
 	return l
-}
-
-func cmpOr[T int | time.Duration](v, def T) T {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
 
 // CheckName validates an event name.
 func (l Limits) CheckName(name string) *Error {
 	switch {
 	case name == "":
-		return errf(CodeBadEvent, "event name must not be empty")
+		return NewError(CodeBadEvent, "event name must not be empty")
 	case len(name) > l.MaxNameBytes:
-		return errf(CodeBadEvent, "event name longer than the limit")
+		return NewError(CodeBadEvent, "event name longer than the limit")
 	case !printable(name):
-		return errf(CodeBadEvent, "event name must be UTF-8 text without control characters")
+		return NewError(CodeBadEvent, "event name must be UTF-8 text without control characters")
 	}
 	return nil
 }
@@ -74,19 +67,18 @@ func (l Limits) CheckObject(raw jsontext.Value, code, field string) ([]byte, *Er
 		return emptyObject, nil
 	}
 	if raw[0] != '{' {
-		return nil, errf(code, field+" must be a JSON object")
+		return nil, NewError(code, field+" must be a JSON object")
 	}
 	if len(raw) > l.MaxPropsBytes {
-		return nil, errf(propsCode(code, CodePropsTooLarge), field+" larger than the limit")
+		return nil, NewError(propsCode(code, CodePropsTooLarge), field+" larger than the limit")
 	}
 	switch checkShape(raw, l.MaxDepth) {
 	case shapeTooDeep:
-		return nil, errf(propsCode(code, CodePropsTooDeep), field+" nests objects and arrays deeper than "+strconv.Itoa(l.MaxDepth)+" levels")
+		return nil, NewError(propsCode(code, CodePropsTooDeep), field+" nests objects and arrays deeper than "+strconv.Itoa(l.MaxDepth)+" levels")
 	case shapeBadNumber:
-		return nil, errf(CodeNumberOutOfRange, field+" holds a number beyond the range of a double (about 1e-308 to 1.8e308)")
-	}
-	if hasNUL(raw) {
-		return nil, errf(code, field+` must not contain \u0000 (PostgreSQL cannot store it)`)
+		return nil, NewError(CodeNumberOutOfRange, field+" holds a number beyond the range of a double (about 1e-308 to 1.8e308)")
+	case shapeNUL:
+		return nil, NewError(code, field+` must not contain \u0000 (PostgreSQL cannot store it)`)
 	}
 	return raw, nil
 }
@@ -97,23 +89,6 @@ func propsCode(code, specific string) string {
 		return specific
 	}
 	return code
-}
-
-// hasNUL reports whether valid JSON text holds the escape \u0000 (a raw NUL byte is not valid
-// JSON). A backslash always starts an escape, so escapes are skipped whole: `\\u0000` is a
-// backslash and the text "u0000", not a NUL.
-func hasNUL(raw []byte) bool {
-	for i := bytes.IndexByte(raw, '\\'); i >= 0; {
-		if i+1 < len(raw) && raw[i+1] == 'u' && bytes.HasPrefix(raw[i+2:], []byte("0000")) {
-			return true
-		}
-		next := bytes.IndexByte(raw[i+2:], '\\')
-		if next < 0 {
-			return false
-		}
-		i += 2 + next
-	}
-	return false
 }
 
 // CheckText validates an id-like string from the client (userId, session, anon).
@@ -132,16 +107,16 @@ func EventID(id string) (uuid.UUID, *Error) {
 	if id == "" {
 		u, err := uuid.NewV7()
 		if err != nil {
-			return uuid.UUID{}, errf(CodeUnavailable, "cannot make an event id: "+err.Error())
+			return uuid.UUID{}, NewError(CodeUnavailable, "cannot make an event id: "+err.Error())
 		}
 		return u, nil
 	}
 	u, err := uuid.Parse(id)
 	if err != nil || len(id) != 36 {
-		return uuid.UUID{}, errf(CodeBadID, "id must be a UUID in its 36-character form")
+		return uuid.UUID{}, NewError(CodeBadID, "id must be a UUID in its 36-character form")
 	}
 	if u == uuid.Nil {
-		return uuid.UUID{}, errf(CodeBadID, "id must not be the nil UUID")
+		return uuid.UUID{}, NewError(CodeBadID, "id must not be the nil UUID")
 	}
 	return u, nil
 }
@@ -179,26 +154,20 @@ const MaxTSMillis = 1e15
 func (l Limits) ResolveTS(raw jsontext.Value, id uuid.UUID, received time.Time) (TS, *Error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		if t, ok := l.idTime(id, received); ok {
-			return TS{Time: t}, nil
-		}
-		return TS{Time: received}, nil
+		return TS{Time: l.idTime(id, received)}, nil
 	}
-	ms, ok := parseNumber(raw)
-	if !ok || ms < 0 || ms > MaxTSMillis {
-		return TS{}, errf(CodeBadTS, "ts must be epoch milliseconds (a non-negative number)")
+	ms, err := strconv.ParseFloat(string(raw), 64) // a JSON number (the decoder checked its syntax) is never NaN
+	if raw.Kind() != '0' || err != nil || ms < 0 || ms > MaxTSMillis {
+		return TS{}, NewError(CodeBadTS, "ts must be epoch milliseconds (a non-negative number)")
 	}
 	t := time.UnixMilli(int64(ms)).UTC()
-	if l.plausible(t, received) {
+	switch {
+	case l.plausible(t, received):
 		return TS{Time: t}, nil
-	}
-	if t.After(received) {
+	case t.After(received):
 		return TS{Time: received, Sent: t, Replaced: TSAhead}, nil
 	}
-	if it, ok := l.idTime(id, received); ok {
-		return TS{Time: it, Sent: t, Replaced: TSTooOld}, nil
-	}
-	return TS{Time: received, Sent: t, Replaced: TSTooOld}, nil
+	return TS{Time: l.idTime(id, received), Sent: t, Replaced: TSTooOld}, nil
 }
 
 // Warning tells the sender that ts was replaced (nil when it was not): a ts_replaced warning
@@ -219,26 +188,19 @@ func (l Limits) Warning(ts TS) *Warning {
 		", the original kept as sent_ts"}
 }
 
-// parseNumber reads a JSON number (the decoder has checked the syntax of every value, so only
-// the kind is left to check); a string, object or literal is not one.
-func parseNumber(raw jsontext.Value) (float64, bool) {
-	if raw.Kind() != '0' {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	return f, err == nil && !math.IsNaN(f)
-}
-
 func (l Limits) plausible(t, received time.Time) bool {
 	return !t.Before(received.Add(-l.MaxEventAge)) && !t.After(received.Add(l.MaxClockAhead))
 }
 
-// idTime reads the millisecond timestamp in the first 48 bits of a UUIDv7.
-func (l Limits) idTime(id uuid.UUID, received time.Time) (time.Time, bool) {
+// idTime reads the millisecond timestamp in the first 48 bits of a UUIDv7, or returns received
+// when id is no UUIDv7 or its time is not plausible.
+func (l Limits) idTime(id uuid.UUID, received time.Time) time.Time {
 	if id.Version() != 7 {
-		return time.Time{}, false
+		return received
 	}
-	ms := int64(binary.BigEndian.Uint64(id[:8]) >> 16)
-	t := time.UnixMilli(ms).UTC()
-	return t, l.plausible(t, received)
+	t := time.UnixMilli(int64(binary.BigEndian.Uint64(id[:8]) >> 16)).UTC()
+	if !l.plausible(t, received) {
+		return received
+	}
+	return t
 }

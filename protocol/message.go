@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"bytes"
 	"errors"
 
 	"github.com/go-json-experiment/json"
@@ -40,8 +39,8 @@ const (
 // the error reply can name the message.
 func Decode(frame []byte) (Message, *Error) {
 	var m Message
-	if !isObject(frame) {
-		return m, errf(CodeBadJSON, "message must be a JSON object")
+	if jsontext.Value(frame).Kind() != '{' { // the first non-space byte
+		return m, NewError(CodeBadJSON, "message must be a JSON object")
 	}
 	err := json.Unmarshal(frame, &m)
 	if err == nil {
@@ -62,18 +61,12 @@ func Decode(frame []byte) (Message, *Error) {
 	return Message{Seq: m.Seq}, wrongType(sem)
 }
 
-// isObject reports whether frame's first non-space byte opens an object.
-func isObject(frame []byte) bool {
-	frame = bytes.TrimLeft(frame, " \t\r\n")
-	return len(frame) > 0 && frame[0] == '{'
-}
-
 // syntaxError maps a decoder's syntax error to the client's answer.
 func syntaxError(err error) *Error {
 	if errors.Is(err, jsontext.ErrDuplicateName) {
-		return errf(CodeDuplicateKey, "a JSON object repeats a key")
+		return NewError(CodeDuplicateKey, "a JSON object repeats a key")
 	}
-	return errf(CodeBadJSON, "message is not valid JSON (or not valid UTF-8)")
+	return NewError(CodeBadJSON, "message is not valid JSON (or not valid UTF-8)")
 }
 
 // wrongType names the field whose value has the wrong JSON type.
@@ -83,5 +76,5 @@ func wrongType(sem *json.SemanticError) *Error {
 	if field == "/seq" {
 		kind = "non-negative integer"
 	}
-	return errf(CodeBadMessage, "field "+field+" must be a JSON "+kind)
+	return NewError(CodeBadMessage, "field "+field+" must be a JSON "+kind)
 }

@@ -12,19 +12,22 @@ const (
 	shapeOK shapeProblem = iota
 	shapeTooDeep
 	shapeBadNumber
+	shapeNUL
 )
 
 // checkShape walks valid JSON text once, without allocating for ordinary numbers, and reports
-// nesting deeper than maxDepth (the outer object is level 1) or a number a double cannot hold.
-// Deep nesting costs every later reader (jsonb, the dashboard) stack and time out of proportion
-// to its size; a number like 1e131071 is 8 bytes on the wire but 131,072 digits when PostgreSQL's
-// numeric prints it as text.
+// nesting deeper than maxDepth (the outer object is level 1), a number a double cannot hold, or
+// else the escape \u0000 in a string. Deep nesting costs every later reader (jsonb, the dashboard)
+// stack and time out of proportion to its size; a number like 1e131071 is 8 bytes on the wire but
+// 131,072 digits when PostgreSQL's numeric prints it as text; jsonb refuses \u0000.
 func checkShape(raw []byte, maxDepth int) shapeProblem {
-	depth := 0
+	depth, nul := 0, false
 	for i := 0; i < len(raw); i++ {
 		switch b := raw[i]; {
 		case b == '"':
-			i = stringEnd(raw, i)
+			var n bool
+			i, n = stringEnd(raw, i)
+			nul = nul || n
 		case b == '{' || b == '[':
 			if depth++; depth > maxDepth {
 				return shapeTooDeep
@@ -42,20 +45,27 @@ func checkShape(raw []byte, maxDepth int) shapeProblem {
 			i = j - 1
 		}
 	}
+	if nul {
+		return shapeNUL
+	}
 	return shapeOK
 }
 
-// stringEnd returns the index of the quote closing the string that opens at raw[start].
-func stringEnd(raw []byte, start int) int {
+// stringEnd returns the index of the quote closing the string that opens at raw[start], and
+// whether the string holds the escape \u0000 (a raw NUL byte is not valid JSON). An escape is
+// skipped whole: `\\u0000` is a backslash and the text "u0000", not a NUL.
+func stringEnd(raw []byte, start int) (int, bool) {
+	nul := false
 	for i := start + 1; i < len(raw); i++ {
 		switch raw[i] {
 		case '\\':
+			nul = nul || bytes.HasPrefix(raw[i+1:], []byte("u0000"))
 			i++ // the escaped byte cannot close the string
 		case '"':
-			return i
+			return i, nul
 		}
 	}
-	return len(raw)
+	return len(raw), nul
 }
 
 func isNumberByte(b byte) bool {

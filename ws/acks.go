@@ -1,7 +1,7 @@
 package ws
 
 import (
-	"sort"
+	"slices"
 	"sync"
 )
 
@@ -14,14 +14,9 @@ import (
 // holds nothing up. The zero value is ready to use.
 type acks struct {
 	mu      sync.Mutex
-	flight  []inFlight // seqs started and not yet popped, rising
-	maxSeen uint64     // highest seq started
-	sent    uint64     // last ack handed to the writer
-}
-
-type inFlight struct {
-	seq  uint64
-	done bool
+	flight  []uint64 // seqs started and not yet finished, rising
+	maxSeen uint64   // highest seq started
+	sent    uint64   // last ack handed to the writer
 }
 
 // start records seq as in flight and reports false when it does not rise above every seq before
@@ -35,7 +30,7 @@ func (a *acks) start(seq uint64) bool {
 	if seq <= a.maxSeen {
 		return false
 	}
-	a.flight = append(a.flight, inFlight{seq: seq})
+	a.flight = append(a.flight, seq)
 	a.maxSeen = seq
 	return true
 }
@@ -47,9 +42,16 @@ func (a *acks) finish(seq uint64) bool {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	i := sort.Search(len(a.flight), func(i int) bool { return a.flight[i].seq >= seq })
-	if i < len(a.flight) && a.flight[i].seq == seq {
-		a.flight[i].done = true
+	switch i, ok := slices.BinarySearch(a.flight, seq); {
+	case !ok:
+	case len(a.flight) == 1 && cap(a.flight) > 64:
+		a.flight = nil // a burst's backing array is not kept by an idle connection
+	case len(a.flight) == 1:
+		a.flight = a.flight[:0] // kept: a message at a time allocates nothing
+	case i == 0: // in order: the front moves, nothing is copied
+		a.flight = a.flight[1:]
+	default:
+		a.flight = slices.Delete(a.flight, i, i+1)
 	}
 	return a.valueLocked() > a.sent
 }
@@ -70,26 +72,13 @@ func (a *acks) take() uint64 {
 func (a *acks) idle() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.valueLocked()
 	return len(a.flight) == 0
 }
 
-// valueLocked pops the finished front of flight and returns the ack.
+// valueLocked returns the ack: just below the oldest seq in flight, or the highest seen.
 func (a *acks) valueLocked() uint64 {
-	n := 0
-	for n < len(a.flight) && a.flight[n].done {
-		n++
-	}
-	switch {
-	case n < len(a.flight):
-		a.flight = a.flight[n:]
-	case cap(a.flight) > 64:
-		a.flight = nil // a burst's backing array is not kept by an idle connection
-	default:
-		a.flight = a.flight[:0]
-	}
 	if len(a.flight) == 0 {
 		return a.maxSeen
 	}
-	return a.flight[0].seq - 1
+	return a.flight[0] - 1
 }

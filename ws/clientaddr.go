@@ -11,11 +11,7 @@ import (
 // (clientaddr.Of, through TrustedProxies), IPv6 addresses by their /64, the block one subscriber
 // usually holds. Requests that are not over TCP (a test's pipe) share one key.
 func (s *Server) clientAddr(r *http.Request) netip.Addr {
-	return limitKey(clientaddr.Of(r, s.cfg.TrustedProxies))
-}
-
-// limitKey is a's /64 for IPv6, a itself for IPv4.
-func limitKey(a netip.Addr) netip.Addr {
+	a := clientaddr.Of(r, s.cfg.TrustedProxies)
 	if a.Is6() {
 		p, _ := a.Prefix(64)
 		return p.Addr()

@@ -1,7 +1,6 @@
 package ws
 
 import (
-	"crypto/fips140"
 	"net/http"
 	"strings"
 
@@ -46,15 +45,7 @@ func (s *Server) closeRefused(w http.ResponseWriter, r *http.Request, ref *refus
 	}
 	defer s.refusing.Add(-1)
 	s.obs.Refused(ref.code)
-	var ws *websocket.Conn
-	var err error
-	// RFC 6455 §10.8: the handshake's SHA-1 is no security function (see upgrade).
-	fips140.WithoutEnforcement(func() {
-		ws, err = websocket.Accept(w, r, &websocket.AcceptOptions{
-			InsecureSkipVerify: true, // refused already: the close below is all this origin gets
-			CompressionMode:    websocket.CompressionDisabled,
-		})
-	})
+	ws, err := accept(w, r)
 	if err != nil {
 		s.log.Debug("accept refused", "error", err)
 		return true // Accept has answered the request

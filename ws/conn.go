@@ -90,12 +90,6 @@ func (c *conn) kickLocked() {
 	}
 }
 
-func (c *conn) kick() {
-	c.mu.Lock()
-	c.kickLocked()
-	c.mu.Unlock()
-}
-
 // reply queues a message for the client; a client that lets maxReplies pile up is closed.
 func (c *conn) reply(msg []byte) {
 	c.mu.Lock()
@@ -112,13 +106,19 @@ func (c *conn) reply(msg []byte) {
 
 func (c *conn) replyError(seq uint64, e *protocol.Error) {
 	c.s.obs.MessageRejected(e.Code)
-	c.reply(errorMessage(seq, e))
+	c.reply(noteMessage("error", seq, e))
 }
 
-// finish marks seq answered and wakes the writer if the ack moved.
-func (c *conn) finish(seq uint64) {
+// answer replies e (unless nil) to the message with seq and marks it answered, waking the writer
+// if the ack moved.
+func (c *conn) answer(seq uint64, e *protocol.Error) {
+	if e != nil {
+		c.replyError(seq, e)
+	}
 	if c.acks.finish(seq) {
-		c.kick()
+		c.mu.Lock()
+		c.kickLocked()
+		c.mu.Unlock()
 	}
 }
 
@@ -168,6 +168,5 @@ func (c *conn) done() {
 		c.slow.Stop()
 		c.s.obs.Connected(-1)
 		c.s.reg.remove(c)
-		c.s.conns.Done()
 	}
 }

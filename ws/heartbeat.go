@@ -52,20 +52,19 @@ func (c *conn) nextBeat() time.Duration {
 	return max(min(cfg.PingInterval, cfg.IdleTimeout)/4, 5*time.Millisecond)
 }
 
-// drainLoop runs the shutdown drain of every connection (conn.drained) every 5 ms until all are
-// gone, closing each with 1001 once it has stopped reading and everything read is answered.
-func (s *Server) drainLoop(gone <-chan struct{}) {
+// drainLoop runs the shutdown drain of every connection (conn.drained) every 5 ms, closing each
+// with 1001 once it has stopped reading and everything read is answered, until all are gone.
+func (s *Server) drainLoop() {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
-	start := time.Now()
-	for {
-		select {
-		case <-gone:
+	for start := time.Now(); ; <-t.C {
+		conns := s.reg.all()
+		if len(conns) == 0 {
+			close(s.gone)
 			return
-		case <-t.C:
 		}
 		now := time.Now()
-		for _, c := range s.reg.all() {
+		for _, c := range conns {
 			if !c.closing() && c.drained(start, now) {
 				c.abort(websocket.StatusGoingAway, "relay shutting down")
 			}

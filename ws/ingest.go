@@ -51,13 +51,13 @@ func (s *Server) identify(ctx context.Context, m *protocol.Message, from *sender
 	}
 	err := s.store.Identify(ctx, from.project.String(), from.anon, userID, m.UserHash, traits)
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && trustCodes[pgErr.Code] != "" {
+	switch {
+	case err == nil:
+	case errors.As(err, &pgErr) && trustCodes[pgErr.Code] != "":
 		return protocol.NewError(trustCodes[pgErr.Code], pgErr.Message), nil
-	}
-	if pgErr, refused := refusedByPostgres(err); refused {
+	case pgErr != nil && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23"): // refused by PostgreSQL (see Store)
 		return protocol.NewError(protocol.CodeRejected, pgErr.Message), nil
-	}
-	if err != nil {
+	default:
 		return nil, fmt.Errorf("identify: %w", err)
 	}
 	from.user, from.known = userID, true

@@ -1,5 +1,7 @@
 package ws
 
+import "github.com/beacon-analytics/beacon/protocol"
+
 // Observer receives the edge's measurements (metrics.Metrics implements it). Methods must not
 // block. Labels are from fixed sets: message types and error codes, never client data.
 type Observer interface {
@@ -22,11 +24,16 @@ func (nopObserver) Acked()                 {}
 func (nopObserver) FlagsSent()             {}
 func (nopObserver) TSReplaced(string)      {}
 
-// messageType maps a client's type to the bounded label set.
-func messageType(t string) string {
-	switch t {
-	case "event", "identify", "ping":
-		return t
+// count counts a message by type, once its door has decoded and limited it (e: its answer so far),
+// and refuses a type the relay does not know; both count as "invalid", a bounded label set.
+func (s *Server) count(m *protocol.Message, e *protocol.Error) *protocol.Error {
+	if e == nil && m.Type != protocol.TypeEvent && m.Type != protocol.TypeIdentify && m.Type != protocol.TypePing {
+		e = protocol.NewError(protocol.CodeUnknownType, "type must be event, identify or ping")
 	}
-	return "invalid"
+	if e != nil {
+		s.obs.Message("invalid")
+		return e
+	}
+	s.obs.Message(m.Type)
+	return nil
 }

@@ -20,24 +20,16 @@ import (
 // postResult answers a POST /v1/events: how many messages were taken, and why each other one was
 // not (index into the posted array).
 type postResult struct {
-	Accepted int           `json:"accepted"`
-	Errors   []postError   `json:"errors"`
-	Warnings []postWarning `json:"warnings,omitempty"` // omitted when none: the answer old senders know
+	Accepted int        `json:"accepted"`
+	Errors   []postNote `json:"errors"`
+	Warnings []postNote `json:"warnings,omitempty"` // omitted when none: the answer old senders know
 }
 
-type postError struct {
+// postNote is the error of the message at Index, or a warning on it when it was accepted.
+type postNote struct {
 	Index int `json:"index"`
 	protocol.Error
 }
-
-// postWarning is a note on the accepted message at Index (ts_replaced).
-type postWarning struct {
-	Index int `json:"index"`
-	protocol.Warning
-}
-
-// errNotCommitted is a POST whose events were not all committed within CommitTimeout.
-var errNotCommitted = errors.New("events not committed within the commit timeout")
 
 // Ingest serves POST /v1/events?project=…&session=…&anon=…: a JSON array of the WebSocket's
 // messages (Content-Type application/json or text/plain, as navigator.sendBeacon sends). It
@@ -54,16 +46,18 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) {
 	if !s.allowAddr(w, addr, 1) {
 		return
 	}
-	if r.Method == http.MethodOptions {
-		s.preflight(w, r)
-		return
-	}
+	// A preflight is admitted like the POST: a foreign Origin or an unknown project gets admit's
+	// refusal and no Access-Control-Allow-Origin, so the browser does not send the POST.
 	from, ref := s.admit(r)
 	if ref != nil {
 		s.refuse(w, ref)
 		return
 	}
 	s.cors(w, r)
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	msgs, ref := s.readBody(w, r)
 	if ref != nil {
 		s.refuse(w, ref)
@@ -108,7 +102,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]jsontext.Va
 func (s *Server) ingest(ctx context.Context, from *sender, msgs []jsontext.Value) (*postResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommitTimeout)
 	defer cancel()
-	res := &postResult{Errors: []postError{}}
+	res := &postResult{Errors: []postNote{}}
 	// Buffered for every message, so a batcher callback never blocks, even after a timeout.
 	committed := make(chan eventResult, len(msgs))
 	pending := 0
@@ -125,42 +119,40 @@ func (s *Server) ingest(ctx context.Context, from *sender, msgs []jsontext.Value
 	for ; pending > 0; pending-- {
 		select {
 		case r := <-committed:
-			if r.err != nil {
+			switch rejected := rowError(r.err); {
+			case rejected != nil:
+				s.reject(res, r.index, rejected)
+			case r.err != nil:
 				return nil, fmt.Errorf("store event: %w", r.err)
-			}
-			s.reject(res, r.index, r.rejected)
-			if r.rejected == nil && r.warning != nil {
-				res.Warnings = append(res.Warnings, postWarning{Index: r.index, Warning: *r.warning})
+			case r.warning != nil:
+				res.Warnings = append(res.Warnings, postNote{Index: r.index, Error: *r.warning})
 			}
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", errNotCommitted, ctx.Err())
+			return nil, fmt.Errorf("events not committed within the commit timeout: %w", ctx.Err())
 		}
 	}
 	res.Accepted = len(msgs) - len(res.Errors)
 	return res, nil
 }
 
-// eventResult is the batcher's answer for the event at index: committed (both nil), refused by
-// PostgreSQL (rejected) or not stored (err).
+// eventResult is the batcher's answer for the event at index: committed (err nil), refused by
+// PostgreSQL (rowError) or not stored.
 type eventResult struct {
-	index    int
-	rejected *protocol.Error
-	err      error
-	warning  *protocol.Warning // answered with the event once it is stored
+	index   int
+	err     error
+	warning *protocol.Warning // answered with the event once it is stored
 }
 
 // ingestOne handles the message at index i. It reports whether an event was handed to the
 // batcher (its result comes on committed), the message's error, or why it could not be stored now.
 func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender, committed chan<- eventResult) (bool, *protocol.Error, error) {
 	m, e := protocol.Decode(raw)
-	if e == nil && costsDatabase(m.Type) && !s.perProj.allow(from.project) {
+	if e == nil && !s.projectAllows(from.project, m.Type) {
 		e = protocol.NewError(protocol.CodeRateLimited, "the project's rate limit is exceeded; re-send this message later")
 	}
-	if e != nil {
-		s.obs.Message("invalid")
+	if e = s.count(&m, e); e != nil {
 		return false, e, nil
 	}
-	s.obs.Message(messageType(m.Type))
 	switch m.Type {
 	case protocol.TypeEvent:
 		if err := s.knowUser(ctx, from); err != nil {
@@ -170,13 +162,7 @@ func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender,
 		if e != nil {
 			return false, e, nil
 		}
-		err := s.batcher.Add(ctx, ev, func(err error) {
-			r := eventResult{index: i, rejected: rowError(err), warning: w}
-			if r.rejected == nil {
-				r.err = err
-			}
-			committed <- r
-		})
+		err := s.batcher.Add(ctx, ev, func(err error) { committed <- eventResult{i, err, w} })
 		if err != nil {
 			return false, nil, fmt.Errorf("buffer event: %w", err)
 		}
@@ -184,10 +170,8 @@ func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender,
 	case protocol.TypeIdentify:
 		e, err := s.identify(ctx, &m, from)
 		return false, e, err
-	case protocol.TypePing:
-		return false, nil, nil
 	}
-	return false, protocol.NewError(protocol.CodeUnknownType, "type must be event, identify or ping"), nil
+	return false, nil, nil // ping
 }
 
 // allowAddr takes n tokens of the client address's bucket, or answers 429 with Retry-After.
@@ -204,20 +188,8 @@ func (s *Server) allowAddr(w http.ResponseWriter, addr netip.Addr, n int) bool {
 func (s *Server) reject(res *postResult, i int, e *protocol.Error) {
 	if e != nil {
 		s.obs.MessageRejected(e.Code)
-		res.Errors = append(res.Errors, postError{Index: i, Error: *e})
+		res.Errors = append(res.Errors, postNote{Index: i, Error: *e})
 	}
-}
-
-// preflight answers a CORS preflight. Only a request admit takes (a known project, an Origin it
-// allows) gets the CORS headers; any other is answered with admit's refusal and no
-// Access-Control-Allow-Origin, so the browser does not send the POST.
-func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
-	if _, ref := s.admit(r); ref != nil {
-		s.refuse(w, ref)
-		return
-	}
-	s.cors(w, r)
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // cors lets pages on an admitted origin read the answer (sendBeacon needs none of this). Call it

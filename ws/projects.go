@@ -30,28 +30,43 @@ const (
 )
 
 // projects caches Store.ProjectOrigins, misses included, so a connection storm costs one query per
-// project per TTL, not one per connection: concurrent misses of one project share a lookup.
+// project per TTL, not one per connection: concurrent misses of one project share a lookup. An id
+// is in one map at most.
 type projects struct {
 	store  Store
 	max    int
 	flight singleflight.Group
 	mu     sync.Mutex
 	m      map[uuid.UUID]projectEntry // existing projects
-	miss   map[uuid.UUID]time.Time    // unknown ids, when looked up
+	miss   map[uuid.UUID]projectEntry // unknown ids
 }
 
 type projectEntry struct {
 	exists  bool
 	origins []string
-	at      time.Time
+	at      time.Time // when looked up
+}
+
+// fresh reports whether e is younger than its TTL: projectTTL for a project, missTTL for a miss.
+func (e projectEntry) fresh() bool {
+	if e.exists {
+		return time.Since(e.at) < projectTTL
+	}
+	return time.Since(e.at) < missTTL
 }
 
 func newProjects(store Store, max int) *projects {
-	return &projects{store: store, max: max, m: make(map[uuid.UUID]projectEntry), miss: make(map[uuid.UUID]time.Time)}
+	return &projects{store: store, max: max, m: map[uuid.UUID]projectEntry{}, miss: map[uuid.UUID]projectEntry{}}
 }
 
 func (p *projects) get(ctx context.Context, id uuid.UUID) (projectEntry, error) {
-	if e, ok := p.cached(id); ok {
+	p.mu.Lock()
+	e, ok := p.m[id]
+	if !ok {
+		e, ok = p.miss[id]
+	}
+	p.mu.Unlock()
+	if ok && e.fresh() {
 		return e, nil
 	}
 	v, err, _ := p.flight.Do(id.String(), func() (any, error) {
@@ -67,45 +82,18 @@ func (p *projects) get(ctx context.Context, id uuid.UUID) (projectEntry, error) 
 	return v.(projectEntry), err
 }
 
-// cached returns id's entry while it is fresh.
-func (p *projects) cached(id uuid.UUID) (projectEntry, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if e, ok := p.m[id]; ok && time.Since(e.at) < projectTTL {
-		return e, true
-	}
-	if at, ok := p.miss[id]; ok && time.Since(at) < missTTL {
-		return projectEntry{at: at}, true
-	}
-	return projectEntry{}, false
-}
-
 // put stores e in its map, first evicting an entry of that map when it is full.
 func (p *projects) put(id uuid.UUID, e projectEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if e.exists {
-		delete(p.miss, id)
-		makeRoom(p.m, id, p.max)
-		p.m[id] = e
-		return
-	}
 	delete(p.m, id)
-	makeRoom(p.miss, id, max(1, min(p.max, maxCachedMisses)))
-	p.miss[id] = e.at
-}
-
-// makeRoom evicts one entry of m when it holds max and id is not among them. The one evicted is
-// whichever the map yields first: random, which costs nothing to track; an evicted entry costs one
-// query.
-func makeRoom[V any](m map[uuid.UUID]V, id uuid.UUID, max int) {
-	if _, ok := m[id]; ok || len(m) < max {
-		return
+	delete(p.miss, id)
+	m, max := p.m, p.max
+	if !e.exists {
+		m, max = p.miss, min(p.max, maxCachedMisses)
 	}
-	for k := range m {
-		delete(m, k)
-		return
-	}
+	makeRoom(m, max)
+	m[id] = e
 }
 
 // refusal is an HTTP answer given before any message is read.

@@ -78,7 +78,7 @@ func TestProjectCacheMissesStayApart(t *testing.T) {
 	gone := uuid.New()
 	_, _ = p.get(ctx, gone)
 	p.mu.Lock()
-	p.miss[gone] = time.Now().Add(-missTTL) // as if looked up missTTL ago
+	p.miss[gone] = projectEntry{at: time.Now().Add(-missTTL)} // as if looked up missTTL ago
 	p.mu.Unlock()
 	before = store.lookups
 	if _, _ = p.get(ctx, gone); store.lookups != before+1 {

@@ -2,7 +2,6 @@ package ws
 
 import (
 	"math"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -26,37 +25,30 @@ type RateLimits struct {
 	MaxConnsAddr    int // WebSocket connections from one client address on this relay
 }
 
-// costsDatabase reports whether a message of type typ makes the relay call PostgreSQL (an event's
-// COPY, an identify's function call): those count against the project's rate.
-func costsDatabase(typ string) bool {
-	return typ == protocol.TypeEvent || typ == protocol.TypeIdentify
+// projectAllows takes a token of project's bucket for a message of type typ that makes the relay
+// call PostgreSQL (an event's COPY, an identify's function call); other messages cost none.
+func (s *Server) projectAllows(project uuid.UUID, typ string) bool {
+	if typ != protocol.TypeEvent && typ != protocol.TypeIdentify {
+		return true
+	}
+	ok, _ := s.perProj.allow(project, 1)
+	return ok
 }
 
-// projectLimiters hands out one token bucket per project.
-type projectLimiters struct {
+// maxLimiters bounds the buckets kept per key: a sender cycling through addresses (IPv6 makes that
+// cheap) evicts entries instead of growing the relay's memory; an evicted bucket starts full again.
+const maxLimiters = 100_000
+
+// limiters hands out one token bucket per key: a project, a client address (HTTP ingest).
+type limiters[K comparable] struct {
 	rate  rate.Limit
 	burst int
 	mu    sync.Mutex
-	m     map[uuid.UUID]*rate.Limiter
+	m     map[K]*rate.Limiter
 }
 
-func newProjectLimiters(perSecond float64, burst int) *projectLimiters {
-	return &projectLimiters{rate: limit(perSecond), burst: burst, m: map[uuid.UUID]*rate.Limiter{}}
-}
-
-// allow takes one token of project's bucket.
-func (p *projectLimiters) allow(project uuid.UUID) bool {
-	if p.rate == rate.Inf {
-		return true
-	}
-	p.mu.Lock()
-	l := p.m[project]
-	if l == nil {
-		l = rate.NewLimiter(p.rate, p.burst)
-		p.m[project] = l
-	}
-	p.mu.Unlock()
-	return l.Allow()
+func newLimiters[K comparable](perSecond float64, burst int) *limiters[K] {
+	return &limiters[K]{rate: limit(perSecond), burst: burst, m: map[K]*rate.Limiter{}}
 }
 
 func limit(perSecond float64) rate.Limit {
@@ -66,49 +58,37 @@ func limit(perSecond float64) rate.Limit {
 	return rate.Limit(perSecond)
 }
 
-// maxAddrLimiters bounds the per-address buckets kept: a sender cycling through addresses (IPv6
-// makes that cheap) evicts entries instead of growing the relay's memory.
-const maxAddrLimiters = 100_000
-
-// addrLimiters hands out one token bucket per client address (HTTP ingest).
-type addrLimiters struct {
-	rate  rate.Limit
-	burst int
-	mu    sync.Mutex
-	m     map[netip.Addr]*rate.Limiter
-}
-
-func newAddrLimiters(perSecond float64, burst int) *addrLimiters {
-	return &addrLimiters{rate: limit(perSecond), burst: burst, m: map[netip.Addr]*rate.Limiter{}}
-}
-
-// allow takes n tokens of addr's bucket; when it cannot, it says how long until it could.
-func (a *addrLimiters) allow(addr netip.Addr, n int) (bool, time.Duration) {
-	if a.rate == rate.Inf || n <= 0 {
+// allow takes n tokens of key's bucket; when it cannot, it says how long until it could.
+func (k *limiters[K]) allow(key K, n int) (bool, time.Duration) {
+	if k.rate == rate.Inf || n <= 0 {
 		return true, 0
 	}
-	a.mu.Lock()
-	l := a.m[addr]
+	k.mu.Lock()
+	l := k.m[key]
 	if l == nil {
-		if len(a.m) >= maxAddrLimiters {
-			for k := range a.m { // random: costs nothing to track; the evicted starts full again
-				delete(a.m, k)
-				break
-			}
-		}
-		l = rate.NewLimiter(a.rate, a.burst)
-		a.m[addr] = l
+		makeRoom(k.m, maxLimiters)
+		l = rate.NewLimiter(k.rate, k.burst)
+		k.m[key] = l
 	}
-	a.mu.Unlock()
+	k.mu.Unlock()
 	now := time.Now()
-	r := l.ReserveN(now, n)
-	if !r.OK() { // more than the burst at once: never, but say when a bucket's worth refills
-		return false, time.Duration(math.Ceil(float64(n)/float64(a.rate))) * time.Second
-	}
-	wait := r.DelayFrom(now)
-	if wait == 0 {
+	switch {
+	case l.AllowN(now, n):
 		return true, 0
+	case n > k.burst: // never: say when a bucket's worth refills
+		return false, time.Duration(math.Ceil(float64(n)/float64(k.rate))) * time.Second
 	}
-	r.CancelAt(now)
-	return false, wait
+	return false, time.Duration((float64(n) - l.TokensAt(now)) / float64(k.rate) * float64(time.Second))
+}
+
+// makeRoom evicts one entry of m when it holds max. The one evicted is whichever the map yields
+// first: random, which costs nothing to track; an evicted entry costs a query or a full bucket.
+func makeRoom[K comparable, V any](m map[K]V, max int) {
+	if len(m) < max {
+		return
+	}
+	for k := range m {
+		delete(m, k)
+		return
+	}
 }

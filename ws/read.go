@@ -96,32 +96,23 @@ func (c *conn) handle(data []byte) {
 	if e == nil {
 		e = c.rateLimit(&m)
 	}
-	if e != nil {
-		c.s.obs.Message("invalid")
-		c.replyError(m.Seq, e)
-		c.finish(m.Seq)
-		return
-	}
-	c.s.obs.Message(messageType(m.Type))
-	switch m.Type {
-	case protocol.TypeEvent:
+	switch e = c.s.count(&m, e); {
+	case e != nil:
+		c.answer(m.Seq, e)
+	case m.Type == protocol.TypeEvent:
 		c.event(&m)
-	case protocol.TypeIdentify:
+	case m.Type == protocol.TypeIdentify:
 		c.identify(&m)
-	case protocol.TypePing:
-		c.reply(pongMessage)
-		c.finish(m.Seq)
 	default:
-		c.replyError(m.Seq, protocol.NewError(protocol.CodeUnknownType, "type must be event, identify or ping"))
-		c.finish(m.Seq)
+		c.reply(pongMessage)
+		c.answer(m.Seq, nil)
 	}
 }
 
-// rateLimit answers a message over the connection's rate, or, for a message that costs a database
-// call (event, identify), the project's; a client that goes
-// on sending through Strikes answers in a row is closed with 1008.
+// rateLimit answers a message over the connection's rate or (projectAllows) the project's; a
+// client that goes on sending through Strikes answers in a row is closed with 1008.
 func (c *conn) rateLimit(m *protocol.Message) *protocol.Error {
-	if c.limiter.Allow() && (!costsDatabase(m.Type) || c.s.perProj.allow(c.from.project)) {
+	if c.limiter.Allow() && c.s.projectAllows(c.from.project, m.Type) {
 		c.strikes = 0
 		return nil
 	}
@@ -139,20 +130,16 @@ func (c *conn) event(m *protocol.Message) {
 	c.mu.Unlock()
 	ev, w, e := c.s.toEvent(m, &from, time.Now())
 	if e != nil {
-		c.replyError(m.Seq, e)
-		c.finish(m.Seq)
+		c.answer(m.Seq, e)
 		return
 	}
 	if w != nil {
-		c.reply(warningMessage(m.Seq, w)) // now: it is about the value, not its storage; the ack follows the commit
+		c.reply(noteMessage("warning", m.Seq, w)) // now: it is about the value, not its storage; the ack follows the commit
 	}
 	seq := m.Seq
 	err := c.s.batcher.Add(c.ctx, ev, func(err error) {
-		if err == nil {
-			c.finish(seq)
-		} else if e := rowError(err); e != nil {
-			c.replyError(seq, e)
-			c.finish(seq)
+		if e := rowError(err); err == nil || e != nil {
+			c.answer(seq, e)
 		}
 		// Otherwise the batcher gave up at shutdown: no ack, the client re-sends.
 	})
@@ -163,9 +150,7 @@ func (c *conn) event(m *protocol.Message) {
 }
 
 func (c *conn) identify(m *protocol.Message) {
-	c.mu.Lock()
-	from := *c.from
-	c.mu.Unlock()
+	from := *c.from // c.from never changes; the user is c.userID
 	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
 	e, err := c.s.identify(ctx, m, &from)
@@ -176,14 +161,13 @@ func (c *conn) identify(m *protocol.Message) {
 		return
 	}
 	if e != nil {
-		c.replyError(m.Seq, e)
-		c.finish(m.Seq)
+		c.answer(m.Seq, e)
 		return
 	}
 	c.mu.Lock()
 	c.userID = from.user
 	c.mu.Unlock()
-	c.finish(m.Seq)
+	c.answer(m.Seq, nil)
 	stamp := flags.Stamp()
 	set, err := c.s.flags.Evaluate(ctx, from.project, from.anon, from.user)
 	if err != nil {

@@ -1,9 +1,11 @@
 package ws
 
 import (
+	"maps"
+	"net/http"
 	"net/netip"
+	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/google/uuid"
 
@@ -14,53 +16,46 @@ import (
 // drain walks it.
 type Registry struct {
 	mu    sync.RWMutex
-	m     map[uuid.UUID]*projectConns
-	addrs map[netip.Addr]int // connections per client address (clientAddr); no entry at 0
+	m     map[uuid.UUID]map[*conn]struct{} // no entry for a project without connections
+	addrs map[netip.Addr]int               // connections per client address (clientAddr); no entry at 0
 	n     int
-}
-
-type projectConns struct {
-	conns map[*conn]struct{}
-	// last is the newest connect-time flag set of the project: a connecting client whose set is
-	// equal shares it (and the message built from it) instead of keeping its own copy.
-	last atomic.Pointer[flags.Set]
+	// last is each project's newest flag set: a client whose set is equal shares it (and the
+	// message built from it) instead of keeping its own copy.
+	last map[uuid.UUID]*flags.Set
 }
 
 // NewRegistry makes an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{m: map[uuid.UUID]*projectConns{}, addrs: map[netip.Addr]int{}}
+	return &Registry{m: map[uuid.UUID]map[*conn]struct{}{}, addrs: map[netip.Addr]int{}, last: map[uuid.UUID]*flags.Set{}}
 }
 
-// Which cap refused a connection (add).
-const (
-	capNone = iota
-	capRelay
-	capProject
-	capAddr
+// Refusals of a connection over a cap (add).
+var (
+	refusedCap     = &refusal{http.StatusServiceUnavailable, "too_many_connections", "the relay's or the project's connection limit is reached; retry later"}
+	refusedAddrCap = &refusal{http.StatusTooManyRequests, "too_many_connections", "this address has too many connections open; close some or retry later"}
 )
 
 // add registers c unless that would pass the relay's, the project's or the client address's cap
-// (0: no cap), and says which one refused it.
-func (r *Registry) add(c *conn, rates *RateLimits) int {
+// (0: no cap), and returns the refusal if it would.
+func (r *Registry) add(c *conn, rates *RateLimits) *refusal {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pc := r.m[c.from.project]
 	switch {
-	case rates.MaxConns > 0 && r.n >= rates.MaxConns:
-		return capRelay
-	case rates.MaxConnsProject > 0 && pc != nil && len(pc.conns) >= rates.MaxConnsProject:
-		return capProject
+	case rates.MaxConns > 0 && r.n >= rates.MaxConns,
+		rates.MaxConnsProject > 0 && len(pc) >= rates.MaxConnsProject:
+		return refusedCap
 	case rates.MaxConnsAddr > 0 && r.addrs[c.addr] >= rates.MaxConnsAddr:
-		return capAddr
+		return refusedAddrCap
 	}
 	if pc == nil {
-		pc = &projectConns{conns: map[*conn]struct{}{}}
+		pc = map[*conn]struct{}{}
 		r.m[c.from.project] = pc
 	}
-	pc.conns[c] = struct{}{}
+	pc[c] = struct{}{}
 	r.addrs[c.addr]++
 	r.n++
-	return capNone
+	return nil
 }
 
 // remove unregisters c.
@@ -68,35 +63,32 @@ func (r *Registry) remove(c *conn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pc := r.m[c.from.project]
-	if pc == nil {
+	if _, ok := pc[c]; !ok {
 		return
 	}
-	if _, ok := pc.conns[c]; ok {
-		delete(pc.conns, c)
-		r.n--
-		if r.addrs[c.addr]--; r.addrs[c.addr] <= 0 {
-			delete(r.addrs, c.addr)
-		}
+	delete(pc, c)
+	r.n--
+	if r.addrs[c.addr]--; r.addrs[c.addr] <= 0 {
+		delete(r.addrs, c.addr)
 	}
-	if len(pc.conns) == 0 {
+	if len(pc) == 0 {
 		delete(r.m, c.from.project)
+		delete(r.last, c.from.project)
 	}
 }
 
 // intern returns a Set for json: the project's last one when equal, else a new one that becomes
-// the last.
+// the last (while the project has connections).
 func (r *Registry) intern(project uuid.UUID, json []byte) *flags.Set {
-	r.mu.RLock()
-	pc := r.m[project]
-	r.mu.RUnlock()
-	if pc == nil {
-		return flags.NewSet(json)
-	}
-	if last := pc.last.Load(); last != nil && string(last.JSON) == string(json) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if last := r.last[project]; last != nil && string(last.JSON) == string(json) {
 		return last
 	}
 	s := flags.NewSet(json)
-	pc.last.Store(s)
+	if r.m[project] != nil {
+		r.last[project] = s
+	}
 	return s
 }
 
@@ -112,22 +104,15 @@ func (r *Registry) Len() int {
 func (r *Registry) ProjectLen(project uuid.UUID) int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if pc := r.m[project]; pc != nil {
-		return len(pc.conns)
-	}
-	return 0
+	return len(r.m[project])
 }
 
 // Clients implements flags.Registry.
 func (r *Registry) Clients(project uuid.UUID) []flags.Client {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	pc := r.m[project]
-	if pc == nil {
-		return nil
-	}
-	out := make([]flags.Client, 0, len(pc.conns))
-	for c := range pc.conns {
+	out := make([]flags.Client, 0, len(r.m[project]))
+	for c := range r.m[project] {
 		out = append(out, c)
 	}
 	return out
@@ -137,11 +122,7 @@ func (r *Registry) Clients(project uuid.UUID) []flags.Client {
 func (r *Registry) Projects() []uuid.UUID {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]uuid.UUID, 0, len(r.m))
-	for p := range r.m {
-		out = append(out, p)
-	}
-	return out
+	return slices.Collect(maps.Keys(r.m))
 }
 
 // all returns every connection.
@@ -150,9 +131,7 @@ func (r *Registry) all() []*conn {
 	defer r.mu.RUnlock()
 	out := make([]*conn, 0, r.n)
 	for _, pc := range r.m {
-		for c := range pc.conns {
-			out = append(out, c)
-		}
+		out = slices.AppendSeq(out, maps.Keys(pc))
 	}
 	return out
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/google/uuid"
 
 	"github.com/beacon-analytics/beacon/flags"
 	"github.com/beacon-analytics/beacon/pgbatch"
@@ -78,32 +79,31 @@ type Server struct {
 	projects *projects
 	log      *slog.Logger
 	obs      Observer
-	perProj  *projectLimiters
-	perAddr  *addrLimiters
+	perProj  *limiters[uuid.UUID]
+	perAddr  *limiters[netip.Addr]
 
 	refusing  atomic.Int32 // upgrades being closed with 4403/4404 now (closeRefused) …
 	refuseCap int32        // … and the most at once: maxRefusing (tests lower it)
 
-	mu       sync.Mutex
-	draining bool           // guarded by mu: no conns.Add after it is set
-	gone     chan struct{}  // made when Shutdown begins, closed when every connection is gone
-	conns    sync.WaitGroup // live WebSocket connections
+	draining atomic.Bool   // Shutdown has begun: nothing more is admitted
+	shutdown sync.Once     // starts the drain loop
+	gone     chan struct{} // closed by the drain loop once every connection is gone
 }
 
 // New makes the edge. reg must be the registry pusher was made with; store answers the edge's
 // own queries (admission, identify).
 func New(cfg Config, store Store, batcher *pgbatch.Batcher, pusher *flags.Pusher, reg *Registry, log *slog.Logger) *Server {
 	cfg.fill()
-	return &Server{cfg: cfg, store: store, batcher: batcher, flags: pusher, reg: reg,
+	return &Server{cfg: cfg, store: store, batcher: batcher, flags: pusher, reg: reg, gone: make(chan struct{}),
 		projects: newProjects(store, maxCachedProjects), log: log, obs: cfg.Observer, refuseCap: maxRefusing,
-		perProj: newProjectLimiters(cfg.Rates.PerProject, cfg.Rates.PerProjectBurst),
-		perAddr: newAddrLimiters(cfg.Rates.PerAddr, cfg.Rates.PerAddrBurst)}
+		perProj: newLimiters[uuid.UUID](cfg.Rates.PerProject, cfg.Rates.PerProjectBurst),
+		perAddr: newLimiters[netip.Addr](cfg.Rates.PerAddr, cfg.Rates.PerAddrBurst)}
 }
 
 // ServeHTTP upgrades GET /ws. Every refusal happens before the upgrade, as an HTTP status with a
 // JSON body, but a browser's refused for good (wrong origin, unknown project): see closeRefused.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.isDraining() {
+	if s.draining.Load() {
 		s.refuse(w, &refusal{http.StatusServiceUnavailable, "shutting_down", "the relay is shutting down; reconnect"})
 		return
 	}
@@ -115,13 +115,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := newConn(s, from, s.clientAddr(r))
-	switch s.reg.add(c, &s.cfg.Rates) {
-	case capRelay, capProject:
-		s.refuse(w, &refusal{http.StatusServiceUnavailable, "too_many_connections", "the relay's or the project's connection limit is reached; retry later"})
-		return
-	case capAddr:
-		w.Header().Set("Retry-After", "10")
-		s.refuse(w, &refusal{http.StatusTooManyRequests, "too_many_connections", "this address has too many connections open; close some or retry later"})
+	if ref := s.reg.add(c, &s.cfg.Rates); ref != nil {
+		if ref == refusedAddrCap {
+			w.Header().Set("Retry-After", "10")
+		}
+		s.refuse(w, ref)
 		return
 	}
 	stamp := flags.Stamp()
@@ -144,33 +142,20 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) {
 	// A hijacked connection keeps the deadlines the server set (http.Hijacker): this one bounds
 	// its own writes (WriteTimeout), so none may be left over from the HTTP side.
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	var ws *websocket.Conn
-	var err error
-	// RFC 6455 §10.8: the handshake's SHA-1 (Sec-WebSocket-Accept) protects no secret and is no
-	// security function, so it may run outside FIPS 140-3 enforcement (fips140=only panics on it).
-	fips140.WithoutEnforcement(func() {
-		ws, err = websocket.Accept(w, r, &websocket.AcceptOptions{
-			InsecureSkipVerify: true, // admit has checked Origin against the project's list
-			CompressionMode:    websocket.CompressionDisabled,
-		})
-	})
+	ws, err := accept(w, r)
 	if err != nil {
 		s.reg.remove(c)
 		s.log.Debug("accept", "error", err)
 		return
 	}
 	ws.SetReadLimit(s.cfg.MaxFrameBytes)
-	s.mu.Lock()
-	if s.draining { // Shutdown began during the handshake
-		s.mu.Unlock()
+	if s.draining.Load() { // Shutdown began during the handshake
 		s.reg.remove(c)
 		_ = ws.Close(websocket.StatusGoingAway, "relay shutting down")
 		return
 	}
-	s.conns.Add(1)
-	s.mu.Unlock()
 	s.obs.Connected(1)
-	go c.serve(ws) // conn.done undoes the three above
+	go c.serve(ws) // serve undoes the registration and the count when it ends
 }
 
 // refuse answers a request refused before any message, and counts it.
@@ -185,18 +170,12 @@ func (s *Server) refuse(w http.ResponseWriter, ref *refusal) {
 // those events to commit, sends the final acks and closes with 1001. It returns when all
 // connections are gone or ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.draining {
-		s.draining = true
-		gone := make(chan struct{})
-		s.gone = gone
-		go func() { s.conns.Wait(); close(gone) }()
-		go s.drainLoop(gone)
-	}
-	gone := s.gone
-	s.mu.Unlock()
+	s.shutdown.Do(func() {
+		s.draining.Store(true)
+		go s.drainLoop()
+	})
 	select {
-	case <-gone:
+	case <-s.gone:
 		return nil
 	case <-ctx.Done():
 		for _, c := range s.reg.all() {
@@ -206,10 +185,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-func (s *Server) isDraining() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.draining
+// accept completes the handshake of an upgrade admit has judged (its Origin checked, or refused:
+// closeRefused). RFC 6455 §10.8: the handshake's SHA-1 (Sec-WebSocket-Accept) protects no secret
+// and is no security function, so it may run outside FIPS 140-3 enforcement (fips140=only panics
+// on it).
+func accept(w http.ResponseWriter, r *http.Request) (ws *websocket.Conn, err error) {
+	fips140.WithoutEnforcement(func() {
+		ws, err = websocket.Accept(w, r, &websocket.AcceptOptions{
+			InsecureSkipVerify: true, // admit has checked Origin against the project's list
+			CompressionMode:    websocket.CompressionDisabled,
+		})
+	})
+	return ws, err
 }
 
 // Connections is the number of live WebSocket connections.

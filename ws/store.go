@@ -1,10 +1,6 @@
 package ws
 
-import (
-	"context"
-	"errors"
-	"github.com/jackc/pgx/v5/pgconn"
-)
+import "context"
 
 // Store is what the edge needs from the database.
 //
@@ -19,11 +15,4 @@ type Store interface {
 	// none); an identify it does not prove is refused with SQLSTATE UB001, traits over the
 	// per-user bounds with UB002 (store.SQLState…).
 	Identify(ctx context.Context, projectID, anonID, userID, userHash string, traits []byte) error
-}
-
-// refusedByPostgres reports whether err is PostgreSQL refusing the data (see Store).
-func refusedByPostgres(err error) (*pgconn.PgError, bool) {
-	var pgErr *pgconn.PgError
-	ok := errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23")
-	return pgErr, ok
 }

@@ -92,12 +92,13 @@ func (c *conn) takeLocked(batch [][]byte) [][]byte {
 	return batch
 }
 
-// reply is every server → client message but flags (docs/protocol.md).
+// reply is every server → client message (docs/protocol.md).
 type reply struct {
-	Type    string `json:"type"`
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
-	Seq     uint64 `json:"seq,omitempty"`
+	Type    string          `json:"type"`
+	Code    string          `json:"code,omitempty"`
+	Message string          `json:"message,omitempty"`
+	Seq     uint64          `json:"seq,omitempty"`
+	Flags   json.RawMessage `json:"flags,omitempty"`
 }
 
 // marshal encodes a message the relay builds itself; it cannot fail for these types.
@@ -114,23 +115,15 @@ var pongMessage = marshal(reply{Type: "pong"})
 
 func ackMessage(seq uint64) []byte { return marshal(reply{Type: "ack", Seq: seq}) }
 
-func errorMessage(seq uint64, e *protocol.Error) []byte {
-	return marshal(reply{Type: "error", Code: e.Code, Message: e.Message, Seq: seq})
-}
-
-// warningMessage notes that the message with seq was taken, but not quite as sent.
-func warningMessage(seq uint64, w *protocol.Warning) []byte {
-	return marshal(reply{Type: "warning", Code: w.Code, Message: w.Message, Seq: seq})
+// noteMessage answers the message with seq: typ "error" refuses it, "warning" notes that it was
+// taken, but not quite as sent.
+func noteMessage(typ string, seq uint64, e *protocol.Error) []byte {
+	return marshal(reply{Type: typ, Code: e.Code, Message: e.Message, Seq: seq})
 }
 
 // flagsMessage is the message carrying a flag set; flags.Set.Frame builds it once per distinct
 // set, and the same bytes go to every client that has the set.
-func flagsMessage(set []byte) []byte {
-	return marshal(struct {
-		Type  string          `json:"type"`
-		Flags json.RawMessage `json:"flags"`
-	}{"flags", set})
-}
+func flagsMessage(set []byte) []byte { return marshal(reply{Type: "flags", Flags: set}) }
 
 // drained runs on the drain loop: first it stops reading once the client has been quiet for
 // DrainIdle (or DrainMax has passed since start), so what was sent before the signal is read and a

@@ -25,9 +25,9 @@ func TestReplies(t *testing.T) {
 	}{
 		{"pong", pongMessage, map[string]any{"type": "pong"}},
 		{"ack", ackMessage(18446744073709551615), map[string]any{"type": "ack", "seq": 18446744073709551615.0}},
-		{"error with seq", errorMessage(7, protocol.NewError("rejected", `quote " backslash \ nul `+"\x00 <tag> é")),
+		{"error with seq", noteMessage("error", 7, protocol.NewError("rejected", `quote " backslash \ nul `+"\x00 <tag> é")),
 			map[string]any{"type": "error", "code": "rejected", "message": `quote " backslash \ nul ` + "\x00 <tag> é", "seq": 7.0}},
-		{"error without seq", errorMessage(0, protocol.NewError("bad_json", "x")),
+		{"error without seq", noteMessage("error", 0, protocol.NewError("bad_json", "x")),
 			map[string]any{"type": "error", "code": "bad_json", "message": "x"}},
 		{"flags", flagsMessage([]byte(`{"a":true,"b":false}`)),
 			map[string]any{"type": "flags", "flags": map[string]any{"a": true, "b": false}}},
