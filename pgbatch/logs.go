@@ -12,21 +12,22 @@ import (
 	"github.com/google/uuid"
 )
 
-// batchLog writes the batcher's lines about refused rows and retried flushes at most once per
-// interval each, counting what happened in between: one line per refused row let an attacker
-// write 28.5k lines (4 MB) in seconds (issue 10, item 16). Each line names the projects and
-// SQLSTATEs with their row counts, so the operator still sees who and why.
+// batchLog counts the rows PostgreSQL refused (for /readyz) and writes the batcher's lines about
+// them and about retried flushes at most once per interval each, counting what happened in
+// between: one line per refused row let an attacker write 28.5k lines (4 MB) in seconds (issue
+// 10, item 16). Each line names the projects and SQLSTATEs with their row counts, so the operator
+// still sees who and why.
 type batchLog struct {
 	log   *slog.Logger
 	every time.Duration
 
-	mu         sync.Mutex
-	isoNext    time.Time // when the next isolation line may be written
-	isolations int       // since the last isolation line
-	isoRows    int
-	refused    map[refusal]int
-	retryNext  time.Time
-	retries    int // since the last retry line
+	mu                  sync.Mutex
+	total               int64  // rows refused since start
+	lastCode            string // the SQLSTATE of the last one
+	isoNext, retryNext  time.Time
+	isolations, isoRows int // since the last isolation line
+	refused             map[refusal]int
+	retries             int // since the last retry line
 }
 
 // refusal is one project's rows refused with one SQLSTATE; kept: stored in beacon.events_rejected.
@@ -43,18 +44,44 @@ func newBatchLog(log *slog.Logger, every time.Duration) *batchLog {
 	return &batchLog{log: log, every: every, refused: map[refusal]int{}}
 }
 
-// isolated records one isolation of rows that set aside refused (rows per project and code) and
-// writes the summary line when one is due.
-func (l *batchLog) isolated(rows int, took time.Duration, refused map[refusal]int) {
+// Rejected reports how many rows PostgreSQL refused since start (kept in beacon.events_rejected,
+// or answered with a *RowError when even that failed) and the SQLSTATE of the last one.
+func (b *Batcher) Rejected() (rows int64, lastCode string) {
+	b.logs.mu.Lock()
+	defer b.logs.mu.Unlock()
+	return b.logs.total, b.logs.lastCode
+}
+
+// rejected counts part, answered with err once its isolation committed.
+func (l *batchLog) rejected(part items, err *RowError) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.total += int64(len(part))
+	l.lastCode = err.Code
+	for i := range part {
+		l.refused[refusal{project: part[i].ev.ProjectID, code: err.Code, kept: err.Kept}]++
+	}
+}
+
+// due reports whether a line may be written now on the stream whose next line is due at next,
+// and if so moves next on; l.mu is held.
+func (l *batchLog) due(next *time.Time) bool {
+	now := time.Now()
+	if now.Before(*next) {
+		return false
+	}
+	*next = now.Add(l.every)
+	return true
+}
+
+// isolated records one isolation of rows (its refused rows were counted by rejected) and writes
+// the summary line when one is due.
+func (l *batchLog) isolated(rows int, took time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.isolations++
 	l.isoRows += rows
-	for k, n := range refused {
-		l.refused[k] += n
-	}
-	if now := time.Now(); !now.Before(l.isoNext) {
-		l.isoNext = now.Add(l.every)
+	if l.due(&l.isoNext) {
 		l.writeIsolations("took_last", took)
 	}
 }
@@ -103,8 +130,7 @@ func (l *batchLog) retry(rows, attempt int, wait time.Duration, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.retries++
-	if now := time.Now(); !now.Before(l.retryNext) {
-		l.retryNext = now.Add(l.every)
+	if l.due(&l.retryNext) {
 		l.log.Warn("flush failed, will retry", "rows", rows, "attempt", attempt, "wait", wait, "error", err,
 			"retries_since_last_line", l.retries)
 		l.retries = 0

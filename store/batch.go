@@ -13,40 +13,38 @@ var (
 	copyIncoming = copySQL(pgx.Identifier{"pg_temp", "beacon_incoming"}.Sanitize())
 )
 
-// Batch is one ingest transaction on a COPY connection, or a savepoint inside one (Savepoint):
-// rows are acknowledged only after the outermost Commit.
+// Batch is one ingest transaction on a COPY connection (Write), or a savepoint inside one
+// (Savepoint): rows are acknowledged only after the outermost commit.
 type Batch struct{ tx pgx.Tx }
 
-// Begin starts an ingest transaction.
-func (s *Ingest) Begin(ctx context.Context) (*Batch, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
-	}
-	return &Batch{tx: tx}, nil
+// Write runs f in one ingest transaction and commits it; when f or the commit fails, nothing f
+// did is stored.
+func (s *Ingest) Write(ctx context.Context, f func(*Batch) error) error {
+	return run(ctx, s.pool.Begin, f)
 }
 
-// Savepoint starts a nested batch: its Rollback undoes only what it did, so one failing part of
-// a batch can be retried or set aside while the rest commits.
-func (b *Batch) Savepoint(ctx context.Context) (*Batch, error) {
-	tx, err := b.tx.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("savepoint: %w", err)
-	}
-	return &Batch{tx: tx}, nil
+// Savepoint runs f under a savepoint of b: when f fails, only what f did is undone, so one
+// failing part of a batch can be retried or set aside while the rest commits.
+func (b *Batch) Savepoint(ctx context.Context, f func(*Batch) error) error {
+	return run(ctx, b.tx.Begin, f)
 }
 
-// Commit commits the transaction (or releases the savepoint).
-func (b *Batch) Commit(ctx context.Context) error {
-	if err := b.tx.Commit(ctx); err != nil {
+// run runs f in the transaction (or savepoint) begin starts, committing (releasing) it when f
+// succeeds and rolling it back otherwise.
+func run(ctx context.Context, begin func(context.Context) (pgx.Tx, error), f func(*Batch) error) error {
+	tx, err := begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	// A no-op after Commit. Its error is the connection's: the next use reports it.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := f(&Batch{tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-// Rollback undoes the batch; a no-op after Commit, so it can be deferred.
-func (b *Batch) Rollback(ctx context.Context) {
-	_ = b.tx.Rollback(context.WithoutCancel(ctx)) // its error is the connection's: the next use reports it
 }
 
 // Copy stores rows in beacon.events with COPY, in the binary format appendCopy writes: what
