@@ -59,7 +59,6 @@ var ErrClosed = errors.New("pgbatch: closed")
 type Batcher struct {
 	store  *store.Ingest
 	cfg    Config
-	log    *slog.Logger
 	obs    Observer
 	budget *semaphore.Weighted
 	logs   *batchLog // refused rows and retries: throttled log lines, and the count for /readyz
@@ -89,7 +88,6 @@ func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger, obs Observer) *Batche
 	return &Batcher{
 		store:  store.NewIngest(pool),
 		cfg:    cfg,
-		log:    log,
 		obs:    obs,
 		budget: semaphore.NewWeighted(cfg.BufferBytes),
 		ready:  make(chan items, cfg.Writers),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -21,20 +22,21 @@ type batchLog struct {
 	log   *slog.Logger
 	every time.Duration
 
-	mu                  sync.Mutex
-	total               int64  // rows refused since start
-	lastCode            string // the SQLSTATE of the last one
-	isoNext, retryNext  time.Time
-	isolations, isoRows int // since the last isolation line
-	refused             map[refusal]int
-	retries             int // since the last retry line
+	mu                 sync.Mutex
+	total              int64  // rows refused since start
+	lastCode           string // the SQLSTATE of the last one
+	isoNext, retryNext time.Time
+	// since the last isolation line: isolations, their rows, and those refused, stored in
+	// beacon.events_rejected (kept) or not (lost), per project and SQLSTATE
+	isolations, isoRows, kept, lost int
+	refused                         map[refusal]int
+	retries                         int // since the last retry line
 }
 
-// refusal is one project's rows refused with one SQLSTATE; kept: stored in beacon.events_rejected.
+// refusal is one project's rows refused with one SQLSTATE; where says if they were kept.
 type refusal struct {
-	project uuid.UUID
-	code    string
-	kept    bool
+	project     uuid.UUID
+	code, where string
 }
 
 // maxRefusalsLogged bounds a line's length whatever the number of projects refused.
@@ -52,15 +54,20 @@ func (b *Batcher) Rejected() (rows int64, lastCode string) {
 	return b.logs.total, b.logs.lastCode
 }
 
-// rejected counts part, answered with err once its isolation committed.
+// rejected counts part, one project's rows answered with err once their isolation committed.
 func (l *batchLog) rejected(part items, err *RowError) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.total += int64(len(part))
 	l.lastCode = err.Code
-	for i := range part {
-		l.refused[refusal{project: part[i].ev.ProjectID, code: err.Code, kept: err.Kept}]++
+	where := "kept"
+	if err.Kept {
+		l.kept += len(part)
+	} else {
+		l.lost += len(part)
+		where = "NOT kept"
 	}
+	l.refused[refusal{project: part[0].ev.ProjectID, code: err.Code, where: where}] += len(part)
 }
 
 // due reports whether a line may be written now on the stream whose next line is due at next,
@@ -91,37 +98,23 @@ func (l *batchLog) writeIsolations(extra ...any) {
 	if l.isolations == 0 {
 		return
 	}
-	keys := make([]refusal, 0, len(l.refused))
-	kept, lost := 0, 0
-	for k, n := range l.refused {
-		keys = append(keys, k)
-		if k.kept {
-			kept += n
-		} else {
-			lost += n
-		}
-	}
-	slices.SortFunc(keys, func(a, b refusal) int { return l.refused[b] - l.refused[a] }) // most rows first
+	keys := slices.SortedFunc(maps.Keys(l.refused), func(a, b refusal) int { return l.refused[b] - l.refused[a] }) // most rows first
 	var parts []string
 	for i, k := range keys {
 		if i == maxRefusalsLogged {
 			parts = append(parts, fmt.Sprintf("and %d more", len(keys)-i))
 			break
 		}
-		where := "kept"
-		if !k.kept {
-			where = "NOT kept"
-		}
-		parts = append(parts, fmt.Sprintf("project %s %s: %d %s", k.project, k.code, l.refused[k], where))
+		parts = append(parts, fmt.Sprintf("project %s %s: %d %s", k.project, k.code, l.refused[k], k.where))
 	}
 	level := slog.LevelWarn
-	if lost > 0 {
+	if l.lost > 0 {
 		level = slog.LevelError // even beacon.events_rejected refused them: answered, stored nowhere
 	}
-	args := append([]any{"isolations", l.isolations, "rows_isolated", l.isoRows, "kept", kept, "not_kept", lost,
+	args := append([]any{"isolations", l.isolations, "rows_isolated", l.isoRows, "kept", l.kept, "not_kept", l.lost,
 		"refused", strings.Join(parts, "; "), "every", l.every}, extra...)
 	l.log.Log(context.Background(), level, "rows refused by PostgreSQL, kept in beacon.events_rejected (counts since the last such line)", args...)
-	l.isolations, l.isoRows = 0, 0
+	l.isolations, l.isoRows, l.kept, l.lost = 0, 0, 0, 0
 	clear(l.refused)
 }
 

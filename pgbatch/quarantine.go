@@ -2,6 +2,7 @@ package pgbatch
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -119,8 +120,8 @@ func (s *suspects) mark(project uuid.UUID) {
 	s.until[project] = time.Now().Add(suspectFor)
 }
 
-// hold splits batch into the rows of projects not suspected (rest, a shared batch) and one part
-// per suspected project.
+// hold splits batch into the rows of projects not suspected (rest, a shared batch: batch itself
+// when none is) and one part per suspected project.
 func (s *suspects) hold(batch items) (rest items, held []items) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -133,19 +134,16 @@ func (s *suspects) hold(batch items) (rest items, held []items) {
 			delete(s.until, p)
 		}
 	}
-	parts := byProject(batch)
-	if len(parts) == 1 {
-		if _, bad := s.until[batch[0].ev.ProjectID]; bad {
-			return nil, parts
-		}
-		return batch, nil
-	}
-	for _, part := range parts {
+	var clean []items
+	for _, part := range byProject(batch) {
 		if _, bad := s.until[part[0].ev.ProjectID]; bad {
 			held = append(held, part)
 		} else {
-			rest = append(rest, part...)
+			clean = append(clean, part)
 		}
 	}
-	return rest, held
+	if len(held) == 0 {
+		return batch, nil
+	}
+	return slices.Concat(clean...), held
 }
