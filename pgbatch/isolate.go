@@ -32,14 +32,13 @@ type outcome struct {
 
 // transact runs f in one transaction and settles what it did once it committed. An error (what:
 // …) leaves every event unanswered, for write to retry.
-func (b *Batcher) transact(ctx context.Context, what string, slow bool, f func(*txn) error) (*txn, error) {
+func (b *Batcher) transact(ctx context.Context, what string, slow bool, f func(*txn) error) error {
 	t := &txn{b: b, slow: slow}
-	err := b.store.Write(ctx, func(tx *store.Batch) error { t.tx = tx; return f(t) })
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+	if err := b.store.Write(ctx, func(tx *store.Batch) error { t.tx = tx; return f(t) }); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	t.settle()
-	return t, nil
+	return nil
 }
 
 // settle answers the parts stored and set aside, and hands the parts refused in a shared batch to
@@ -85,7 +84,7 @@ func (t *txn) try(ctx context.Context, part items) error {
 // and every event was answered; an error (transient) leaves the batch for write to retry.
 func (b *Batcher) isolate(ctx context.Context, j job) error {
 	start, levels := time.Now(), bits.Len(uint(len(j.batch)))
-	_, err := b.transact(ctx, "isolate bad rows", j.slow, func(t *txn) error {
+	err := b.transact(ctx, "isolate bad rows", j.slow, func(t *txn) error {
 		t.budget = 16 * levels
 		return t.halve(ctx, j.batch, j.err, levels)
 	})

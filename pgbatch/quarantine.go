@@ -30,7 +30,7 @@ func (b *Batcher) splitProjects(ctx context.Context, j job) error {
 	// Refused in another batch meanwhile: trying those here could wait on the row locks of the
 	// quarantine's open isolation, and hold this batch's other projects with it.
 	rest, held := b.suspects.hold(j.batch)
-	t, err := b.transact(ctx, "split batch by project", j.slow, func(t *txn) error {
+	err := b.transact(ctx, "split batch by project", j.slow, func(t *txn) error {
 		for _, part := range byProject(rest) {
 			err := j.err // a project alone in the batch failed the COPY already
 			if len(part) < len(j.batch) {
@@ -49,7 +49,7 @@ func (b *Batcher) splitProjects(ctx context.Context, j job) error {
 		return err
 	}
 	for _, part := range held {
-		b.quarantine <- job{batch: part, slow: t.slow}
+		b.quarantine <- job{batch: part, slow: j.slow}
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ func (b *Batcher) write(ctx context.Context, j job) (refused bool) {
 		}
 		if attempt > 1 || j.err == nil {
 			start := time.Now()
-			_, j.err = b.transact(ctx, "flush batch", j.slow, func(t *txn) error { return copyRows(ctx, t.tx, j.batch, j.slow) })
+			j.err = b.transact(ctx, "flush batch", j.slow, func(t *txn) error { return copyRows(ctx, t.tx, j.batch, j.slow) })
 			b.obs.Flushed(len(j.batch), time.Since(start), j.err)
 		}
 		switch kind := classify(j.err); {

@@ -3,14 +3,16 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 )
 
 var (
-	copyEvents   = copySQL(pgx.Identifier{"beacon", "events"}.Sanitize())
-	copyIncoming = copySQL(pgx.Identifier{"pg_temp", "beacon_incoming"}.Sanitize())
+	copyEvents      = copySQL(pgx.Identifier{"beacon", "events"}.Sanitize())
+	copyIncoming    = copySQL(pgx.Identifier{"pg_temp", "beacon_incoming"}.Sanitize())
+	rejectedTable   = pgx.Identifier{"beacon", "events_rejected"}
+	rejectedColumns = append(slices.Clip(columns), "error_code", "error_message")
 )
 
 // Batch is one ingest transaction on a COPY connection (Write), or a savepoint inside one
@@ -93,28 +95,22 @@ func (b *Batch) CopyDedup(ctx context.Context, rows Rows) error {
 }
 
 // Reject keeps rows in beacon.events_rejected with the error that refused them, so the batch
-// holding them can commit and its senders be acknowledged without losing them.
+// holding them can commit and its senders be acknowledged without losing them. It is pgx's
+// COPY: dead letters are few, and props go in as text (they may not be valid jsonb).
 func (b *Batch) Reject(ctx context.Context, rows Rows, code, message string) error {
-	n := rows.Len()
-	projects, events := make([][16]byte, n), make([][16]byte, n)
-	sessions, anons, users, names, props := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	ts, received, sent := make([]time.Time, n), make([]time.Time, n), make([]*time.Time, n)
-	for i := range n {
+	_, err := b.tx.CopyFrom(ctx, rejectedTable, rejectedColumns, pgx.CopyFromSlice(rows.Len(), func(i int) ([]any, error) {
 		e := rows.Row(i)
-		projects[i], events[i], sessions[i], anons[i], users[i] = e.ProjectID, e.EventID, e.SessionID, e.AnonID, e.UserID
-		names[i], props[i], ts[i], received[i] = e.Name, string(e.Props), e.TS, e.ReceivedAt
-		if !e.SentTS.IsZero() {
-			sent[i] = &e.SentTS
+		var user, sent any // NULL unless set
+		if e.UserID != "" {
+			user = e.UserID
 		}
-	}
-	_, err := b.tx.Exec(ctx, `INSERT INTO beacon.events_rejected (project_id, event_id, session_id, anon_id,
-		user_id, name, props, ts, received_at, sent_ts, error_code, error_message)
-		SELECT p, e, s, a, NULLIF(u, ''), n, pr, t, r, st, $11, $12
-		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::timestamptz[], $9::timestamptz[], $10::timestamptz[]) AS x(p, e, s, a, u, n, pr, t, r, st)`,
-		projects, events, sessions, anons, users, names, props, ts, received, sent, code, message)
+		if !e.SentTS.IsZero() {
+			sent = e.SentTS
+		}
+		return []any{e.ProjectID, e.EventID, e.SessionID, e.AnonID, user, e.Name, string(e.Props), e.TS, e.ReceivedAt, sent, code, message}, nil
+	}))
 	if err != nil {
-		return fmt.Errorf("keep %d rejected rows: %w", n, err)
+		return fmt.Errorf("keep %d rejected rows: %w", rows.Len(), err)
 	}
 	return nil
 }

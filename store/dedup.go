@@ -77,19 +77,16 @@ func (b *Batch) claim(ctx context.Context, rows Rows, idx []int) (Rows, error) {
 	if err != nil {
 		return nil, fmt.Errorf("claim event ids: %w", err)
 	}
-	keep := make([]bool, rows.Len())
-	for i := range keep {
-		keep[i] = true
-	}
+	drop := make([]bool, rows.Len())
 	for _, i := range idx {
-		keep[i] = false
+		drop[i] = true
 	}
 	for _, pos := range fresh {
-		keep[idx[pos-1]] = true
+		drop[idx[pos-1]] = false
 	}
 	sub := subset{rows: rows}
-	for i, k := range keep {
-		if k {
+	for i, d := range drop {
+		if !d {
 			sub.idx = append(sub.idx, i)
 		}
 	}
