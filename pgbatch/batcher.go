@@ -101,10 +101,10 @@ func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger, obs Observer) *Batche
 }
 
 // Add queues ev; done runs once when it is committed (nil) or refused by PostgreSQL (*RowError,
-// usually Kept in beacon.events_rejected), or with ctx's
-// or the shutdown's error if it could not be written. Add blocks while the buffer is full: that
-// is the backpressure that makes a connection stop reading. It returns an error only when ev was
-// not queued, and then done is not called.
+// usually Kept in beacon.events_rejected), or with ctx's or the shutdown's error if it could not
+// be written. Add blocks while the buffer is full: that is the backpressure that makes a
+// connection stop reading. It returns an error only when ev was not queued, and then done is not
+// called.
 func (b *Batcher) Add(ctx context.Context, ev Event, done func(error)) error {
 	w := min(weight(&ev), b.cfg.BufferBytes)
 	if err := b.budget.Acquire(ctx, w); err != nil {
