@@ -59,7 +59,7 @@ func (b *Batch) Copy(ctx context.Context, rows Rows) error {
 			return err
 		}
 	}
-	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(rows), copyEvents); err != nil {
+	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(rows, (*Event).appendCopy), copyEvents); err != nil {
 		return fmt.Errorf("copy events: %w", err)
 	}
 	return nil
@@ -83,7 +83,7 @@ func (b *Batch) CopyDedup(ctx context.Context, rows Rows) error {
 		(LIKE beacon.event_row) ON COMMIT DELETE ROWS`); err != nil {
 		return fmt.Errorf("create temp table: %w", err)
 	}
-	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(rows), copyIncoming); err != nil {
+	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(rows, (*Event).appendCopy), copyIncoming); err != nil {
 		return fmt.Errorf("copy into temp table: %w", err)
 	}
 	// TRUNCATE as well as ON COMMIT: a batch being isolated runs this more than once per transaction.
