@@ -33,29 +33,22 @@ type Config struct {
 }
 
 func (c *Config) fill() {
-	if c.BatchSize <= 0 {
-		c.BatchSize = 5000
-	}
-	if c.FlushInterval <= 0 {
-		c.FlushInterval = 50 * time.Millisecond
-	}
-	if c.BufferBytes <= 0 {
-		c.BufferBytes = 64 << 20
-	}
-	if c.Writers <= 0 {
-		c.Writers = 2
-	}
-	if c.RetryMin <= 0 {
-		c.RetryMin = 100 * time.Millisecond
-	}
-	if c.RetryMax <= 0 {
-		c.RetryMax = 5 * time.Second
-	}
-	if c.LogEvery <= 0 {
-		c.LogEvery = 10 * time.Second
-	}
+	orDefault(&c.BatchSize, 5000)
+	orDefault(&c.FlushInterval, 50*time.Millisecond)
+	orDefault(&c.BufferBytes, 64<<20)
+	orDefault(&c.Writers, 2)
+	orDefault(&c.RetryMin, 100*time.Millisecond)
+	orDefault(&c.RetryMax, 5*time.Second)
+	orDefault(&c.LogEvery, 10*time.Second)
 	if c.RejectRetries == 0 {
 		c.RejectRetries = 2
+	}
+}
+
+// orDefault sets *v to def unless it is positive.
+func orDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
 	}
 }
 
@@ -66,18 +59,15 @@ var ErrClosed = errors.New("pgbatch: closed")
 type Batcher struct {
 	store  *store.Ingest
 	cfg    Config
-	log    *slog.Logger
 	obs    Observer
 	budget *semaphore.Weighted
-	status rejections
-	logs   *batchLog
+	logs   *batchLog // refused rows and retries: throttled log lines, and the count for /readyz
 
 	// quarantine takes the rows of projects whose rows PostgreSQL refused out of a shared batch;
 	// one goroutine retries and isolates them (splitProjects).
 	quarantine chan job
-	suspects   suspects // projects whose rows go to the quarantine straight away
-	closing    chan struct{}
-	closeOnce  sync.Once
+	suspects   suspects      // projects whose rows go to the quarantine straight away
+	closing    chan struct{} // closed with closed: the quarantine stops resting between jobs
 
 	mu      sync.Mutex
 	batch   items
@@ -98,7 +88,6 @@ func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger, obs Observer) *Batche
 	return &Batcher{
 		store:  store.NewIngest(pool),
 		cfg:    cfg,
-		log:    log,
 		obs:    obs,
 		budget: semaphore.NewWeighted(cfg.BufferBytes),
 		ready:  make(chan items, cfg.Writers),
@@ -112,10 +101,10 @@ func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger, obs Observer) *Batche
 }
 
 // Add queues ev; done runs once when it is committed (nil) or refused by PostgreSQL (*RowError,
-// usually Kept in beacon.events_rejected), or with ctx's
-// or the shutdown's error if it could not be written. Add blocks while the buffer is full: that
-// is the backpressure that makes a connection stop reading. It returns an error only when ev was
-// not queued, and then done is not called.
+// usually Kept in beacon.events_rejected), or with ctx's or the shutdown's error if it could not
+// be written. Add blocks while the buffer is full: that is the backpressure that makes a
+// connection stop reading. It returns an error only when ev was not queued, and then done is not
+// called.
 func (b *Batcher) Add(ctx context.Context, ev Event, done func(error)) error {
 	w := min(weight(&ev), b.cfg.BufferBytes)
 	if err := b.budget.Acquire(ctx, w); err != nil {
@@ -169,13 +158,7 @@ func (b *Batcher) Run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			for batch := range b.ready {
-				rest, held := b.suspects.hold(batch)
-				for _, part := range held {
-					b.quarantine <- job{batch: part}
-				}
-				if len(rest) > 0 {
-					b.write(ctx, job{batch: rest, shared: true})
-				}
+				b.write(ctx, job{batch: batch, shared: true})
 			}
 		}()
 	}
@@ -216,9 +199,11 @@ func (b *Batcher) ageLoop() {
 // Close stops taking events, flushes what is buffered and waits for the writers, or for ctx.
 func (b *Batcher) Close(ctx context.Context) error {
 	b.mu.Lock()
-	b.closed = true
+	if !b.closed {
+		b.closed = true
+		close(b.closing)
+	}
 	b.mu.Unlock()
-	b.closeOnce.Do(func() { close(b.closing) }) // the quarantine stops resting between jobs
 	select {
 	case <-b.stopped:
 		return nil

@@ -42,12 +42,10 @@ type items []item
 func (s items) Len() int               { return len(s) }
 func (s items) Row(i int) *store.Event { return &s[i].ev }
 
-// finish answers every event of batch whose callback has not run yet.
+// finish answers every event of batch with err.
 func finish(batch items, err error) {
 	for i := range batch {
-		if batch[i].done != nil {
-			batch[i].done(err)
-		}
+		batch[i].done(err)
 	}
 }
 

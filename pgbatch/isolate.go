@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -13,160 +12,126 @@ import (
 	"github.com/beacon-analytics/beacon/store"
 )
 
-// isolation is one batch's search for the rows PostgreSQL refuses, inside one transaction: each
-// half of a failing part is tried under a savepoint; a half that fails is halved again, down to
-// one row or maxDepth; what still fails is kept in beacon.events_rejected. Each level re-copies
-// at most the batch once, so the work is bounded by depth × batch rows, and copies (the
-// statements) by the budget, 16 per level: one bad row in 5,000 costs 2 × 13 COPYs of shrinking
-// halves, so about eight are isolated exactly; a trigger that refuses every row stops at the
-// budget and sets the failing parts aside whole (good rows among them are kept there too).
-type isolation struct {
-	b        *Batcher
-	tx       *store.Batch
-	slow     bool
-	maxDepth int
-	budget   int // sub-COPYs left
-	aside    []aside
-	stored   int
-	refused  map[refusal]int // rows set aside per project and code, for the log
+// txn is one transaction in which parts of a batch are copied under savepoints (try), so a part
+// PostgreSQL refuses rolls back alone and the others commit. What becomes of each part once the
+// transaction committed is in done (settle).
+type txn struct {
+	b      *Batcher
+	tx     *store.Batch
+	slow   bool // a duplicate was seen: take the ON CONFLICT path
+	done   []outcome
+	budget int // sub-COPYs left to isolate
 }
 
-// aside is a part of the batch set aside, with the answer its events get after the commit.
-type aside struct {
+// outcome is a part of a batch and its answer after the commit: nil (stored), a *RowError (set
+// aside), or the error PostgreSQL refused it with in a shared batch (for the quarantine).
+type outcome struct {
 	part items
-	err  *RowError
+	err  error
 }
 
-// isolate writes batch in one transaction, isolating the rows that fail with first. It returns
-// nil once that transaction committed and every event was answered; an error (transient) leaves
-// the batch unanswered for write to retry.
-func (b *Batcher) isolate(ctx context.Context, batch items, slow bool, first error) error {
-	start := time.Now()
-	tx, err := b.store.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("isolate bad rows: %w", err)
+// transact runs f in one transaction and settles what it did once it committed. An error (what:
+// …) leaves every event unanswered, for write to retry.
+func (b *Batcher) transact(ctx context.Context, what string, slow bool, f func(*txn) error) error {
+	t := &txn{b: b, slow: slow}
+	if err := b.store.Write(ctx, func(tx *store.Batch) error { t.tx = tx; return f(t) }); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	defer tx.Rollback(ctx)
-	depth := bits.Len(uint(len(batch)))
-	iso := &isolation{b: b, tx: tx, slow: slow, maxDepth: depth, budget: 16 * depth, refused: map[refusal]int{}}
-	if err := iso.split(ctx, batch, first, 0); err != nil {
-		return fmt.Errorf("isolate bad rows: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("isolate bad rows: %w", err)
-	}
-	b.logs.isolated(len(batch), time.Since(start), iso.refused)
-	iso.answer(batch)
+	t.settle()
 	return nil
 }
 
-// split stores part, which failed with err, as two halves; a failing half is split again.
-func (iso *isolation) split(ctx context.Context, part items, err error, depth int) error {
-	if len(part) == 1 || depth >= iso.maxDepth {
-		return iso.reject(ctx, part, err)
-	}
-	half := len(part) / 2
-	for _, h := range []items{part[:half], part[half:]} {
-		if iso.budget <= 0 {
-			if err := iso.reject(ctx, h, err); err != nil {
-				return err
-			}
-			continue
-		}
-		iso.budget--
-		err := iso.try(ctx, h)
-		switch classify(err) {
-		case ok:
-			iso.stored += len(h)
-		case badRow, bug:
-			if err := iso.split(ctx, h, err, depth+1); err != nil {
-				return err
-			}
+// settle answers the parts stored and set aside, and hands the parts refused in a shared batch to
+// the quarantine, suspecting their project.
+func (t *txn) settle() {
+	for _, o := range t.done {
+		var rowErr *RowError
+		switch {
+		case o.err == nil:
+			t.b.obs.Committed(len(o.part))
+			finish(o.part, nil)
+		case errors.As(o.err, &rowErr):
+			t.b.obs.Rejected(rowErr.Code, len(o.part))
+			t.b.logs.rejected(o.part, rowErr)
+			finish(o.part, rowErr)
 		default:
-			return err
+			t.b.suspects.mark(o.part[0].ev.ProjectID)
+			t.b.quarantine <- job{batch: o.part, err: o.err, slow: t.slow}
 		}
 	}
-	return nil
 }
 
 // try copies part under a savepoint, the ON CONFLICT way once a duplicate was seen.
-func (iso *isolation) try(ctx context.Context, part items) error {
+func (t *txn) try(ctx context.Context, part items) error {
 	start := time.Now()
-	err := iso.savepoint(ctx, func(sp *store.Batch) error { return copyRows(ctx, sp, part, iso.slow) })
-	if classify(err) == duplicate && !iso.slow {
-		iso.slow = true
-		err = iso.savepoint(ctx, func(sp *store.Batch) error { return copyRows(ctx, sp, part, true) })
+	err := t.tx.Savepoint(ctx, func(sp *store.Batch) error { return copyRows(ctx, sp, part, t.slow) })
+	if classify(err) == duplicate && !t.slow {
+		t.slow = true
+		err = t.tx.Savepoint(ctx, func(sp *store.Batch) error { return copyRows(ctx, sp, part, true) })
 	}
-	iso.b.obs.Flushed(len(part), time.Since(start), err)
+	t.b.obs.Flushed(len(part), time.Since(start), err)
 	return err
+}
+
+// isolate writes j's batch, which failed with j.err, in one transaction, isolating the rows
+// PostgreSQL refuses: each half of a failing part is tried under a savepoint, and a half that
+// fails is halved again, down to one row or as many levels as the batch has bits; what still
+// fails is kept in beacon.events_rejected. Each level re-copies at most the batch once, so the
+// work is bounded by levels × batch rows, and copies (the statements) by the budget, 16 per
+// level: one bad row in 5,000 costs 2 × 13 COPYs of shrinking halves, so about eight are isolated
+// exactly; a trigger that refuses every row stops at the budget and sets the failing parts aside
+// whole (good rows among them are kept there too). It returns nil once the transaction committed
+// and every event was answered; an error (transient) leaves the batch for write to retry.
+func (b *Batcher) isolate(ctx context.Context, j job) error {
+	start, levels := time.Now(), bits.Len(uint(len(j.batch)))
+	err := b.transact(ctx, "isolate bad rows", j.slow, func(t *txn) error {
+		t.budget = 16 * levels
+		return t.halve(ctx, j.batch, j.err, levels)
+	})
+	if err == nil {
+		b.logs.isolated(len(j.batch), time.Since(start))
+	}
+	return err
+}
+
+// halve stores part, which failed with err, as two halves; a failing half is halved again. Out
+// of levels or budget, a part is set aside whole with the error its parent failed with.
+func (t *txn) halve(ctx context.Context, part items, err error, levels int) error {
+	if len(part) == 1 || levels == 0 || t.budget == 0 {
+		return t.reject(ctx, part, err)
+	}
+	half := len(part) / 2
+	for _, h := range []items{part[:half], part[half:]} {
+		hErr := err
+		if t.budget > 0 {
+			t.budget--
+			hErr = t.try(ctx, h)
+		}
+		switch classify(hErr) {
+		case ok:
+			t.done = append(t.done, outcome{part: h})
+		case badRow, bug:
+			if err := t.halve(ctx, h, hErr, levels-1); err != nil {
+				return err
+			}
+		default:
+			return hErr
+		}
+	}
+	return nil
 }
 
 // reject keeps part in beacon.events_rejected with err's code and message; its events will be
 // answered with a *RowError saying so (Kept), or not when PostgreSQL refused even that.
-func (iso *isolation) reject(ctx context.Context, part items, err error) error {
+func (t *txn) reject(ctx context.Context, part items, err error) error {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return err
 	}
-	keepErr := iso.savepoint(ctx, func(sp *store.Batch) error { return sp.Reject(ctx, part, pgErr.Code, pgErr.Message) })
-	rowErr := &RowError{Code: pgErr.Code, Message: pgErr.Message, Kept: keepErr == nil}
-	switch classify(keepErr) {
-	case ok, badRow, bug: // logged once per isolation, with counts (batchLog)
-	default:
+	keepErr := t.tx.Savepoint(ctx, func(sp *store.Batch) error { return sp.Reject(ctx, part, pgErr.Code, pgErr.Message) })
+	if kind := classify(keepErr); kind != ok && kind != badRow && kind != bug {
 		return keepErr
 	}
-	for i := range part {
-		iso.refused[refusal{project: part[i].ev.ProjectID, code: pgErr.Code, kept: rowErr.Kept}]++
-	}
-	iso.aside = append(iso.aside, aside{part: part, err: rowErr})
+	t.done = append(t.done, outcome{part, &RowError{Code: pgErr.Code, Message: pgErr.Message, Kept: keepErr == nil}})
 	return nil
-}
-
-// savepoint runs f under a savepoint of the isolation's transaction, released on success.
-func (iso *isolation) savepoint(ctx context.Context, f func(*store.Batch) error) error {
-	sp, err := iso.tx.Savepoint(ctx)
-	if err != nil {
-		return err
-	}
-	defer sp.Rollback(ctx)
-	if err := f(sp); err != nil {
-		return err
-	}
-	return sp.Commit(ctx)
-}
-
-// answer runs after the commit: parts set aside get their *RowError, the rest nil.
-func (iso *isolation) answer(batch items) {
-	for _, a := range iso.aside {
-		iso.b.obs.Rejected(a.err.Code, len(a.part))
-		iso.b.status.add(a.err.Code, len(a.part))
-		finish(a.part, a.err)
-		for j := range a.part {
-			a.part[j].done = nil
-		}
-	}
-	iso.b.obs.Committed(iso.stored)
-	finish(batch, nil)
-}
-
-// rejections counts the rows set aside since start, for /readyz.
-type rejections struct {
-	mu   sync.Mutex
-	rows int64
-	last string
-}
-
-func (r *rejections) add(code string, rows int) {
-	r.mu.Lock()
-	r.rows += int64(rows)
-	r.last = code
-	r.mu.Unlock()
-}
-
-// Rejected reports how many rows PostgreSQL refused since start (kept in beacon.events_rejected,
-// or answered with a *RowError when even that failed) and the SQLSTATE of the last one.
-func (b *Batcher) Rejected() (rows int64, lastCode string) {
-	b.status.mu.Lock()
-	defer b.status.mu.Unlock()
-	return b.status.rows, b.status.last
 }

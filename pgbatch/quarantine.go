@@ -2,7 +2,7 @@ package pgbatch
 
 import (
 	"context"
-	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,58 +19,37 @@ type job struct {
 	shared bool
 }
 
-// splitProjects handles a shared batch that failed with first, an error a row caused: in one
+// splitProjects handles a shared batch that failed with j.err, an error a row caused: in one
 // transaction, each project's rows are copied under a savepoint; the projects whose rows all
 // pass commit and are answered at once, and each failing project's rows go to the quarantine,
 // whose one goroutine retries and isolates them (write with shared = false). So rows PostgreSQL
 // refuses cost their own project the retries and the halving, and another project's events in
 // the same batch only one more COPY, instead of stalling every writer (issue 10, item 2). It
 // returns a transient error, with nothing answered, when the transaction could not commit.
-func (b *Batcher) splitProjects(ctx context.Context, j job, first error) error {
-	parts := byProject(j.batch)
-	if len(parts) == 1 {
-		b.suspects.mark(j.batch[0].ev.ProjectID)
-		b.quarantine <- job{batch: j.batch, err: first, slow: j.slow}
+func (b *Batcher) splitProjects(ctx context.Context, j job) error {
+	// Refused in another batch meanwhile: trying those here could wait on the row locks of the
+	// quarantine's open isolation, and hold this batch's other projects with it.
+	rest, held := b.suspects.hold(j.batch)
+	err := b.transact(ctx, "split batch by project", j.slow, func(t *txn) error {
+		for _, part := range byProject(rest) {
+			err := j.err // a project alone in the batch failed the COPY already
+			if len(part) < len(j.batch) {
+				err = t.try(ctx, part)
+			}
+			switch classify(err) {
+			case ok, badRow, bug:
+				t.done = append(t.done, outcome{part, err})
+			default:
+				return err
+			}
+		}
 		return nil
-	}
-	tx, err := b.store.Begin(ctx)
+	})
 	if err != nil {
-		return fmt.Errorf("split batch by project: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	iso := &isolation{b: b, tx: tx, slow: j.slow}
-	var good, failing, held []items
-	var errs []error
-	for _, part := range parts {
-		if b.suspects.is(part[0].ev.ProjectID) {
-			// Refused in another batch meanwhile: trying it here could wait on the row locks of
-			// the quarantine's open isolation, and hold this batch's other projects with it.
-			held = append(held, part)
-			continue
-		}
-		err := iso.try(ctx, part)
-		switch classify(err) {
-		case ok:
-			good = append(good, part)
-		case badRow, bug:
-			failing, errs = append(failing, part), append(errs, err)
-		default:
-			return fmt.Errorf("split batch by project: %w", err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("split batch by project: %w", err)
-	}
-	for _, part := range good {
-		b.obs.Committed(len(part))
-		finish(part, nil)
-	}
-	for i, part := range failing {
-		b.suspects.mark(part[0].ev.ProjectID)
-		b.quarantine <- job{batch: part, err: errs[i], slow: iso.slow}
+		return err
 	}
 	for _, part := range held {
-		b.quarantine <- job{batch: part, slow: iso.slow}
+		b.quarantine <- job{batch: part, slow: j.slow}
 	}
 	return nil
 }
@@ -141,16 +120,8 @@ func (s *suspects) mark(project uuid.UUID) {
 	s.until[project] = time.Now().Add(suspectFor)
 }
 
-// is reports whether project is suspected now.
-func (s *suspects) is(project uuid.UUID) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.until[project]
-	return ok && time.Now().Before(t)
-}
-
-// hold splits batch into the rows of projects not suspected (rest, a shared batch) and one part
-// per suspected project.
+// hold splits batch into the rows of projects not suspected (rest, a shared batch: batch itself
+// when none is) and one part per suspected project.
 func (s *suspects) hold(batch items) (rest items, held []items) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -163,19 +134,16 @@ func (s *suspects) hold(batch items) (rest items, held []items) {
 			delete(s.until, p)
 		}
 	}
-	parts := byProject(batch)
-	if len(parts) == 1 {
-		if _, bad := s.until[batch[0].ev.ProjectID]; bad {
-			return nil, parts
-		}
-		return batch, nil
-	}
-	for _, part := range parts {
+	var clean []items
+	for _, part := range byProject(batch) {
 		if _, bad := s.until[part[0].ev.ProjectID]; bad {
 			held = append(held, part)
 		} else {
-			rest = append(rest, part...)
+			clean = append(clean, part)
 		}
 	}
-	return rest, held
+	if len(held) == 0 {
+		return batch, nil
+	}
+	return slices.Concat(clean...), held
 }

@@ -20,82 +20,56 @@ import (
 // ends. A job that comes with an error starts from it instead of copying again. It reports
 // whether PostgreSQL refused a row of the batch (the quarantine rests after such a job).
 func (b *Batcher) write(ctx context.Context, j job) (refused bool) {
-	batch, err, bugRetries := j.batch, j.err, 0
+	bugRetries := 0
 	for attempt := 1; ; attempt++ {
 		if j.shared {
 			// A project may have been refused since this batch was taken (or on the last try):
 			// its rows go to the quarantine before they can fail this COPY or wait on its locks.
 			var held []items
-			if batch, held = b.suspects.hold(batch); len(held) > 0 {
-				for _, part := range held {
-					b.quarantine <- job{batch: part, slow: j.slow}
-				}
-				j.batch = batch
-				if len(batch) == 0 {
-					return false
-				}
+			j.batch, held = b.suspects.hold(j.batch)
+			for _, part := range held {
+				b.quarantine <- job{batch: part, slow: j.slow}
+			}
+			if len(j.batch) == 0 {
+				return false
 			}
 		}
 		if attempt > 1 || j.err == nil {
 			start := time.Now()
-			err = b.copyBatch(ctx, batch, j.slow)
-			b.obs.Flushed(len(batch), time.Since(start), err)
+			j.err = b.transact(ctx, "flush batch", j.slow, func(t *txn) error { return copyRows(ctx, t.tx, j.batch, j.slow) })
+			b.obs.Flushed(len(j.batch), time.Since(start), j.err)
 		}
-		kind := classify(err)
-		if (kind == badRow || kind == bug) && j.shared {
-			if err = b.splitProjects(ctx, j, err); err == nil {
+		switch kind := classify(j.err); {
+		case kind == ok:
+			b.obs.Committed(len(j.batch))
+			finish(j.batch, nil)
+			return refused
+		case kind == duplicate && !j.slow:
+			j.slow = true // some rows were stored before: let ON CONFLICT skip them
+			continue
+		case (kind == badRow || kind == bug) && j.shared:
+			if j.err = b.splitProjects(ctx, j); j.err == nil {
 				return true
 			}
-			kind = transient // the split's transaction did not commit: nothing was answered
-		}
-		if kind == bug && bugRetries < b.cfg.RejectRetries {
-			bugRetries++
-			kind = transient // a migration may fix it: wait and retry the whole batch
-		}
-		switch kind {
-		case ok:
-			b.obs.Committed(len(batch))
-			finish(batch, nil)
-			return refused
-		case duplicate:
-			if !j.slow {
-				j.slow = true // some rows were stored before: let ON CONFLICT skip them
-				continue
-			}
-		case badRow, bug:
-			b.suspects.mark(batch[0].ev.ProjectID) // in the quarantine: one project; keep it there
+		case kind == bug && bugRetries < b.cfg.RejectRetries:
+			bugRetries++ // a migration may fix it: wait and retry the whole batch
+		case kind == badRow || kind == bug:
+			b.suspects.mark(j.batch[0].ev.ProjectID) // in the quarantine: one project; keep it there
 			refused = true
-			if err = b.isolate(ctx, batch, j.slow, err); err == nil {
+			if j.err = b.isolate(ctx, j); j.err == nil {
 				return true
 			}
 		}
 		wait := backoff(b.cfg.RetryMin, b.cfg.RetryMax, attempt)
-		b.obs.Retrying(err, attempt, wait)
-		b.logs.retry(len(batch), attempt, wait, err)
+		b.obs.Retrying(j.err, attempt, wait)
+		b.logs.retry(len(j.batch), attempt, wait, j.err)
 		select {
 		case <-ctx.Done():
-			finish(batch, fmt.Errorf("flush batch: gave up: %w", ctx.Err()))
+			finish(j.batch, fmt.Errorf("flush batch: gave up: %w", ctx.Err()))
 			return refused
 		case <-time.After(wait):
 		}
 	}
-}
-
-// copyBatch writes batch in one transaction: straight COPY into beacon.events, or (slow) through
-// the ON CONFLICT path, which drops re-sent events.
-func (b *Batcher) copyBatch(ctx context.Context, batch items, slow bool) error {
-	tx, err := b.store.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("flush batch: %w", err)
-	}
-	defer tx.Rollback(ctx)
-	if err := copyRows(ctx, tx, batch, slow); err != nil {
-		return fmt.Errorf("flush batch: %w", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("flush batch: %w", err)
-	}
-	return nil
 }
 
 // copyRows is one COPY of rows into tx, the fast way or the ON CONFLICT way.

@@ -3,50 +3,50 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 )
 
 var (
-	copyEvents   = copySQL(pgx.Identifier{"beacon", "events"}.Sanitize())
-	copyIncoming = copySQL(pgx.Identifier{"pg_temp", "beacon_incoming"}.Sanitize())
+	copyEvents      = copySQL(pgx.Identifier{"beacon", "events"}.Sanitize())
+	copyIncoming    = copySQL(pgx.Identifier{"pg_temp", "beacon_incoming"}.Sanitize())
+	rejectedTable   = pgx.Identifier{"beacon", "events_rejected"}
+	rejectedColumns = append(slices.Clip(columns), "error_code", "error_message")
 )
 
-// Batch is one ingest transaction on a COPY connection, or a savepoint inside one (Savepoint):
-// rows are acknowledged only after the outermost Commit.
+// Batch is one ingest transaction on a COPY connection (Write), or a savepoint inside one
+// (Savepoint): rows are acknowledged only after the outermost commit.
 type Batch struct{ tx pgx.Tx }
 
-// Begin starts an ingest transaction.
-func (s *Ingest) Begin(ctx context.Context) (*Batch, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
-	}
-	return &Batch{tx: tx}, nil
+// Write runs f in one ingest transaction and commits it; when f or the commit fails, nothing f
+// did is stored.
+func (s *Ingest) Write(ctx context.Context, f func(*Batch) error) error {
+	return run(ctx, s.pool.Begin, f)
 }
 
-// Savepoint starts a nested batch: its Rollback undoes only what it did, so one failing part of
-// a batch can be retried or set aside while the rest commits.
-func (b *Batch) Savepoint(ctx context.Context) (*Batch, error) {
-	tx, err := b.tx.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("savepoint: %w", err)
-	}
-	return &Batch{tx: tx}, nil
+// Savepoint runs f under a savepoint of b: when f fails, only what f did is undone, so one
+// failing part of a batch can be retried or set aside while the rest commits.
+func (b *Batch) Savepoint(ctx context.Context, f func(*Batch) error) error {
+	return run(ctx, b.tx.Begin, f)
 }
 
-// Commit commits the transaction (or releases the savepoint).
-func (b *Batch) Commit(ctx context.Context) error {
-	if err := b.tx.Commit(ctx); err != nil {
+// run runs f in the transaction (or savepoint) begin starts, committing (releasing) it when f
+// succeeds and rolling it back otherwise.
+func run(ctx context.Context, begin func(context.Context) (pgx.Tx, error), f func(*Batch) error) error {
+	tx, err := begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	// A no-op after Commit. Its error is the connection's: the next use reports it.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := f(&Batch{tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-// Rollback undoes the batch; a no-op after Commit, so it can be deferred.
-func (b *Batch) Rollback(ctx context.Context) {
-	_ = b.tx.Rollback(context.WithoutCancel(ctx)) // its error is the connection's: the next use reports it
 }
 
 // Copy stores rows in beacon.events with COPY, in the binary format appendCopy writes: what
@@ -59,7 +59,7 @@ func (b *Batch) Copy(ctx context.Context, rows Rows) error {
 			return err
 		}
 	}
-	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(rows), copyEvents); err != nil {
+	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(rows, (*Event).appendCopy), copyEvents); err != nil {
 		return fmt.Errorf("copy events: %w", err)
 	}
 	return nil
@@ -83,7 +83,7 @@ func (b *Batch) CopyDedup(ctx context.Context, rows Rows) error {
 		(LIKE beacon.event_row) ON COMMIT DELETE ROWS`); err != nil {
 		return fmt.Errorf("create temp table: %w", err)
 	}
-	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(rows), copyIncoming); err != nil {
+	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, newCopyReader(rows, (*Event).appendCopy), copyIncoming); err != nil {
 		return fmt.Errorf("copy into temp table: %w", err)
 	}
 	// TRUNCATE as well as ON COMMIT: a batch being isolated runs this more than once per transaction.
@@ -95,28 +95,22 @@ func (b *Batch) CopyDedup(ctx context.Context, rows Rows) error {
 }
 
 // Reject keeps rows in beacon.events_rejected with the error that refused them, so the batch
-// holding them can commit and its senders be acknowledged without losing them.
+// holding them can commit and its senders be acknowledged without losing them. It is pgx's
+// COPY: dead letters are few, and props go in as text (they may not be valid jsonb).
 func (b *Batch) Reject(ctx context.Context, rows Rows, code, message string) error {
-	n := rows.Len()
-	projects, events := make([][16]byte, n), make([][16]byte, n)
-	sessions, anons, users, names, props := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	ts, received, sent := make([]time.Time, n), make([]time.Time, n), make([]*time.Time, n)
-	for i := range n {
+	_, err := b.tx.CopyFrom(ctx, rejectedTable, rejectedColumns, pgx.CopyFromSlice(rows.Len(), func(i int) ([]any, error) {
 		e := rows.Row(i)
-		projects[i], events[i], sessions[i], anons[i], users[i] = e.ProjectID, e.EventID, e.SessionID, e.AnonID, e.UserID
-		names[i], props[i], ts[i], received[i] = e.Name, string(e.Props), e.TS, e.ReceivedAt
-		if !e.SentTS.IsZero() {
-			sent[i] = &e.SentTS
+		var user, sent any // NULL unless set
+		if e.UserID != "" {
+			user = e.UserID
 		}
-	}
-	_, err := b.tx.Exec(ctx, `INSERT INTO beacon.events_rejected (project_id, event_id, session_id, anon_id,
-		user_id, name, props, ts, received_at, sent_ts, error_code, error_message)
-		SELECT p, e, s, a, NULLIF(u, ''), n, pr, t, r, st, $11, $12
-		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::timestamptz[], $9::timestamptz[], $10::timestamptz[]) AS x(p, e, s, a, u, n, pr, t, r, st)`,
-		projects, events, sessions, anons, users, names, props, ts, received, sent, code, message)
+		if !e.SentTS.IsZero() {
+			sent = e.SentTS
+		}
+		return []any{e.ProjectID, e.EventID, e.SessionID, e.AnonID, user, e.Name, string(e.Props), e.TS, e.ReceivedAt, sent, code, message}, nil
+	}))
 	if err != nil {
-		return fmt.Errorf("keep %d rejected rows: %w", n, err)
+		return fmt.Errorf("keep %d rejected rows: %w", rows.Len(), err)
 	}
 	return nil
 }

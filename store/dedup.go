@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -41,22 +40,21 @@ func keyed(rows Rows) []int {
 // copyIDs writes the ids of rows at idx to beacon.event_ids with COPY: a 23505 means one was
 // already stored (a re-send), and the caller takes the ON CONFLICT path (CopyDedup).
 func (b *Batch) copyIDs(ctx context.Context, rows Rows, idx []int) error {
-	buf := make([]byte, 0, len(copyHeader)+len(idx)*56+2)
-	buf = append(buf, copyHeader...)
-	for _, i := range idx {
-		e := rows.Row(i)
-		buf = binary.BigEndian.AppendUint16(buf, 3)
-		buf = binary.BigEndian.AppendUint32(buf, 16)
-		buf = append(buf, e.ProjectID[:]...)
-		buf = binary.BigEndian.AppendUint32(buf, 16)
-		buf = append(buf, e.EventID[:]...)
-		buf = appendCopyTime(buf, e.ReceivedAt)
-	}
-	buf = append(buf, 0xff, 0xff)
-	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf), copyEventIDs); err != nil {
+	r := newCopyReader(subset{rows: rows, idx: idx}, (*Event).appendID)
+	if _, err := b.tx.Conn().PgConn().CopyFrom(ctx, r, copyEventIDs); err != nil {
 		return fmt.Errorf("copy event ids: %w", err)
 	}
 	return nil
+}
+
+// appendID appends e's (project_id, event_id, received_at) as one tuple of the binary COPY format.
+func (e *Event) appendID(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, 3)
+	b = binary.BigEndian.AppendUint32(b, 16)
+	b = append(b, e.ProjectID[:]...)
+	b = binary.BigEndian.AppendUint32(b, 16)
+	b = append(b, e.EventID[:]...)
+	return appendCopyTime(b, e.ReceivedAt)
 }
 
 // claim records the ids of rows at idx in beacon.event_ids, skipping ids already there, and
@@ -77,19 +75,16 @@ func (b *Batch) claim(ctx context.Context, rows Rows, idx []int) (Rows, error) {
 	if err != nil {
 		return nil, fmt.Errorf("claim event ids: %w", err)
 	}
-	keep := make([]bool, rows.Len())
-	for i := range keep {
-		keep[i] = true
-	}
+	drop := make([]bool, rows.Len())
 	for _, i := range idx {
-		keep[i] = false
+		drop[i] = true
 	}
 	for _, pos := range fresh {
-		keep[idx[pos-1]] = true
+		drop[idx[pos-1]] = false
 	}
 	sub := subset{rows: rows}
-	for i, k := range keep {
-		if k {
+	for i, d := range drop {
+		if !d {
 			sub.idx = append(sub.idx, i)
 		}
 	}

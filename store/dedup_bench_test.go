@@ -40,14 +40,7 @@ func BenchmarkCopyKeyedByID(b *testing.B) {
 						Name: "$pageview", Props: []byte(`{"path":"/pricing","referrer":"https://example.com/a/b","browser":"Firefox","n":12345}`), TS: ts, ReceivedAt: now}
 				}
 				b.StartTimer()
-				tx, err := in.Begin(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := tx.Copy(ctx, rows); err != nil {
-					b.Fatal(err)
-				}
-				if err := tx.Commit(ctx); err != nil {
+				if err := in.Write(ctx, func(tx *store.Batch) error { return tx.Copy(ctx, rows) }); err != nil {
 					b.Fatal(err)
 				}
 			}

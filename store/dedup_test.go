@@ -21,15 +21,7 @@ func ingestAsRelay(t *testing.T, in *store.Ingest, rows events) {
 	t.Helper()
 	ctx := context.Background()
 	write := func(f func(*store.Batch, context.Context, store.Rows) error) error {
-		b, err := in.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer b.Rollback(ctx)
-		if err := f(b, ctx, rows); err != nil {
-			return err
-		}
-		return b.Commit(ctx)
+		return in.Write(ctx, func(b *store.Batch) error { return f(b, ctx, rows) })
 	}
 	err := write((*store.Batch).Copy)
 	var pgErr *pgconn.PgError

@@ -94,17 +94,18 @@ type Rows interface {
 // copyReader streams a batch in the binary COPY format, encoding rows as the connection asks for
 // them, up to copyChunk bytes at a time.
 type copyReader struct {
-	batch Rows
-	next  int // first row not yet encoded
-	buf   []byte
-	off   int // read position in buf
-	ended bool
+	batch  Rows
+	encode func(*Event, []byte) []byte // a row's tuple: (*Event).appendCopy, or appendID
+	next   int                         // first row not yet encoded
+	buf    []byte
+	off    int // read position in buf
+	ended  bool
 }
 
 const copyChunk = 64 << 10
 
-func newCopyReader(batch Rows) *copyReader {
-	return &copyReader{batch: batch, buf: append(make([]byte, 0, copyChunk+1024), copyHeader...)}
+func newCopyReader(batch Rows, encode func(*Event, []byte) []byte) *copyReader {
+	return &copyReader{batch: batch, encode: encode, buf: append(make([]byte, 0, copyChunk+1024), copyHeader...)}
 }
 
 func (r *copyReader) Read(p []byte) (int, error) {
@@ -114,7 +115,7 @@ func (r *copyReader) Read(p []byte) (int, error) {
 		}
 		r.buf, r.off = r.buf[:0], 0
 		for r.next < r.batch.Len() && len(r.buf) < copyChunk {
-			r.buf = r.batch.Row(r.next).appendCopy(r.buf)
+			r.buf = r.encode(r.batch.Row(r.next), r.buf)
 			r.next++
 		}
 		if r.next == r.batch.Len() {

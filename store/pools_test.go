@@ -47,15 +47,7 @@ func TestCopyIsNotStarvedByTheSharedPool(t *testing.T) {
 	}
 	in := store.NewIngest(copyPool)
 	start := time.Now()
-	b, err := in.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Rollback(ctx)
-	if err := b.Copy(ctx, newEvents(project, "a", "b")); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Commit(ctx); err != nil {
+	if err := in.Write(ctx, func(b *store.Batch) error { return b.Copy(ctx, newEvents(project, "a", "b")) }); err != nil {
 		t.Fatal(err)
 	}
 	if n := queryInt(t, db, `SELECT count(*) FROM beacon.events`); n != 2 {

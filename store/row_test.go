@@ -86,7 +86,7 @@ func TestCopyReader(t *testing.T) {
 		}
 		want = append(want, 0xff, 0xff)
 		for _, piece := range []int{1, 7, 100 << 10} {
-			r := newCopyReader(batch)
+			r := newCopyReader(batch, (*Event).appendCopy)
 			var got []byte
 			p := make([]byte, piece)
 			for {

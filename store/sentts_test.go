@@ -28,15 +28,7 @@ func TestSentTSStoredOnEveryPath(t *testing.T) {
 	}
 	write := func(f func(b *store.Batch) error) {
 		t.Helper()
-		b, err := in.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Rollback(ctx)
-		if err := f(b); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Commit(ctx); err != nil {
+		if err := in.Write(ctx, f); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -104,17 +104,7 @@ func TestIngestStatementsAsRelay(t *testing.T) {
 	pool := relayPool(t, db.LoginAs(t, "beacon_relay"))
 	in := store.NewIngest(pool)
 	project := createProject(t, db)
-	write := func(f func(b *store.Batch) error) error {
-		b, err := in.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer b.Rollback(ctx)
-		if err := f(b); err != nil {
-			return err
-		}
-		return b.Commit(ctx)
-	}
+	write := func(f func(b *store.Batch) error) error { return in.Write(ctx, f) }
 	first := newEvents(project, "a", "b")
 	if err := write(func(b *store.Batch) error { return b.Copy(ctx, first) }); err != nil {
 		t.Fatal(err)
@@ -141,14 +131,10 @@ func TestIngestStatementsAsRelay(t *testing.T) {
 	bad[0].Props = []byte(`{"nul":"\u0000"}`)
 	bad[1].UserID = "u9"
 	err = write(func(b *store.Batch) error {
-		sp, err := b.Savepoint(ctx)
-		if err != nil {
-			return err
-		}
-		if err := sp.Copy(ctx, bad); !errors.As(err, &pgErr) || pgErr.Code != "22P05" {
+		err := b.Savepoint(ctx, func(sp *store.Batch) error { return sp.Copy(ctx, bad) })
+		if !errors.As(err, &pgErr) || pgErr.Code != "22P05" {
 			t.Fatalf("COPY of a NUL: %v, want 22P05", err)
 		}
-		sp.Rollback(ctx)
 		return b.Reject(ctx, bad, pgErr.Code, pgErr.Message)
 	})
 	if err != nil {
