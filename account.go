@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/beacon-analytics/beacon/api/password"
@@ -23,24 +21,20 @@ characters; common passwords are refused.`
 
 // accountCmd administers dashboard accounts as the database owner (DATABASE_URL), like project.
 func accountCmd(ctx context.Context, cfg Config, args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New(accountUsage)
-	}
-	return accountCreate(ctx, cfg, args[1:], os.Stdin)
+	return verbs{"create": accountCreate}.run(ctx, cfg, args, accountUsage)
 }
 
 // accountCreate makes an account and prints its id. Without --project the account is an admin:
 // owner of every project, those created later included (accounts.admin); with --project it is a
 // member of that project with the role. The creation and the membership are audited, in one
-// transaction.
-func accountCreate(ctx context.Context, cfg Config, args []string, stdin io.Reader) error {
-	fs := flag.NewFlagSet("account create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+// transaction. The password is read from standard input.
+func accountCreate(ctx context.Context, cfg Config, args []string) error {
+	fs := newFlags("account create")
 	email := fs.String("email", "", "sign-in email")
 	role := fs.String("role", "", "owner, editor or viewer")
 	project := fs.String("project", "", "project id (without it: owner of every project)")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		return errors.New(accountUsage)
+	if err := parseFlags(fs, args, accountUsage); err != nil {
+		return err
 	}
 	switch {
 	case !strings.Contains(*email, "@"):
@@ -50,10 +44,12 @@ func accountCreate(ctx context.Context, cfg Config, args []string, stdin io.Read
 	case *project == "" && *role != "owner":
 		return errors.New("account create: --project is required unless --role is owner (an owner of every project)")
 	}
-	if _, err := uuid.Parse(*project); *project != "" && err != nil {
-		return fmt.Errorf("account create: --project %q is not a project id", *project)
+	if *project != "" {
+		if err := checkProject("account create", *project); err != nil {
+			return err
+		}
 	}
-	pw, err := readPassword(stdin)
+	pw, err := readPassword(os.Stdin)
 	if err != nil {
 		return fmt.Errorf("account create: %w", err)
 	}

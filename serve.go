@@ -50,7 +50,8 @@ type relay struct {
 	audit   *auditstream.Streamer // AUDIT_STREAM's; nil when off
 }
 
-func serve(ctx context.Context, cfg Config) error {
+// serve runs the relay until ctx ends (the serve command; it takes no arguments).
+func serve(ctx context.Context, cfg Config, _ []string) error {
 	files, err := openFilesFor(cfg.MaxConns)
 	if err != nil {
 		return err
