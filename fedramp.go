@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
 	"crypto/fips140"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
-
-	"github.com/beacon-analytics/beacon/auditstream"
 )
 
 // fipsState is what the running binary says of its FIPS 140-3 mode (crypto/fips140), passed in
@@ -111,18 +106,4 @@ func logFedRAMP(log *slog.Logger, c Config) {
 	if f.Module == "latest" {
 		log.Warn("FIPS mode runs Go's current module, not a frozen validated one: build with GOFIPS140=v1.0.0 for production")
 	}
-}
-
-// newAuditStream opens AUDIT_STREAM's output (a bad path stops start-up) and returns its Streamer,
-// reading on connections of its own from DATABASE_URL (it holds the stream lock on one).
-func newAuditStream(cfg Config, log *slog.Logger) (*auditstream.Streamer, error) {
-	connect := func(ctx context.Context) (*pgx.Conn, error) {
-		c, err := pgx.ParseConfig(cfg.DatabaseURL)
-		if err != nil {
-			return nil, fmt.Errorf("DATABASE_URL: %w", err)
-		}
-		c.RuntimeParams["application_name"] = "beacon_audit_stream"
-		return pgx.ConnectConfig(ctx, c)
-	}
-	return auditstream.New(auditstream.Config{Target: cfg.AuditStream}, connect, log)
 }

@@ -34,26 +34,20 @@ func (r *relay) boundMemory(ctx context.Context) {
 		return
 	}
 	last := int64(-1)
-	set := func() {
+	set := func(context.Context) error {
 		limit := memoryLimit(r.cfg.BufferLimit, r.edge.Connections())
 		if limit != last {
 			debug.SetMemoryLimit(limit)
 			r.log.Debug("memory limit", "bytes", limit)
 			last = limit
 		}
+		return nil
 	}
-	set()
+	_ = set(ctx)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			debug.SetMemoryLimit(limitOff)
-			return
-		case <-t.C:
-			set()
-		}
-	}
+	every(ctx, t.C, set, r.log)
+	debug.SetMemoryLimit(limitOff)
 }
 
 // limitOff is the runtime's "no limit" value (math.MaxInt64), restored when the relay stops so

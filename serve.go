@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/fips140"
 	"crypto/tls"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -37,9 +39,10 @@ import (
 type relay struct {
 	cfg     Config
 	log     *slog.Logger
-	pool    *pgxpool.Pool // shared: connect, identify, flags, maintenance
-	copy    *pgxpool.Pool // the COPY writers' own
-	reads   *pgxpool.Pool // READ_DATABASE_URL's, for the dashboard's reads; nil without a replica
+	pool    *pgxpool.Pool  // shared: connect, identify, flags, maintenance
+	copy    *pgxpool.Pool  // the COPY writers' own
+	reads   *pgxpool.Pool  // READ_DATABASE_URL's, for the dashboard's reads; nil without a replica
+	proxies []netip.Prefix // TRUSTED_PROXIES, parsed
 	store   *store.Store
 	batcher *pgbatch.Batcher
 	pusher  *flags.Pusher
@@ -74,11 +77,7 @@ func serve(ctx context.Context, cfg Config, _ []string) error {
 	if err != nil {
 		return err
 	}
-	defer r.pool.Close()
-	defer r.copy.Close()
-	if r.reads != nil {
-		defer r.reads.Close()
-	}
+	defer r.close()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -176,30 +175,29 @@ func openReads(ctx context.Context, url string, log *slog.Logger) (*pgxpool.Pool
 	return reads, nil
 }
 
-func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error) {
+// newRelay opens the relay's pools and wires its parts; it closes the pools again when it fails.
+func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (_ *relay, err error) {
 	pool, copyPool, err := store.OpenPools(ctx, cfg.DatabaseURL, 8, cfg.CopyWriters)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
+	r := &relay{cfg: cfg, log: log, pool: pool, copy: copyPool, store: store.New(pool), metrics: metrics.New(), reg: ws.NewRegistry()}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
 	// A relay never runs against a schema it was not built for: a missed or newer migration, or
 	// another code package, would fail later and less clearly (a trigger's error on every COPY).
 	if err := beaconsql.CheckSchema(ctx, pool); err != nil {
-		pool.Close()
-		copyPool.Close()
 		return nil, err
 	}
-	listenURL := cfg.ListenDatabaseURL
-	if listenURL == "" {
-		listenURL = cfg.DatabaseURL
+	listen, err := connector("LISTEN_DATABASE_URL", cmp.Or(cfg.ListenDatabaseURL, cfg.DatabaseURL), "beacon_listener")
+	if err != nil {
+		return nil, err
 	}
-	if _, err := pgx.ParseConfig(listenURL); err != nil {
-		return nil, fmt.Errorf("LISTEN_DATABASE_URL: %w", err)
-	}
-	r := &relay{cfg: cfg, log: log, pool: pool, copy: copyPool, store: store.New(pool), metrics: metrics.New()}
 	if cfg.ReadDatabaseURL != "" {
 		if r.reads, err = openReads(ctx, cfg.ReadDatabaseURL, log); err != nil {
-			pool.Close()
-			copyPool.Close()
 			return nil, err
 		}
 	}
@@ -207,30 +205,25 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 		BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
 		BufferBytes: cfg.BufferLimit, Writers: cfg.CopyWriters, LogEvery: cfg.RejectLogInterval,
 	}, log, r.metrics)
-	reg := ws.NewRegistry()
-	r.reg = reg
-	connect := func(ctx context.Context) (*pgx.Conn, error) {
-		c, err := pgx.ParseConfig(listenURL)
-		if err != nil {
-			return nil, fmt.Errorf("LISTEN_DATABASE_URL: %w", err)
-		}
-		c.RuntimeParams["application_name"] = "beacon_listener"
-		return pgx.ConnectConfig(ctx, c)
-	}
-	r.pusher = flags.New(pool, connect, reg, log, r.metrics)
+	r.pusher = flags.New(pool, listen, r.reg, log, r.metrics)
 	if cfg.AuditStream != "" {
-		if r.audit, err = newAuditStream(cfg, log); err != nil {
+		// AUDIT_STREAM's output is opened now (a bad path stops start-up); the streamer reads on
+		// connections of its own (it holds the stream lock on one).
+		audit, err := connector("DATABASE_URL", cfg.DatabaseURL, "beacon_audit_stream")
+		if err != nil {
+			return nil, err
+		}
+		if r.audit, err = auditstream.New(auditstream.Config{Target: cfg.AuditStream}, audit, log); err != nil {
 			return nil, err
 		}
 	}
-	proxies, err := trustedProxies(cfg.TrustedProxies)
-	if err != nil { // validate has checked them
+	if r.proxies, err = trustedProxies(cfg.TrustedProxies); err != nil { // validate has checked them
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 	r.edge = ws.New(ws.Config{
 		Limits:         protocol.Limits{MaxPropsBytes: cfg.MaxPropsBytes, MaxEventAge: cfg.MaxEventAge},
 		AllowedOrigins: cfg.AllowedOrigins,
-		TrustedProxies: proxies,
+		TrustedProxies: r.proxies,
 		MaxFrameBytes:  cfg.MaxFrameBytes,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		CommitTimeout:  cfg.CommitTimeout,
@@ -243,11 +236,31 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 			MaxConnsAddr: cfg.MaxConnsAddr,
 		},
 		Observer: r.metrics,
-	}, r.store, r.batcher, r.pusher, reg, log)
+	}, r.store, r.batcher, r.pusher, r.reg, log)
 	if r.sso, err = startSSO(ctx, cfg, pool, log); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// close closes the relay's database pools.
+func (r *relay) close() {
+	r.pool.Close()
+	r.copy.Close()
+	if r.reads != nil {
+		r.reads.Close()
+	}
+}
+
+// connector dials connections of their own, outside the pools, to url (of the variable name),
+// named app in pg_stat_activity.
+func connector(name, url, app string) (func(context.Context) (*pgx.Conn, error), error) {
+	c, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	c.RuntimeParams["application_name"] = app
+	return func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, c) }, nil
 }
 
 func (r *relay) routes() http.Handler {
@@ -264,11 +277,10 @@ func (r *relay) routes() http.Handler {
 	if r.cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", requireBearer(r.cfg.MetricsToken, r.metrics.Handler()))
 	}
-	proxies, _ := trustedProxies(r.cfg.TrustedProxies) // validated at start
 	dashAPI := api.New(r.pool, api.Config{
 		IdleTimeout: r.cfg.SessionIdleTimeout, Lifetime: r.cfg.SessionLifetime,
 		LockoutThreshold: r.cfg.SignInLockoutFailures, LockoutWindow: r.cfg.SignInLockoutWindow,
-		LockoutDuration: r.cfg.SignInLockoutDuration, TLS: r.cfg.TLSCertFile != "", TrustedProxies: proxies,
+		LockoutDuration: r.cfg.SignInLockoutDuration, TLS: r.cfg.TLSCertFile != "", TrustedProxies: r.proxies,
 		ClientsOn:    r.reg,
 		Live:         r.reg,
 		ReauthWindow: r.cfg.SessionReauthWindow, MaxSessions: r.cfg.SessionMaxPerAccount,
