@@ -84,26 +84,22 @@ func sslMode(raw, pgsslmode string) (mode, from string) {
 }
 
 // checkFedRAMP refuses to start, naming everything missing at once, when BEACON_FEDRAMP=1 and the
-// relay is not set up as docs/fedramp.md requires.
-func checkFedRAMP(c Config) error {
-	if p := fedrampProblems(c, currentFIPS(), os.Getenv("PGSSLMODE")); len(p) > 0 {
-		return fmt.Errorf("BEACON_FEDRAMP=1 refuses to start: %s", strings.Join(p, "; "))
-	}
-	return nil
-}
-
-// logFedRAMP records at start-up that the relay runs under BEACON_FEDRAMP=1 and with what, the
-// evidence an assessor asks for; and warns when FIPS mode uses Go's unfrozen module ("latest"),
-// which is not the validated one a GOFIPS140=v1.0.0 build carries.
-func logFedRAMP(log *slog.Logger, c Config) {
+// relay is not set up as docs/fedramp.md requires. Otherwise it records that the relay runs under
+// BEACON_FEDRAMP=1 and with what, the evidence an assessor asks for; and warns when FIPS mode uses
+// Go's unfrozen module ("latest"), which is not the validated one a GOFIPS140=v1.0.0 build carries.
+func checkFedRAMP(log *slog.Logger, c Config) error {
 	if !c.FedRAMP {
-		return
+		return nil
 	}
 	f := currentFIPS()
+	if p := fedrampProblems(c, f, os.Getenv("PGSSLMODE")); len(p) > 0 {
+		return fmt.Errorf("BEACON_FEDRAMP=1 refuses to start: %s", strings.Join(p, "; "))
+	}
 	log.Info("FedRAMP mode: FIPS 140-3, TLS, sslmode=verify-full, mandatory MFA and the sign-in banner checked",
 		"fips140_module", f.Module, "fips140_enforced", f.Enforced, "mfa_required", c.MFARequired,
 		"audit_stream", c.AuditStream != "")
 	if f.Module == "latest" {
 		log.Warn("FIPS mode runs Go's current module, not a frozen validated one: build with GOFIPS140=v1.0.0 for production")
 	}
+	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -39,10 +38,9 @@ import (
 type relay struct {
 	cfg     Config
 	log     *slog.Logger
-	pool    *pgxpool.Pool  // shared: connect, identify, flags, maintenance
-	copy    *pgxpool.Pool  // the COPY writers' own
-	reads   *pgxpool.Pool  // READ_DATABASE_URL's, for the dashboard's reads; nil without a replica
-	proxies []netip.Prefix // TRUSTED_PROXIES, parsed
+	pool    *pgxpool.Pool // shared: connect, identify, flags, maintenance
+	copy    *pgxpool.Pool // the COPY writers' own
+	reads   *pgxpool.Pool // READ_DATABASE_URL's, for the dashboard's reads; nil without a replica
 	store   *store.Store
 	batcher *pgbatch.Batcher
 	pusher  *flags.Pusher
@@ -69,10 +67,9 @@ func serve(ctx context.Context, cfg Config, _ []string) error {
 	if err := checkFIPS(); err != nil {
 		return err
 	}
-	if err := checkFedRAMP(cfg); err != nil {
+	if err := checkFedRAMP(log, cfg); err != nil {
 		return err
 	}
-	logFedRAMP(log, cfg)
 	r, err := newRelay(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -217,13 +214,10 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (_ *relay, err 
 			return nil, err
 		}
 	}
-	if r.proxies, err = trustedProxies(cfg.TrustedProxies); err != nil { // validate has checked them
-		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
-	}
 	r.edge = ws.New(ws.Config{
 		Limits:         protocol.Limits{MaxPropsBytes: cfg.MaxPropsBytes, MaxEventAge: cfg.MaxEventAge},
 		AllowedOrigins: cfg.AllowedOrigins,
-		TrustedProxies: r.proxies,
+		TrustedProxies: cfg.proxies,
 		MaxFrameBytes:  cfg.MaxFrameBytes,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		CommitTimeout:  cfg.CommitTimeout,
@@ -280,7 +274,7 @@ func (r *relay) routes() http.Handler {
 	dashAPI := api.New(r.pool, api.Config{
 		IdleTimeout: r.cfg.SessionIdleTimeout, Lifetime: r.cfg.SessionLifetime,
 		LockoutThreshold: r.cfg.SignInLockoutFailures, LockoutWindow: r.cfg.SignInLockoutWindow,
-		LockoutDuration: r.cfg.SignInLockoutDuration, TLS: r.cfg.TLSCertFile != "", TrustedProxies: r.proxies,
+		LockoutDuration: r.cfg.SignInLockoutDuration, TLS: r.cfg.TLSCertFile != "", TrustedProxies: r.cfg.proxies,
 		ClientsOn:    r.reg,
 		Live:         r.reg,
 		ReauthWindow: r.cfg.SessionReauthWindow, MaxSessions: r.cfg.SessionMaxPerAccount,
@@ -389,9 +383,9 @@ func (r *relay) phase(name string, deadline time.Time, step func(context.Context
 // listeners, HTTP requests, the process's own files.
 const fileReserve = 256
 
-// openFilesFor raises the open-files soft limit (RLIMIT_NOFILE) to the hard limit when it is below
-// what maxConns needs, and returns the limit then in force. It refuses to start when maxConns
-// alone passes the hard limit: that relay would fail to accept long before its cap.
+// openFilesFor returns the open-files limit (RLIMIT_NOFILE) in force: Go itself raised the soft
+// limit to (just below) the hard one at start (package syscall, go.dev/issue/46279). It refuses to
+// start when maxConns alone passes the hard limit: that relay would fail to accept long before its cap.
 func openFilesFor(maxConns int) (uint64, error) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
@@ -400,12 +394,6 @@ func openFilesFor(maxConns int) (uint64, error) {
 	if uint64(maxConns) > lim.Max {
 		return 0, fmt.Errorf("config: MAX_CONNECTIONS=%d exceeds the open-files hard limit (RLIMIT_NOFILE) %d: raise it (ulimit -Hn, systemd LimitNOFILE=) or lower MAX_CONNECTIONS",
 			maxConns, lim.Max)
-	}
-	if need := uint64(maxConns) + fileReserve; lim.Cur < need && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			return 0, fmt.Errorf("raise the open-files soft limit to %d for MAX_CONNECTIONS=%d: %w", lim.Max, maxConns, err)
-		}
 	}
 	return lim.Cur, nil
 }
