@@ -121,8 +121,7 @@ func (p *Pusher) Run(ctx context.Context) {
 	}
 	l.Handle(Channel, handler{p})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); p.work(ctx) }()
+	wg.Go(func() { p.work(ctx) })
 	_ = l.Listen(ctx) // returns only with ctx's error
 	p.listening.Store(false)
 	wg.Wait()
@@ -167,18 +166,14 @@ func (p *Pusher) work(ctx context.Context) {
 		for project := range due {
 			if err := p.push(ctx, project); err != nil && ctx.Err() == nil {
 				p.log.Warn("push flags", "project", project, "error", err)
-				p.retryLater(ctx, project)
+				time.AfterFunc(time.Second, func() { // retry
+					if ctx.Err() == nil {
+						p.Refresh(project)
+					}
+				})
 			}
 		}
 	}
-}
-
-func (p *Pusher) retryLater(ctx context.Context, project uuid.UUID) {
-	time.AfterFunc(time.Second, func() {
-		if ctx.Err() == nil {
-			p.Refresh(project)
-		}
-	})
 }
 
 // push evaluates every client of project, chunk by chunk, and hands each its set; clients whose
