@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/beacon-analytics/beacon/api/password"
@@ -43,11 +44,8 @@ func accountCreate(ctx context.Context, cfg Config, args []string) error {
 		return errors.New("account create: --role must be owner, editor or viewer")
 	case *project == "" && *role != "owner":
 		return errors.New("account create: --project is required unless --role is owner (an owner of every project)")
-	}
-	if *project != "" {
-		if err := checkProject("account create", *project); err != nil {
-			return err
-		}
+	case *project != "" && uuid.Validate(*project) != nil:
+		return fmt.Errorf("account create: --project %q is not a project id", *project)
 	}
 	pw, err := readPassword(os.Stdin)
 	if err != nil {

@@ -36,7 +36,7 @@ func secure(next http.Handler, writeTimeout time.Duration, tls bool) http.Handle
 		if !isDashboard(r.URL.Path) {
 			h.Set("Cache-Control", "no-store") // answers are per request; none may be cached
 		}
-		if isUpgrade(r) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -51,11 +51,6 @@ func secure(next http.Handler, writeTimeout time.Duration, tls bool) http.Handle
 func isDashboard(path string) bool {
 	return !slices.Contains([]string{"/ws", "/healthz", "/readyz", "/metrics"}, path) &&
 		!strings.HasPrefix(path, "/v1/") && !strings.HasPrefix(path, "/api/")
-}
-
-// isUpgrade reports whether r asks for a WebSocket.
-func isUpgrade(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 // deadlineWriter sets the connection's write deadline when the handler starts to answer, so the

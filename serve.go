@@ -127,7 +127,14 @@ func (r *relay) server(h http.Handler) *http.Server {
 		ReadTimeout:       time.Minute,      // HTTP ingest bodies; hijacked WebSockets escape it
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
-		TLSConfig:         tlsConfig(),
+		TLSConfig: &tls.Config{ // TLS 1.2+ with FIPS-approved AEAD suites only (TLS 1.3's are all approved)
+			MinVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{
+				tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+				tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			},
+			CurvePreferences: []tls.CurveID{tls.CurveP256, tls.CurveP384},
+		},
 	}
 }
 
@@ -405,16 +412,4 @@ func checkFIPS() error {
 		return fmt.Errorf("built with FIPS 140-3 module %s but FIPS mode is off: remove GODEBUG=fips140=off", fips140.Version())
 	}
 	return nil
-}
-
-// tlsConfig allows TLS 1.2+ with FIPS-approved AEAD suites only (TLS 1.3's are all approved).
-func tlsConfig() *tls.Config {
-	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		CipherSuites: []uint16{
-			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-		},
-		CurvePreferences: []tls.CurveID{tls.CurveP256, tls.CurveP384},
-	}
 }
