@@ -47,15 +47,7 @@ func accountCreate(ctx context.Context, cfg Config, args []string) error {
 	case *project != "" && uuid.Validate(*project) != nil:
 		return fmt.Errorf("account create: --project %q is not a project id", *project)
 	}
-	pw, err := readPassword(os.Stdin)
-	if err != nil {
-		return fmt.Errorf("account create: %w", err)
-	}
-	normal, err := password.Check(pw, *email)
-	if err != nil {
-		return fmt.Errorf("account create: %w", err)
-	}
-	hash, err := password.Hash(normal, password.DefaultIterations)
+	hash, err := passwordHash(os.Stdin, *email)
 	if err != nil {
 		return fmt.Errorf("account create: %w", err)
 	}
@@ -79,8 +71,9 @@ func accountCreate(ctx context.Context, cfg Config, args []string) error {
 	return nil
 }
 
-// readPassword reads one line from r (the terminal or a pipe), without its line ending.
-func readPassword(r io.Reader) (string, error) {
+// passwordHash reads the password, one line from r (the terminal or a pipe), checks it against
+// the password policy and returns its hash.
+func passwordHash(r io.Reader, email string) (string, error) {
 	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read the password from standard input: %w", err)
@@ -89,5 +82,9 @@ func readPassword(r io.Reader) (string, error) {
 	if line == "" {
 		return "", errors.New("no password on standard input (one line, e.g. from a password manager's pipe)")
 	}
-	return line, nil
+	normal, err := password.Check(line, email)
+	if err != nil {
+		return "", err
+	}
+	return password.Hash(normal, password.DefaultIterations)
 }

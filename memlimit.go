@@ -44,9 +44,7 @@ func (r *relay) boundMemory(ctx context.Context) {
 		return nil
 	}
 	_ = set(ctx)
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	every(ctx, t.C, set, r.log)
+	every(ctx, time.Tick(time.Second), set, r.log)
 	debug.SetMemoryLimit(limitOff)
 }
 

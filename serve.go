@@ -333,17 +333,15 @@ const freshInterval = time.Second
 // (store.KeepFresh) every second, on a loop of its own so a long maintenance step never delays
 // freshness. The database serialises the two (docs/sql.md).
 func (r *relay) maintain(ctx context.Context) {
-	mt, ft := time.NewTicker(r.cfg.MaintainInterval), time.NewTicker(freshInterval)
-	defer mt.Stop()
-	defer ft.Stop()
 	var wg sync.WaitGroup
 	maintain := func(ctx context.Context) error { return r.store.Maintain(ctx, r.cfg.MaintainInterval) }
-	wg.Go(func() { every(ctx, mt.C, maintain, r.log.With("work", "maintain")) })
-	wg.Go(func() { every(ctx, ft.C, r.store.KeepFresh, r.log.With("work", "keep_fresh")) })
+	wg.Go(func() { every(ctx, time.Tick(r.cfg.MaintainInterval), maintain, r.log.With("work", "maintain")) })
+	wg.Go(func() { every(ctx, time.Tick(freshInterval), r.store.KeepFresh, r.log.With("work", "keep_fresh")) })
 	wg.Wait()
 }
 
-// every calls work on each tick until ctx ends, logging its errors (the next tick retries).
+// every calls work on each tick until ctx ends, logging its errors (the next tick retries). Its
+// ticks come from time.Tick, whose ticker the garbage collector reclaims once every returns.
 func every(ctx context.Context, ticks <-chan time.Time, work func(context.Context) error, log *slog.Logger) {
 	for {
 		select {
