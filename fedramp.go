@@ -103,3 +103,12 @@ func checkFedRAMP(log *slog.Logger, c Config) error {
 	}
 	return nil
 }
+
+// checkFIPS refuses to run a binary built against a frozen FIPS 140-3 module (GOFIPS140=v1.0.0)
+// with FIPS mode switched off (GODEBUG=fips140=off): such a build exists to be validated crypto.
+func checkFIPS() error {
+	if fips140.Version() != "latest" && !fips140.Enabled() {
+		return fmt.Errorf("built with FIPS 140-3 module %s but FIPS mode is off: remove GODEBUG=fips140=off", fips140.Version())
+	}
+	return nil
+}

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -382,32 +381,4 @@ func (r *relay) phase(name string, deadline time.Time, step func(context.Context
 		return
 	}
 	r.log.Info("shutdown phase done", "phase", name, "took", time.Since(start))
-}
-
-// fileReserve is the open files the relay needs besides its WebSockets: database connections,
-// listeners, HTTP requests, the process's own files.
-const fileReserve = 256
-
-// openFilesFor returns the open-files limit (RLIMIT_NOFILE) in force: Go itself raised the soft
-// limit to (just below) the hard one at start (package syscall, go.dev/issue/46279). It refuses to
-// start when maxConns alone passes the hard limit: that relay would fail to accept long before its cap.
-func openFilesFor(maxConns int) (uint64, error) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, fmt.Errorf("read the open-files limit: %w", err)
-	}
-	if uint64(maxConns) > lim.Max {
-		return 0, fmt.Errorf("config: MAX_CONNECTIONS=%d exceeds the open-files hard limit (RLIMIT_NOFILE) %d: raise it (ulimit -Hn, systemd LimitNOFILE=) or lower MAX_CONNECTIONS",
-			maxConns, lim.Max)
-	}
-	return lim.Cur, nil
-}
-
-// checkFIPS refuses to run a binary built against a frozen FIPS 140-3 module (GOFIPS140=v1.0.0)
-// with FIPS mode switched off (GODEBUG=fips140=off): such a build exists to be validated crypto.
-func checkFIPS() error {
-	if fips140.Version() != "latest" && !fips140.Enabled() {
-		return fmt.Errorf("built with FIPS 140-3 module %s but FIPS mode is off: remove GODEBUG=fips140=off", fips140.Version())
-	}
-	return nil
 }

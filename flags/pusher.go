@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,8 +183,7 @@ func (p *Pusher) push(ctx context.Context, project uuid.UUID) error {
 	start := time.Now()
 	clients := p.reg.Clients(project)
 	sets := interner{}
-	for lo := 0; lo < len(clients); lo += chunk {
-		part := clients[lo:min(lo+chunk, len(clients))]
+	for part := range slices.Chunk(clients, chunk) {
 		anons, users := make([]string, len(part)), make([]string, len(part))
 		for i, c := range part {
 			anons[i], users[i] = c.Identity()
