@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,24 +22,20 @@ characters; common passwords are refused.`
 
 // accountCmd administers dashboard accounts as the database owner (DATABASE_URL), like project.
 func accountCmd(ctx context.Context, cfg Config, args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New(accountUsage)
-	}
-	return accountCreate(ctx, cfg, args[1:], os.Stdin)
+	return verbs{"create": accountCreate}.run(ctx, cfg, args, accountUsage)
 }
 
 // accountCreate makes an account and prints its id. Without --project the account is an admin:
 // owner of every project, those created later included (accounts.admin); with --project it is a
 // member of that project with the role. The creation and the membership are audited, in one
-// transaction.
-func accountCreate(ctx context.Context, cfg Config, args []string, stdin io.Reader) error {
-	fs := flag.NewFlagSet("account create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+// transaction. The password is read from standard input.
+func accountCreate(ctx context.Context, cfg Config, args []string) error {
+	fs := newFlags("account create")
 	email := fs.String("email", "", "sign-in email")
 	role := fs.String("role", "", "owner, editor or viewer")
 	project := fs.String("project", "", "project id (without it: owner of every project)")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		return errors.New(accountUsage)
+	if err := parseFlags(fs, args, accountUsage); err != nil {
+		return err
 	}
 	switch {
 	case !strings.Contains(*email, "@"):
@@ -49,19 +44,10 @@ func accountCreate(ctx context.Context, cfg Config, args []string, stdin io.Read
 		return errors.New("account create: --role must be owner, editor or viewer")
 	case *project == "" && *role != "owner":
 		return errors.New("account create: --project is required unless --role is owner (an owner of every project)")
-	}
-	if _, err := uuid.Parse(*project); *project != "" && err != nil {
+	case *project != "" && uuid.Validate(*project) != nil:
 		return fmt.Errorf("account create: --project %q is not a project id", *project)
 	}
-	pw, err := readPassword(stdin)
-	if err != nil {
-		return fmt.Errorf("account create: %w", err)
-	}
-	normal, err := password.Check(pw, *email)
-	if err != nil {
-		return fmt.Errorf("account create: %w", err)
-	}
-	hash, err := password.Hash(normal, password.DefaultIterations)
+	hash, err := passwordHash(os.Stdin, *email)
 	if err != nil {
 		return fmt.Errorf("account create: %w", err)
 	}
@@ -85,8 +71,9 @@ func accountCreate(ctx context.Context, cfg Config, args []string, stdin io.Read
 	return nil
 }
 
-// readPassword reads one line from r (the terminal or a pipe), without its line ending.
-func readPassword(r io.Reader) (string, error) {
+// passwordHash reads the password, one line from r (the terminal or a pipe), checks it against
+// the password policy and returns its hash.
+func passwordHash(r io.Reader, email string) (string, error) {
 	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read the password from standard input: %w", err)
@@ -95,5 +82,9 @@ func readPassword(r io.Reader) (string, error) {
 	if line == "" {
 		return "", errors.New("no password on standard input (one line, e.g. from a password manager's pipe)")
 	}
-	return line, nil
+	normal, err := password.Check(line, email)
+	if err != nil {
+		return "", err
+	}
+	return password.Hash(normal, password.DefaultIterations)
 }

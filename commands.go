@@ -8,162 +8,41 @@ import (
 	"io"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	beaconsql "github.com/beacon-analytics/beacon/sql"
 )
 
-func migrateCmd(ctx context.Context, cfg Config) error {
-	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("connect to DATABASE_URL: %w", err)
+// cmdFunc runs one command (or subcommand) with the arguments after its name.
+type cmdFunc func(ctx context.Context, cfg Config, args []string) error
+
+// verbs are a command's subcommands by name: project create, token list, ….
+type verbs map[string]cmdFunc
+
+// run runs the subcommand args[0] names; without one it returns usage as the error.
+func (v verbs) run(ctx context.Context, cfg Config, args []string, usage string) error {
+	if len(args) > 0 {
+		if c, ok := v[args[0]]; ok {
+			return c(ctx, cfg, args[1:])
+		}
 	}
-	defer conn.Close(ctx)
-	from, to, err := beaconsql.Migrate(ctx, conn)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("schema at version %d (was %d)\n", to, from)
-	return nil
+	return errors.New(usage)
 }
 
-// originsFlag collects repeated --origin values.
-type originsFlag []string
-
-func (o *originsFlag) String() string { return strings.Join(*o, ",") }
-func (o *originsFlag) Set(v string) error {
-	if err := checkOrigin(v); err != nil {
-		return err
-	}
-	*o = append(*o, strings.TrimSuffix(v, "/"))
-	return nil
-}
-
-const projectUsage = `usage: beacon project create --name NAME [--origin URL ...] [--tz ZONE]
-       beacon project secret PROJECT_ID [--rotate]
-       beacon project verify PROJECT_ID on|off
-       beacon project set-tz PROJECT_ID ZONE
-       beacon project grant|revoke --role ROLE --project PROJECT_ID`
-
-// projectCmd administers projects as the database owner (DATABASE_URL): the secret functions
-// are the owner's alone (docs/fedramp.md, "Trust model").
-func projectCmd(ctx context.Context, cfg Config, args []string) error {
-	if len(args) == 0 {
-		return errors.New(projectUsage)
-	}
-	switch args[0] {
-	case "create":
-		return projectCreate(ctx, cfg, args[1:])
-	case "secret":
-		return projectSecret(ctx, cfg, args[1:])
-	case "verify":
-		return projectVerify(ctx, cfg, args[1:])
-	case "set-tz":
-		return projectSetTZ(ctx, cfg, args[1:])
-	case "grant", "revoke":
-		return projectGrant(ctx, cfg, args[0], args[1:])
-	}
-	return errors.New(projectUsage)
-}
-
-// projectCreate makes a project with beacon.create_project: identity verification on, new
-// flags server-only until marked. It prints only the id, for scripts.
-func projectCreate(ctx context.Context, cfg Config, args []string) error {
-	fs := flag.NewFlagSet("project create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	name := fs.String("name", "", "project name")
-	var origins originsFlag
-	fs.Var(&origins, "origin", "allowed browser origin (repeatable)")
-	tz := fs.String("tz", "", "time zone of its days, an IANA name such as Europe/Paris (default UTC)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("project create: %w", err)
-	}
-	if *name == "" {
-		return errors.New("project create: --name is required")
-	}
-	var id string
-	err := withOwner(ctx, cfg, func(conn *pgx.Conn) error {
-		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if err := tx.QueryRow(ctx, `SELECT beacon.create_project($1, $2)::text`, *name, append([]string{}, origins...)).Scan(&id); err != nil {
-				return err
-			}
-			if *tz == "" {
-				return nil
-			}
-			_, err := tx.Exec(ctx, `SELECT beacon.set_project_timezone($1::uuid, $2)`, id, *tz)
+func migrateCmd(ctx context.Context, cfg Config, _ []string) error {
+	return withOwner(ctx, cfg, func(conn *pgx.Conn) error {
+		from, to, err := beaconsql.Migrate(ctx, conn)
+		if err != nil {
 			return err
-		})
+		}
+		fmt.Printf("schema at version %d (was %d)\n", to, from)
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("create project: %w", err)
-	}
-	fmt.Println(id)
-	return nil
 }
 
-// projectSecret prints the project's identity secret (made on first use), or a new one with
-// --rotate. The secret goes to the customer's server, which signs user ids with it; it is
-// printed to stdout only, never logged.
-func projectSecret(ctx context.Context, cfg Config, args []string) error {
-	fs := flag.NewFlagSet("project secret", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	rotate := fs.Bool("rotate", false, "replace the secret; hashes made with the old one stop working")
-	if len(args) == 0 {
-		return errors.New(projectUsage)
-	}
-	id := args[0]
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
-		return errors.New(projectUsage)
-	}
-	fn := "beacon.identity_secret"
-	if *rotate {
-		fn = "beacon.rotate_identity_secret"
-	}
-	var secret string
-	err := withOwner(ctx, cfg, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, `SELECT `+fn+`($1::uuid)`, id).Scan(&secret)
-	})
-	if err != nil {
-		return fmt.Errorf("project secret %s: %w", id, err)
-	}
-	fmt.Println(secret)
-	return nil
-}
-
-// projectVerify turns identity verification of a project on or off.
-func projectVerify(ctx context.Context, cfg Config, args []string) error {
-	if len(args) != 2 || (args[1] != "on" && args[1] != "off") {
-		return errors.New(projectUsage)
-	}
-	err := withOwner(ctx, cfg, func(conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, `SELECT beacon.set_identity_verification($1::uuid, $2)`, args[0], args[1] == "on")
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("project verify %s %s: %w", args[0], args[1], err)
-	}
-	fmt.Printf("identity verification %s for project %s\n", args[1], args[0])
-	return nil
-}
-
-// projectSetTZ sets a project's time zone. Its daily figures, rollups and top lists are
-// recounted in the new zone by the next maintain() (docs/sql.md, "Time zones", says the cost).
-func projectSetTZ(ctx context.Context, cfg Config, args []string) error {
-	if len(args) != 2 {
-		return errors.New(projectUsage)
-	}
-	var tz string
-	err := withOwner(ctx, cfg, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, `SELECT beacon.set_project_timezone($1::uuid, $2)`, args[0], args[1]).Scan(&tz)
-	})
-	if err != nil {
-		return fmt.Errorf("project set-tz %s %s: %w", args[0], args[1], err)
-	}
-	fmt.Printf("time zone of project %s set to %s; its figures are recounted by the next maintain()\n", args[0], tz)
-	return nil
-}
-
-// withOwner runs f on a connection to DATABASE_URL (the owner's, as for migrate).
+// withOwner runs f on a connection to DATABASE_URL: the administration commands run as the
+// database owner, as migrate does (the secret and credential functions are the owner's alone).
 func withOwner(ctx context.Context, cfg Config, f func(*pgx.Conn) error) error {
 	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -171,4 +50,95 @@ func withOwner(ctx context.Context, cfg Config, f func(*pgx.Conn) error) error {
 	}
 	defer conn.Close(ctx)
 	return f(conn)
+}
+
+// ownerRow runs one SQL call as the owner and scans its one row into dest (nil: the row is ignored).
+func ownerRow(ctx context.Context, cfg Config, dest any, sql string, args ...any) error {
+	return withOwner(ctx, cfg, func(conn *pgx.Conn) error { return conn.QueryRow(ctx, sql, args...).Scan(dest) })
+}
+
+// newFlags is a subcommand's flag set; it prints nothing, its caller reports the error.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses args, which must hold flags only; usage is the error otherwise.
+func parseFlags(fs *flag.FlagSet, args []string, usage string) error {
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return errors.New(usage)
+	}
+	return nil
+}
+
+// checkProject refuses a --project value that is not a project id, before any connection.
+func checkProject(cmd, project string) error {
+	if _, err := uuid.Parse(project); err != nil {
+		return fmt.Errorf("%s: --project %q is not a project id", cmd, project)
+	}
+	return nil
+}
+
+// listCmd is a `list --project ID` subcommand: it prints query's rows ($1 is the project, every
+// column text) under header, tab-separated, one a line.
+func listCmd(name, usage, header, query string) cmdFunc {
+	return func(ctx context.Context, cfg Config, args []string) error {
+		fs := newFlags(name)
+		project := fs.String("project", "", "project id")
+		if err := parseFlags(fs, args, usage); err != nil {
+			return err
+		}
+		if err := checkProject(name, *project); err != nil {
+			return err
+		}
+		err := withOwner(ctx, cfg, func(conn *pgx.Conn) error {
+			rows, err := conn.Query(ctx, query, *project)
+			if err != nil {
+				return err
+			}
+			fmt.Println(header)
+			cols := make([]string, len(rows.FieldDescriptions()))
+			dest := make([]any, len(cols))
+			for i := range cols {
+				dest[i] = &cols[i]
+			}
+			_, err = pgx.ForEachRow(rows, dest, func() error {
+				fmt.Println(strings.Join(cols, "\t"))
+				return nil
+			})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+}
+
+// revokeCmd is a `revoke ID` subcommand: fn (beacon.revoke_token, …) revokes the noun at once
+// and reports whether one was active.
+func revokeCmd(name, usage, noun, fn string) cmdFunc {
+	return func(ctx context.Context, cfg Config, args []string) error {
+		if len(args) != 1 {
+			return errors.New(usage)
+		}
+		if _, err := uuid.Parse(args[0]); err != nil {
+			return fmt.Errorf("%s: %q is not a %s id", name, args[0], noun)
+		}
+		var done bool
+		if err := ownerRow(ctx, cfg, &done, `SELECT `+fn+`($1)`, args[0]); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if !done {
+			return fmt.Errorf("%s: no active %s %s", name, noun, args[0])
+		}
+		fmt.Println("revoked", args[0])
+		return nil
+	}
+}
+
+// printCreated prints a credential made by create, once, with its id and how to revoke it.
+func printCreated(cmd, secret, id string) {
+	fmt.Printf("%s\n# id %s: shown once, keep it in a secret store; revoke with `beacon %s revoke %s`\n", secret, id, cmd, id)
 }

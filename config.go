@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,7 @@ import (
 // Config is every setting, read once from the environment (`just` loads .env). Each field's
 // variable is named in its tag; docs/config.md lists them with their defaults.
 type Config struct {
-	DatabaseURL       string        `envconfig:"DATABASE_URL" required:"true"`
+	DatabaseURL       string        `envconfig:"DATABASE_URL"`        // required (validate)
 	ListenDatabaseURL string        `envconfig:"LISTEN_DATABASE_URL"` // for LISTEN; default DATABASE_URL (must bypass transaction poolers)
 	ReadDatabaseURL   string        `envconfig:"READ_DATABASE_URL"`   // a streaming replica for the dashboard's reads; "" reads the primary
 	ReadMaxLag        time.Duration `envconfig:"READ_MAX_LAG" default:"30s"`
@@ -90,6 +91,8 @@ type Config struct {
 	OIDCRoleMap        string        `envconfig:"OIDC_ROLE_MAP"` // group=PROJECT_ID:role,…
 	SSOOnly            bool          `envconfig:"SSO_ONLY"`
 	InviteTTL          time.Duration `envconfig:"INVITE_TTL" default:"72h"`
+
+	proxies []netip.Prefix // TRUSTED_PROXIES parsed by validate (envconfig skips unexported fields)
 }
 
 // loadConfig reads and validates the environment; its error is one line naming the variable.
@@ -98,11 +101,7 @@ func loadConfig() (Config, error) {
 	if err := envconfig.Process("", &c); err != nil {
 		var pe *envconfig.ParseError
 		if errors.As(err, &pe) {
-			return c, fmt.Errorf("config: %s=%q is not a valid %s", pe.KeyName, pe.Value, kind(pe.TypeName))
-		}
-		if strings.HasPrefix(err.Error(), "required key ") {
-			name := strings.Fields(err.Error())[2]
-			return c, fmt.Errorf("config: %s is required", name)
+			return c, fmt.Errorf("config: %s=%q is not a valid %s", pe.KeyName, pe.Value, cmp.Or(kinds[pe.TypeName], pe.TypeName))
 		}
 		return c, fmt.Errorf("config: %w", err)
 	}
@@ -110,78 +109,69 @@ func loadConfig() (Config, error) {
 	return c, c.validate()
 }
 
-func kind(typeName string) string {
-	switch typeName {
-	case "time.Duration", "Duration":
-		return "duration (e.g. 50ms, 2s, 1h)"
-	case "int", "int64":
-		return "integer"
-	case "float64":
-		return "number"
-	case "slog.Level", "Level":
-		return "log level (debug, info, warn, error)"
-	}
-	return typeName
+// kinds names, for a parse error, what a setting of each Go type takes.
+var kinds = map[string]string{
+	"time.Duration": "duration (e.g. 50ms, 2s, 1h)", "int": "integer", "int64": "integer", "float64": "number",
+	"slog.Level": "log level (debug, info, warn, error)",
 }
 
+// validate checks every setting against its bounds, stopping at the first that is out, and parses
+// TRUSTED_PROXIES into c.proxies.
 func (c *Config) validate() error {
-	checks := []struct {
-		bad  bool
-		name string
-		want string
+	for _, ch := range []struct {
+		bad bool
+		msg string
 	}{
-		{c.Port < 1 || c.Port > 65535, "PORT", "between 1 and 65535"},
-		{c.BatchSize < 1 || c.BatchSize > 1_000_000, "BATCH_SIZE", "between 1 and 1000000"},
-		{c.FlushInterval <= 0, "FLUSH_INTERVAL", "positive"},
-		{c.BufferLimit < 1<<20, "BUFFER_LIMIT_BYTES", "at least 1048576"},
-		{c.CopyWriters < 1 || c.CopyWriters > 64, "COPY_WRITERS", "between 1 and 64"},
-		{c.MaxFrameBytes < 1024, "MAX_FRAME_BYTES", "at least 1024"},
-		{c.MaxPropsBytes < 2 || int64(c.MaxPropsBytes) > c.MaxFrameBytes, "MAX_PROPS_BYTES", "between 2 and MAX_FRAME_BYTES"},
-		{c.MaxBodyBytes < 1024, "MAX_BODY_BYTES", "at least 1024"},
-		{c.MaxEventAge < time.Hour, "MAX_EVENT_AGE", "at least 1h"},
-		{c.CommitTimeout < 100*time.Millisecond, "COMMIT_TIMEOUT", "at least 100ms"},
-		{c.RejectLogInterval < time.Second, "REJECT_LOG_INTERVAL", "at least 1s"},
-		{c.IdleTimeout < time.Second, "IDLE_TIMEOUT", "at least 1s"},
-		{c.HTTPWriteTimeout < 100*time.Millisecond, "HTTP_WRITE_TIMEOUT", "at least 100ms"},
-		{c.RateConn < 0, "RATE_LIMIT_CONN", "0 (no limit) or positive"},
-		{c.RateConnBurst < 1, "RATE_LIMIT_CONN_BURST", "at least 1"},
-		{c.RateProject < 0, "RATE_LIMIT_PROJECT", "0 (no limit) or positive"},
-		{c.RateProjectBurst < 1, "RATE_LIMIT_PROJECT_BURST", "at least 1"},
-		{c.RateAddr < 0, "RATE_LIMIT_ADDR", "0 (no limit) or positive"},
-		{c.RateAddrBurst < protocol.MaxBodyMessages, "RATE_LIMIT_ADDR_BURST", "at least 1000 (the messages of one request)"},
-		{c.RateStrikes < 1, "RATE_LIMIT_STRIKES", "at least 1"},
-		{c.MaxConns < 1, "MAX_CONNECTIONS", "at least 1"},
-		{c.MaxConnsProject < 1, "MAX_CONNECTIONS_PER_PROJECT", "at least 1"},
-		{c.MaxConnsAddr < 0, "MAX_CONNECTIONS_PER_ADDR", "0 (no limit) or positive"},
-		{c.MaintainInterval < time.Second, "MAINTAIN_INTERVAL", "at least 1s"},
-		{c.ShutdownTimeout <= 0, "SHUTDOWN_TIMEOUT", "positive"},
-		{c.ReadMaxLag < time.Second, "READ_MAX_LAG", "at least 1s"},
-		{(c.TLSCertFile == "") != (c.TLSKeyFile == ""), "TLS_CERT_FILE", "set together with TLS_KEY_FILE"},
-		{c.SessionIdleTimeout < time.Minute, "SESSION_IDLE_TIMEOUT", "at least 1m"},
-		{c.SessionLifetime < c.SessionIdleTimeout, "SESSION_LIFETIME", "at least SESSION_IDLE_TIMEOUT"},
-		{c.SignInLockoutFailures < 1, "SIGNIN_LOCKOUT_FAILURES", "at least 1"},
-		{c.SignInLockoutWindow < time.Minute, "SIGNIN_LOCKOUT_WINDOW", "at least 1m"},
-		{c.SignInLockoutDuration < time.Minute, "SIGNIN_LOCKOUT_DURATION", "at least 1m"},
-		{c.SessionReauthWindow < time.Minute || c.SessionReauthWindow > c.SessionLifetime, "SESSION_REAUTH_WINDOW", "between 1m and SESSION_LIFETIME"},
-		{c.OverviewTimeout < time.Second || c.OverviewTimeout > 10*time.Minute, "OVERVIEW_TIMEOUT", "between 1s and 10m"},
-		{c.SessionMaxPerAccount < 0 || c.SessionMaxPerAccount > 1000, "SESSION_MAX_PER_ACCOUNT", "between 0 (no limit) and 1000"},
-		{len(c.SignInBanner) > 10000 || !utf8.ValidString(c.SignInBanner), "SIGNIN_BANNER", "UTF-8 text of at most 10000 bytes"},
-		{c.SSOOnly && c.OIDCIssuer == "", "SSO_ONLY", "false unless OIDC_ISSUER is set"},
-		{c.InviteTTL < time.Minute || c.InviteTTL > 30*24*time.Hour, "INVITE_TTL", "between 1m and 720h"},
-		{c.AuditStream != "" && c.AuditStream != "stdout" && !filepath.IsAbs(c.AuditStream), "AUDIT_STREAM", "empty (off), stdout, or an absolute file path"},
-	}
-	for _, ch := range checks {
-		if ch.bad {
-			return fmt.Errorf("config: %s must be %s", ch.name, ch.want)
-		}
-	}
-	if c.MetricsAddr != "" {
-		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || !validPort(port) {
-			return fmt.Errorf("config: METRICS_ADDR must be host:port (e.g. 127.0.0.1:9464), or empty to serve /metrics on PORT")
-		}
-	} else if c.MetricsToken == "" {
+		{c.DatabaseURL == "", "DATABASE_URL is required"},
+		{c.Port < 1 || c.Port > 65535, "PORT must be between 1 and 65535"},
+		{c.BatchSize < 1 || c.BatchSize > 1_000_000, "BATCH_SIZE must be between 1 and 1000000"},
+		{c.FlushInterval <= 0, "FLUSH_INTERVAL must be positive"},
+		{c.BufferLimit < 1<<20, "BUFFER_LIMIT_BYTES must be at least 1048576"},
+		{c.CopyWriters < 1 || c.CopyWriters > 64, "COPY_WRITERS must be between 1 and 64"},
+		{c.MaxFrameBytes < 1024, "MAX_FRAME_BYTES must be at least 1024"},
+		{c.MaxPropsBytes < 2 || int64(c.MaxPropsBytes) > c.MaxFrameBytes, "MAX_PROPS_BYTES must be between 2 and MAX_FRAME_BYTES"},
+		{c.MaxBodyBytes < 1024, "MAX_BODY_BYTES must be at least 1024"},
+		{c.MaxEventAge < time.Hour, "MAX_EVENT_AGE must be at least 1h"},
+		{c.CommitTimeout < 100*time.Millisecond, "COMMIT_TIMEOUT must be at least 100ms"},
+		{c.RejectLogInterval < time.Second, "REJECT_LOG_INTERVAL must be at least 1s"},
+		{c.IdleTimeout < time.Second, "IDLE_TIMEOUT must be at least 1s"},
+		{c.HTTPWriteTimeout < 100*time.Millisecond, "HTTP_WRITE_TIMEOUT must be at least 100ms"},
+		{c.RateConn < 0, "RATE_LIMIT_CONN must be 0 (no limit) or positive"},
+		{c.RateConnBurst < 1, "RATE_LIMIT_CONN_BURST must be at least 1"},
+		{c.RateProject < 0, "RATE_LIMIT_PROJECT must be 0 (no limit) or positive"},
+		{c.RateProjectBurst < 1, "RATE_LIMIT_PROJECT_BURST must be at least 1"},
+		{c.RateAddr < 0, "RATE_LIMIT_ADDR must be 0 (no limit) or positive"},
+		{c.RateAddrBurst < protocol.MaxBodyMessages, "RATE_LIMIT_ADDR_BURST must be at least 1000 (the messages of one request)"},
+		{c.RateStrikes < 1, "RATE_LIMIT_STRIKES must be at least 1"},
+		{c.MaxConns < 1, "MAX_CONNECTIONS must be at least 1"},
+		{c.MaxConnsProject < 1, "MAX_CONNECTIONS_PER_PROJECT must be at least 1"},
+		{c.MaxConnsAddr < 0, "MAX_CONNECTIONS_PER_ADDR must be 0 (no limit) or positive"},
+		{c.MaintainInterval < time.Second, "MAINTAIN_INTERVAL must be at least 1s"},
+		{c.ShutdownTimeout <= 0, "SHUTDOWN_TIMEOUT must be positive"},
+		{c.ReadMaxLag < time.Second, "READ_MAX_LAG must be at least 1s"},
+		{(c.TLSCertFile == "") != (c.TLSKeyFile == ""), "TLS_CERT_FILE must be set together with TLS_KEY_FILE"},
+		{c.SessionIdleTimeout < time.Minute, "SESSION_IDLE_TIMEOUT must be at least 1m"},
+		{c.SessionLifetime < c.SessionIdleTimeout, "SESSION_LIFETIME must be at least SESSION_IDLE_TIMEOUT"},
+		{c.SignInLockoutFailures < 1, "SIGNIN_LOCKOUT_FAILURES must be at least 1"},
+		{c.SignInLockoutWindow < time.Minute, "SIGNIN_LOCKOUT_WINDOW must be at least 1m"},
+		{c.SignInLockoutDuration < time.Minute, "SIGNIN_LOCKOUT_DURATION must be at least 1m"},
+		{c.SessionReauthWindow < time.Minute || c.SessionReauthWindow > c.SessionLifetime, "SESSION_REAUTH_WINDOW must be between 1m and SESSION_LIFETIME"},
+		{c.OverviewTimeout < time.Second || c.OverviewTimeout > 10*time.Minute, "OVERVIEW_TIMEOUT must be between 1s and 10m"},
+		{c.SessionMaxPerAccount < 0 || c.SessionMaxPerAccount > 1000, "SESSION_MAX_PER_ACCOUNT must be between 0 (no limit) and 1000"},
+		{len(c.SignInBanner) > 10000 || !utf8.ValidString(c.SignInBanner), "SIGNIN_BANNER must be UTF-8 text of at most 10000 bytes"},
+		{c.SSOOnly && c.OIDCIssuer == "", "SSO_ONLY must be false unless OIDC_ISSUER is set"},
+		{c.InviteTTL < time.Minute || c.InviteTTL > 30*24*time.Hour, "INVITE_TTL must be between 1m and 720h"},
+		{c.AuditStream != "" && c.AuditStream != "stdout" && !filepath.IsAbs(c.AuditStream), "AUDIT_STREAM must be empty (off), stdout, or an absolute file path"},
+		{c.MetricsAddr != "" && !hostPort(c.MetricsAddr), "METRICS_ADDR must be host:port (e.g. 127.0.0.1:9464), or empty to serve /metrics on PORT"},
 		// /metrics on the public port names projects' traffic and the relay's internals.
-		return fmt.Errorf("config: METRICS_TOKEN is required when METRICS_ADDR is empty (/metrics served on PORT)")
+		{c.MetricsAddr == "" && c.MetricsToken == "", "METRICS_TOKEN is required when METRICS_ADDR is empty (/metrics served on PORT)"},
+		{!postgresURL(c.DatabaseURL), "DATABASE_URL must be a postgres:// URL"},
+		{!postgresURL(c.ListenDatabaseURL), "LISTEN_DATABASE_URL must be a postgres:// URL"},
+		{!postgresURL(c.ReadDatabaseURL), "READ_DATABASE_URL must be a postgres:// URL"},
+	} {
+		if ch.bad {
+			return fmt.Errorf("config: %s", ch.msg)
+		}
 	}
 	for _, o := range c.AllowedOrigins {
 		if err := checkOrigin(o); err != nil {
@@ -191,15 +181,23 @@ func (c *Config) validate() error {
 	if err := checkWebAuthn(c.WebAuthnRPID, c.WebAuthnOrigins); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	if _, err := trustedProxies(c.TrustedProxies); err != nil {
+	var err error
+	if c.proxies, err = trustedProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("config: TRUSTED_PROXIES: %w", err)
 	}
-	for name, u := range map[string]string{"DATABASE_URL": c.DatabaseURL, "LISTEN_DATABASE_URL": c.ListenDatabaseURL, "READ_DATABASE_URL": c.ReadDatabaseURL} {
-		if u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-			return fmt.Errorf("config: %s must be a postgres:// URL", name)
-		}
-	}
 	return nil
+}
+
+// hostPort reports whether a is host:port with a port number.
+func hostPort(a string) bool {
+	_, port, err := net.SplitHostPort(a)
+	n, perr := strconv.Atoi(port)
+	return err == nil && perr == nil && n >= 1 && n <= 65535
+}
+
+// postgresURL reports whether u is empty or a postgres:// (postgresql://) URL.
+func postgresURL(u string) bool {
+	return u == "" || strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
 }
 
 // trustedProxies parses TRUSTED_PROXIES: CIDRs, or single addresses (a /32 or /128).
@@ -220,11 +218,6 @@ func trustedProxies(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-func validPort(p string) bool {
-	n, err := strconv.Atoi(p)
-	return err == nil && n >= 1 && n <= 65535
-}
-
 // checkOrigin accepts "*" or scheme://host[:port] with nothing after it, as browsers send Origin.
 func checkOrigin(o string) error {
 	if o == "*" {
@@ -233,6 +226,33 @@ func checkOrigin(o string) error {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 		return fmt.Errorf("origin %q must be scheme://host[:port] (or *)", o)
+	}
+	return nil
+}
+
+// checkWebAuthn validates WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS, which browsers hold a passkey to:
+// the RP ID is a host name (WebAuthn refuses IP addresses), and every origin is https (or http on
+// localhost, a secure context too) on that host or a subdomain of it. A wrong value would only
+// show as every passkey ceremony failing, so it stops the start instead.
+func checkWebAuthn(rpID string, origins []string) error {
+	if rpID == "" || rpID != strings.ToLower(rpID) || strings.ContainsAny(rpID, ":/ ") || net.ParseIP(rpID) != nil {
+		return fmt.Errorf("WEBAUTHN_RP_ID must be the dashboard's host name in lower case, without scheme or port (e.g. beacon.example.com), not an IP address: got %q", rpID)
+	}
+	if len(origins) == 0 {
+		return fmt.Errorf("WEBAUTHN_ORIGINS must name at least one origin (e.g. https://%s)", rpID)
+	}
+	for _, o := range origins {
+		u, err := url.Parse(strings.TrimSpace(o))
+		if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("WEBAUTHN_ORIGINS: %q is not scheme://host[:port]", o)
+		}
+		host := u.Hostname()
+		if u.Scheme != "https" && !(u.Scheme == "http" && host == "localhost") {
+			return fmt.Errorf("WEBAUTHN_ORIGINS: %q must be https (http only for localhost)", o)
+		}
+		if host != rpID && !strings.HasSuffix(host, "."+rpID) {
+			return fmt.Errorf("WEBAUTHN_ORIGINS: %q is not on WEBAUTHN_RP_ID %q or a subdomain of it", o, rpID)
+		}
 	}
 	return nil
 }

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
 	"crypto/fips140"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
 	"strings"
-
-	"github.com/jackc/pgx/v5"
-
-	"github.com/beacon-analytics/beacon/auditstream"
 )
 
 // fipsState is what the running binary says of its FIPS 140-3 mode (crypto/fips140), passed in
@@ -89,40 +84,31 @@ func sslMode(raw, pgsslmode string) (mode, from string) {
 }
 
 // checkFedRAMP refuses to start, naming everything missing at once, when BEACON_FEDRAMP=1 and the
-// relay is not set up as docs/fedramp.md requires.
-func checkFedRAMP(c Config) error {
-	if p := fedrampProblems(c, currentFIPS(), os.Getenv("PGSSLMODE")); len(p) > 0 {
-		return fmt.Errorf("BEACON_FEDRAMP=1 refuses to start: %s", strings.Join(p, "; "))
-	}
-	return nil
-}
-
-// logFedRAMP records at start-up that the relay runs under BEACON_FEDRAMP=1 and with what, the
-// evidence an assessor asks for; and warns when FIPS mode uses Go's unfrozen module ("latest"),
-// which is not the validated one a GOFIPS140=v1.0.0 build carries.
-func logFedRAMP(log *slog.Logger, c Config) {
+// relay is not set up as docs/fedramp.md requires. Otherwise it records that the relay runs under
+// BEACON_FEDRAMP=1 and with what, the evidence an assessor asks for; and warns when FIPS mode uses
+// Go's unfrozen module ("latest"), which is not the validated one a GOFIPS140=v1.0.0 build carries.
+func checkFedRAMP(log *slog.Logger, c Config) error {
 	if !c.FedRAMP {
-		return
+		return nil
 	}
 	f := currentFIPS()
+	if p := fedrampProblems(c, f, os.Getenv("PGSSLMODE")); len(p) > 0 {
+		return fmt.Errorf("BEACON_FEDRAMP=1 refuses to start: %s", strings.Join(p, "; "))
+	}
 	log.Info("FedRAMP mode: FIPS 140-3, TLS, sslmode=verify-full, mandatory MFA and the sign-in banner checked",
 		"fips140_module", f.Module, "fips140_enforced", f.Enforced, "mfa_required", c.MFARequired,
 		"audit_stream", c.AuditStream != "")
 	if f.Module == "latest" {
 		log.Warn("FIPS mode runs Go's current module, not a frozen validated one: build with GOFIPS140=v1.0.0 for production")
 	}
+	return nil
 }
 
-// newAuditStream opens AUDIT_STREAM's output (a bad path stops start-up) and returns its Streamer,
-// reading on connections of its own from DATABASE_URL (it holds the stream lock on one).
-func newAuditStream(cfg Config, log *slog.Logger) (*auditstream.Streamer, error) {
-	connect := func(ctx context.Context) (*pgx.Conn, error) {
-		c, err := pgx.ParseConfig(cfg.DatabaseURL)
-		if err != nil {
-			return nil, fmt.Errorf("DATABASE_URL: %w", err)
-		}
-		c.RuntimeParams["application_name"] = "beacon_audit_stream"
-		return pgx.ConnectConfig(ctx, c)
+// checkFIPS refuses to run a binary built against a frozen FIPS 140-3 module (GOFIPS140=v1.0.0)
+// with FIPS mode switched off (GODEBUG=fips140=off): such a build exists to be validated crypto.
+func checkFIPS() error {
+	if fips140.Version() != "latest" && !fips140.Enabled() {
+		return fmt.Errorf("built with FIPS 140-3 module %s but FIPS mode is off: remove GODEBUG=fips140=off", fips140.Version())
 	}
-	return auditstream.New(auditstream.Config{Target: cfg.AuditStream}, connect, log)
+	return nil
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beacon-analytics/beacon/dashboard"
@@ -34,7 +36,7 @@ func secure(next http.Handler, writeTimeout time.Duration, tls bool) http.Handle
 		if !isDashboard(r.URL.Path) {
 			h.Set("Cache-Control", "no-store") // answers are per request; none may be cached
 		}
-		if isUpgrade(r) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -47,18 +49,8 @@ func secure(next http.Handler, writeTimeout time.Duration, tls bool) http.Handle
 
 // isDashboard reports whether path is served by the dashboard's static files (cacheable).
 func isDashboard(path string) bool {
-	switch {
-	case path == "/ws", path == "/healthz", path == "/readyz", path == "/metrics":
-		return false
-	case strings.HasPrefix(path, "/v1/"), strings.HasPrefix(path, "/api/"):
-		return false
-	}
-	return true
-}
-
-// isUpgrade reports whether r asks for a WebSocket.
-func isUpgrade(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+	return !slices.Contains([]string{"/ws", "/healthz", "/readyz", "/metrics"}, path) &&
+		!strings.HasPrefix(path, "/v1/") && !strings.HasPrefix(path, "/api/")
 }
 
 // deadlineWriter sets the connection's write deadline when the handler starts to answer, so the
@@ -67,16 +59,11 @@ func isUpgrade(r *http.Request) bool {
 type deadlineWriter struct {
 	http.ResponseWriter
 	timeout time.Duration
-	started bool
+	started sync.Once
 }
 
 // start arms the deadline at the handler's first write.
-func (d *deadlineWriter) start() {
-	if !d.started {
-		d.started = true
-		d.arm()
-	}
-}
+func (d *deadlineWriter) start() { d.started.Do(d.arm) }
 
 func (d *deadlineWriter) arm() {
 	// An error means the writer cannot hold deadlines (a test recorder): nothing to bound.

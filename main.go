@@ -48,22 +48,12 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, cfg)
-	case "migrate":
-		return migrateCmd(ctx, cfg)
-	case "project":
-		return projectCmd(ctx, cfg, args)
-	case "account":
-		return accountCmd(ctx, cfg, args)
-	case "token":
-		return tokenCmd(ctx, cfg, args)
-	case "writekey":
-		return writekeyCmd(ctx, cfg, args)
-	default:
+	c, ok := verbs{"serve": serve, "migrate": migrateCmd, "project": projectCmd, "account": accountCmd,
+		"token": tokenCmd, "writekey": writekeyCmd}[cmd]
+	if !ok {
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
+	return c(ctx, cfg, args)
 }
 
 // onSignals cancels the run at the first SIGTERM or SIGINT (a graceful shutdown, bounded by

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime/debug"
+	"syscall"
 	"time"
 )
 
@@ -34,28 +36,39 @@ func (r *relay) boundMemory(ctx context.Context) {
 		return
 	}
 	last := int64(-1)
-	set := func() {
+	set := func(context.Context) error {
 		limit := memoryLimit(r.cfg.BufferLimit, r.edge.Connections())
 		if limit != last {
 			debug.SetMemoryLimit(limit)
 			r.log.Debug("memory limit", "bytes", limit)
 			last = limit
 		}
+		return nil
 	}
-	set()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			debug.SetMemoryLimit(limitOff)
-			return
-		case <-t.C:
-			set()
-		}
-	}
+	_ = set(ctx)
+	every(ctx, time.Tick(time.Second), set, r.log)
+	debug.SetMemoryLimit(limitOff)
 }
 
 // limitOff is the runtime's "no limit" value (math.MaxInt64), restored when the relay stops so
 // that tests running several relays in one process do not inherit one's limit.
 const limitOff = 1<<63 - 1
+
+// fileReserve is the open files the relay needs besides its WebSockets: database connections,
+// listeners, HTTP requests, the process's own files.
+const fileReserve = 256
+
+// openFilesFor returns the open-files limit (RLIMIT_NOFILE) in force: Go itself raised the soft
+// limit to (just below) the hard one at start (package syscall, go.dev/issue/46279). It refuses to
+// start when maxConns alone passes the hard limit: that relay would fail to accept long before its cap.
+func openFilesFor(maxConns int) (uint64, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, fmt.Errorf("read the open-files limit: %w", err)
+	}
+	if uint64(maxConns) > lim.Max {
+		return 0, fmt.Errorf("config: MAX_CONNECTIONS=%d exceeds the open-files hard limit (RLIMIT_NOFILE) %d: raise it (ulimit -Hn, systemd LimitNOFILE=) or lower MAX_CONNECTIONS",
+			maxConns, lim.Max)
+	}
+	return lim.Cur, nil
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/fips140"
 	"crypto/tls"
@@ -13,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,7 +50,8 @@ type relay struct {
 	audit   *auditstream.Streamer // AUDIT_STREAM's; nil when off
 }
 
-func serve(ctx context.Context, cfg Config) error {
+// serve runs the relay until ctx ends (the serve command; it takes no arguments).
+func serve(ctx context.Context, cfg Config, _ []string) error {
 	files, err := openFilesFor(cfg.MaxConns)
 	if err != nil {
 		return err
@@ -65,19 +66,14 @@ func serve(ctx context.Context, cfg Config) error {
 	if err := checkFIPS(); err != nil {
 		return err
 	}
-	if err := checkFedRAMP(cfg); err != nil {
+	if err := checkFedRAMP(log, cfg); err != nil {
 		return err
 	}
-	logFedRAMP(log, cfg)
 	r, err := newRelay(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer r.pool.Close()
-	defer r.copy.Close()
-	if r.reads != nil {
-		defer r.reads.Close()
-	}
+	defer r.close()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -130,7 +126,14 @@ func (r *relay) server(h http.Handler) *http.Server {
 		ReadTimeout:       time.Minute,      // HTTP ingest bodies; hijacked WebSockets escape it
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
-		TLSConfig:         tlsConfig(),
+		TLSConfig: &tls.Config{ // TLS 1.2+ with FIPS-approved AEAD suites only (TLS 1.3's are all approved)
+			MinVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{
+				tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+				tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			},
+			CurvePreferences: []tls.CurveID{tls.CurveP256, tls.CurveP384},
+		},
 	}
 }
 
@@ -175,30 +178,29 @@ func openReads(ctx context.Context, url string, log *slog.Logger) (*pgxpool.Pool
 	return reads, nil
 }
 
-func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error) {
+// newRelay opens the relay's pools and wires its parts; it closes the pools again when it fails.
+func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (_ *relay, err error) {
 	pool, copyPool, err := store.OpenPools(ctx, cfg.DatabaseURL, 8, cfg.CopyWriters)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
+	r := &relay{cfg: cfg, log: log, pool: pool, copy: copyPool, store: store.New(pool), metrics: metrics.New(), reg: ws.NewRegistry()}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
 	// A relay never runs against a schema it was not built for: a missed or newer migration, or
 	// another code package, would fail later and less clearly (a trigger's error on every COPY).
 	if err := beaconsql.CheckSchema(ctx, pool); err != nil {
-		pool.Close()
-		copyPool.Close()
 		return nil, err
 	}
-	listenURL := cfg.ListenDatabaseURL
-	if listenURL == "" {
-		listenURL = cfg.DatabaseURL
+	listen, err := connector("LISTEN_DATABASE_URL", cmp.Or(cfg.ListenDatabaseURL, cfg.DatabaseURL), "beacon_listener")
+	if err != nil {
+		return nil, err
 	}
-	if _, err := pgx.ParseConfig(listenURL); err != nil {
-		return nil, fmt.Errorf("LISTEN_DATABASE_URL: %w", err)
-	}
-	r := &relay{cfg: cfg, log: log, pool: pool, copy: copyPool, store: store.New(pool), metrics: metrics.New()}
 	if cfg.ReadDatabaseURL != "" {
 		if r.reads, err = openReads(ctx, cfg.ReadDatabaseURL, log); err != nil {
-			pool.Close()
-			copyPool.Close()
 			return nil, err
 		}
 	}
@@ -206,30 +208,22 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 		BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
 		BufferBytes: cfg.BufferLimit, Writers: cfg.CopyWriters, LogEvery: cfg.RejectLogInterval,
 	}, log, r.metrics)
-	reg := ws.NewRegistry()
-	r.reg = reg
-	connect := func(ctx context.Context) (*pgx.Conn, error) {
-		c, err := pgx.ParseConfig(listenURL)
-		if err != nil {
-			return nil, fmt.Errorf("LISTEN_DATABASE_URL: %w", err)
-		}
-		c.RuntimeParams["application_name"] = "beacon_listener"
-		return pgx.ConnectConfig(ctx, c)
-	}
-	r.pusher = flags.New(pool, connect, reg, log, r.metrics)
+	r.pusher = flags.New(pool, listen, r.reg, log, r.metrics)
 	if cfg.AuditStream != "" {
-		if r.audit, err = newAuditStream(cfg, log); err != nil {
+		// AUDIT_STREAM's output is opened now (a bad path stops start-up); the streamer reads on
+		// connections of its own (it holds the stream lock on one).
+		audit, err := connector("DATABASE_URL", cfg.DatabaseURL, "beacon_audit_stream")
+		if err != nil {
 			return nil, err
 		}
-	}
-	proxies, err := trustedProxies(cfg.TrustedProxies)
-	if err != nil { // validate has checked them
-		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+		if r.audit, err = auditstream.New(auditstream.Config{Target: cfg.AuditStream}, audit, log); err != nil {
+			return nil, err
+		}
 	}
 	r.edge = ws.New(ws.Config{
 		Limits:         protocol.Limits{MaxPropsBytes: cfg.MaxPropsBytes, MaxEventAge: cfg.MaxEventAge},
 		AllowedOrigins: cfg.AllowedOrigins,
-		TrustedProxies: proxies,
+		TrustedProxies: cfg.proxies,
 		MaxFrameBytes:  cfg.MaxFrameBytes,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		CommitTimeout:  cfg.CommitTimeout,
@@ -242,11 +236,31 @@ func newRelay(ctx context.Context, cfg Config, log *slog.Logger) (*relay, error)
 			MaxConnsAddr: cfg.MaxConnsAddr,
 		},
 		Observer: r.metrics,
-	}, r.store, r.batcher, r.pusher, reg, log)
+	}, r.store, r.batcher, r.pusher, r.reg, log)
 	if r.sso, err = startSSO(ctx, cfg, pool, log); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// close closes the relay's database pools.
+func (r *relay) close() {
+	r.pool.Close()
+	r.copy.Close()
+	if r.reads != nil {
+		r.reads.Close()
+	}
+}
+
+// connector dials connections of their own, outside the pools, to url (of the variable name),
+// named app in pg_stat_activity.
+func connector(name, url, app string) (func(context.Context) (*pgx.Conn, error), error) {
+	c, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	c.RuntimeParams["application_name"] = app
+	return func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, c) }, nil
 }
 
 func (r *relay) routes() http.Handler {
@@ -263,11 +277,10 @@ func (r *relay) routes() http.Handler {
 	if r.cfg.MetricsAddr == "" {
 		mux.Handle("GET /metrics", requireBearer(r.cfg.MetricsToken, r.metrics.Handler()))
 	}
-	proxies, _ := trustedProxies(r.cfg.TrustedProxies) // validated at start
 	dashAPI := api.New(r.pool, api.Config{
 		IdleTimeout: r.cfg.SessionIdleTimeout, Lifetime: r.cfg.SessionLifetime,
 		LockoutThreshold: r.cfg.SignInLockoutFailures, LockoutWindow: r.cfg.SignInLockoutWindow,
-		LockoutDuration: r.cfg.SignInLockoutDuration, TLS: r.cfg.TLSCertFile != "", TrustedProxies: proxies,
+		LockoutDuration: r.cfg.SignInLockoutDuration, TLS: r.cfg.TLSCertFile != "", TrustedProxies: r.cfg.proxies,
 		ClientsOn:    r.reg,
 		Live:         r.reg,
 		ReauthWindow: r.cfg.SessionReauthWindow, MaxSessions: r.cfg.SessionMaxPerAccount,
@@ -319,17 +332,15 @@ const freshInterval = time.Second
 // (store.KeepFresh) every second, on a loop of its own so a long maintenance step never delays
 // freshness. The database serialises the two (docs/sql.md).
 func (r *relay) maintain(ctx context.Context) {
-	mt, ft := time.NewTicker(r.cfg.MaintainInterval), time.NewTicker(freshInterval)
-	defer mt.Stop()
-	defer ft.Stop()
 	var wg sync.WaitGroup
 	maintain := func(ctx context.Context) error { return r.store.Maintain(ctx, r.cfg.MaintainInterval) }
-	wg.Go(func() { every(ctx, mt.C, maintain, r.log.With("work", "maintain")) })
-	wg.Go(func() { every(ctx, ft.C, r.store.KeepFresh, r.log.With("work", "keep_fresh")) })
+	wg.Go(func() { every(ctx, time.Tick(r.cfg.MaintainInterval), maintain, r.log.With("work", "maintain")) })
+	wg.Go(func() { every(ctx, time.Tick(freshInterval), r.store.KeepFresh, r.log.With("work", "keep_fresh")) })
 	wg.Wait()
 }
 
-// every calls work on each tick until ctx ends, logging its errors (the next tick retries).
+// every calls work on each tick until ctx ends, logging its errors (the next tick retries). Its
+// ticks come from time.Tick, whose ticker the garbage collector reclaims once every returns.
 func every(ctx context.Context, ticks <-chan time.Time, work func(context.Context) error, log *slog.Logger) {
 	for {
 		select {
@@ -370,50 +381,4 @@ func (r *relay) phase(name string, deadline time.Time, step func(context.Context
 		return
 	}
 	r.log.Info("shutdown phase done", "phase", name, "took", time.Since(start))
-}
-
-// fileReserve is the open files the relay needs besides its WebSockets: database connections,
-// listeners, HTTP requests, the process's own files.
-const fileReserve = 256
-
-// openFilesFor raises the open-files soft limit (RLIMIT_NOFILE) to the hard limit when it is below
-// what maxConns needs, and returns the limit then in force. It refuses to start when maxConns
-// alone passes the hard limit: that relay would fail to accept long before its cap.
-func openFilesFor(maxConns int) (uint64, error) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, fmt.Errorf("read the open-files limit: %w", err)
-	}
-	if uint64(maxConns) > lim.Max {
-		return 0, fmt.Errorf("config: MAX_CONNECTIONS=%d exceeds the open-files hard limit (RLIMIT_NOFILE) %d: raise it (ulimit -Hn, systemd LimitNOFILE=) or lower MAX_CONNECTIONS",
-			maxConns, lim.Max)
-	}
-	if need := uint64(maxConns) + fileReserve; lim.Cur < need && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			return 0, fmt.Errorf("raise the open-files soft limit to %d for MAX_CONNECTIONS=%d: %w", lim.Max, maxConns, err)
-		}
-	}
-	return lim.Cur, nil
-}
-
-// checkFIPS refuses to run a binary built against a frozen FIPS 140-3 module (GOFIPS140=v1.0.0)
-// with FIPS mode switched off (GODEBUG=fips140=off): such a build exists to be validated crypto.
-func checkFIPS() error {
-	if fips140.Version() != "latest" && !fips140.Enabled() {
-		return fmt.Errorf("built with FIPS 140-3 module %s but FIPS mode is off: remove GODEBUG=fips140=off", fips140.Version())
-	}
-	return nil
-}
-
-// tlsConfig allows TLS 1.2+ with FIPS-approved AEAD suites only (TLS 1.3's are all approved).
-func tlsConfig() *tls.Config {
-	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		CipherSuites: []uint16{
-			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-		},
-		CurvePreferences: []tls.CurveID{tls.CurveP256, tls.CurveP384},
-	}
 }

@@ -3,15 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/beacon-analytics/beacon/api"
 )
@@ -26,18 +21,15 @@ create prints the token once (only its SHA-256 is stored); send it as Authorizat
 // tokenCmd administers API tokens as the database owner (DATABASE_URL), like account: the
 // tokens it makes belong to no account, so their scope alone decides (beacon.api_tokens).
 func tokenCmd(ctx context.Context, cfg Config, args []string) error {
-	if len(args) == 0 {
-		return errors.New(tokenUsage)
-	}
-	switch args[0] {
-	case "create":
-		return tokenCreate(ctx, cfg, args[1:])
-	case "list":
-		return tokenList(ctx, cfg, args[1:])
-	case "revoke":
-		return tokenRevoke(ctx, cfg, args[1:])
-	}
-	return errors.New(tokenUsage)
+	return verbs{
+		"create": tokenCreate,
+		"list": listCmd("token list", tokenUsage, "id\tscope\tname\texpires\tstate\tlast used",
+			`SELECT token_id::text, scope, name, to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
+			CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= now() THEN 'expired' ELSE 'active' END,
+			coalesce(to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'), 'never')
+			FROM beacon.api_tokens WHERE project_id = $1 ORDER BY created_at DESC`),
+		"revoke": revokeCmd("token revoke", tokenUsage, "token", "beacon.revoke_token"), // audited token_revoked
+	}.run(ctx, cfg, args, tokenUsage)
 }
 
 // parseExpiry reads --expires: N days ("90d") or a Go duration ("12h").
@@ -58,17 +50,16 @@ func parseExpiry(s string) (time.Duration, error) {
 
 // tokenCreate makes a token with beacon.create_token (audited token_created) and prints it.
 func tokenCreate(ctx context.Context, cfg Config, args []string) error {
-	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("token create")
 	project := fs.String("project", "", "project id")
 	scope := fs.String("scope", "", "read, flags or write")
 	expires := fs.String("expires", "90d", "lifetime")
 	name := fs.String("name", "", "what the token is for")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		return errors.New(tokenUsage)
+	if err := parseFlags(fs, args, tokenUsage); err != nil {
+		return err
 	}
-	if _, err := uuid.Parse(*project); err != nil {
-		return fmt.Errorf("token create: --project %q is not a project id", *project)
+	if err := checkProject("token create", *project); err != nil {
+		return err
 	}
 	if *scope != "read" && *scope != "flags" && *scope != "write" {
 		return errors.New("token create: --scope must be read, flags or write")
@@ -82,64 +73,11 @@ func tokenCreate(ctx context.Context, cfg Config, args []string) error {
 	}
 	token, hash := api.NewToken()
 	var id string
-	err = withOwner(ctx, cfg, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, `SELECT beacon.create_token($1, $2, $3, make_interval(secs => $4), $5, NULL)::text`,
-			*project, *scope, *name, d.Seconds(), hash).Scan(&id)
-	})
+	err = ownerRow(ctx, cfg, &id, `SELECT beacon.create_token($1, $2, $3, make_interval(secs => $4), $5, NULL)::text`,
+		*project, *scope, *name, d.Seconds(), hash)
 	if err != nil {
 		return fmt.Errorf("token create: %w", err)
 	}
-	fmt.Printf("%s\n# id %s: shown once, keep it in a secret store; revoke with `beacon token revoke %s`\n", token, id, id)
-	return nil
-}
-
-// tokenList prints a project's tokens, one a line, never the tokens themselves.
-func tokenList(ctx context.Context, cfg Config, args []string) error {
-	fs := flag.NewFlagSet("token list", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	project := fs.String("project", "", "project id")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		return errors.New(tokenUsage)
-	}
-	if _, err := uuid.Parse(*project); err != nil {
-		return fmt.Errorf("token list: --project %q is not a project id", *project)
-	}
-	return withOwner(ctx, cfg, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, `SELECT token_id::text, scope, name, to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
-			CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN expires_at <= now() THEN 'expired' ELSE 'active' END,
-			coalesce(to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'), 'never')
-			FROM beacon.api_tokens WHERE project_id = $1 ORDER BY created_at DESC`, *project)
-		if err != nil {
-			return fmt.Errorf("token list: %w", err)
-		}
-		fmt.Println("id\tscope\tname\texpires\tstate\tlast used")
-		var id, scope, name, exp, state, used string
-		_, err = pgx.ForEachRow(rows, []any{&id, &scope, &name, &exp, &state, &used}, func() error {
-			fmt.Printf("%s\t%s\t%s\t%s\t%s\t%s\n", id, scope, name, exp, state, used)
-			return nil
-		})
-		return err
-	})
-}
-
-// tokenRevoke revokes a token at once with beacon.revoke_token (audited token_revoked).
-func tokenRevoke(ctx context.Context, cfg Config, args []string) error {
-	if len(args) != 1 {
-		return errors.New(tokenUsage)
-	}
-	if _, err := uuid.Parse(args[0]); err != nil {
-		return fmt.Errorf("token revoke: %q is not a token id", args[0])
-	}
-	var done bool
-	err := withOwner(ctx, cfg, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, `SELECT beacon.revoke_token($1)`, args[0]).Scan(&done)
-	})
-	if err != nil {
-		return fmt.Errorf("token revoke: %w", err)
-	}
-	if !done {
-		return fmt.Errorf("token revoke: no active token %s", args[0])
-	}
-	fmt.Println("revoked", args[0])
+	printCreated("token", token, id)
 	return nil
 }

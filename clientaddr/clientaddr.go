@@ -7,6 +7,7 @@ package clientaddr
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -15,40 +16,24 @@ import (
 // Headers from an untrusted peer are ignored: anyone can write them. The zero Addr when the peer
 // is not a TCP address (a test's pipe).
 func Of(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	peer := peerAddr(r.RemoteAddr)
+	ap, _ := netip.ParseAddrPort(r.RemoteAddr) // the zero AddrPort when not TCP
+	peer := ap.Addr().Unmap()
 	if !contains(trusted, peer) {
 		return peer
 	}
 	hops := forwardedFor(r.Header)
-	for i := len(hops) - 1; i >= 0; i-- { // the rightmost hop was added by the proxy we trust
+	for i := len(hops) - 1; i >= 0 && contains(trusted, peer); i-- { // the rightmost hop was added by the proxy we trust
 		a, err := netip.ParseAddr(hops[i])
 		if err != nil {
 			break // a garbled hop: trust nothing further left
 		}
-		a = a.Unmap()
-		if !contains(trusted, a) {
-			return a
-		}
-		peer = a
+		peer = a.Unmap()
 	}
 	return peer
 }
 
-func peerAddr(remote string) netip.Addr {
-	ap, err := netip.ParseAddrPort(remote)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
-
 func contains(prefixes []netip.Prefix, a netip.Addr) bool {
-	for _, p := range prefixes {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(prefixes, func(p netip.Prefix) bool { return p.Contains(a) })
 }
 
 // forwardedFor lists the for= addresses of the Forwarded header (RFC 7239) when there is one,
@@ -56,18 +41,15 @@ func contains(prefixes []netip.Prefix, a netip.Addr) bool {
 func forwardedFor(h http.Header) []string {
 	var hops []string
 	if fwd := h.Values("Forwarded"); len(fwd) > 0 {
-		for _, elem := range strings.Split(strings.Join(fwd, ","), ",") {
-			for _, pair := range strings.Split(elem, ";") {
-				k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
-				if ok && strings.EqualFold(k, "for") {
-					hops = append(hops, hostOnly(strings.Trim(v, `"`)))
-				}
+		for _, pair := range strings.FieldsFunc(strings.Join(fwd, ","), func(r rune) bool { return r == ',' || r == ';' }) {
+			if k, v, ok := strings.Cut(strings.TrimSpace(pair), "="); ok && strings.EqualFold(k, "for") {
+				hops = append(hops, hostOnly(strings.Trim(v, `"`)))
 			}
 		}
 		return hops
 	}
 	for _, v := range h.Values("X-Forwarded-For") {
-		for _, hop := range strings.Split(v, ",") {
+		for hop := range strings.SplitSeq(v, ",") {
 			hops = append(hops, hostOnly(strings.TrimSpace(hop)))
 		}
 	}

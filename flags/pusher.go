@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,8 +122,7 @@ func (p *Pusher) Run(ctx context.Context) {
 	}
 	l.Handle(Channel, handler{p})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); p.work(ctx) }()
+	wg.Go(func() { p.work(ctx) })
 	_ = l.Listen(ctx) // returns only with ctx's error
 	p.listening.Store(false)
 	wg.Wait()
@@ -167,18 +167,14 @@ func (p *Pusher) work(ctx context.Context) {
 		for project := range due {
 			if err := p.push(ctx, project); err != nil && ctx.Err() == nil {
 				p.log.Warn("push flags", "project", project, "error", err)
-				p.retryLater(ctx, project)
+				time.AfterFunc(time.Second, func() { // retry
+					if ctx.Err() == nil {
+						p.Refresh(project)
+					}
+				})
 			}
 		}
 	}
-}
-
-func (p *Pusher) retryLater(ctx context.Context, project uuid.UUID) {
-	time.AfterFunc(time.Second, func() {
-		if ctx.Err() == nil {
-			p.Refresh(project)
-		}
-	})
 }
 
 // push evaluates every client of project, chunk by chunk, and hands each its set; clients whose
@@ -187,8 +183,7 @@ func (p *Pusher) push(ctx context.Context, project uuid.UUID) error {
 	start := time.Now()
 	clients := p.reg.Clients(project)
 	sets := interner{}
-	for lo := 0; lo < len(clients); lo += chunk {
-		part := clients[lo:min(lo+chunk, len(clients))]
+	for part := range slices.Chunk(clients, chunk) {
 		anons, users := make([]string, len(part)), make([]string, len(part))
 		for i, c := range part {
 			anons[i], users[i] = c.Identity()

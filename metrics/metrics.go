@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -34,38 +35,39 @@ type Metrics struct {
 	flagsSent        prometheus.Counter
 	listenerConnects prometheus.Counter
 	tsReplaced       *prometheus.CounterVec
-	segment          segmentMetrics // the Segment-compatible API's (segment.go)
+
+	// The Segment-compatible API's (package segment).
+	segmentMessages, segmentRefused, segmentRequests *prometheus.CounterVec
 }
 
 // New registers every collector, plus Go runtime and process collectors.
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
-	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m := &Metrics{reg: reg}
-	m.connections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "beacon_ws_connections", Help: "Open WebSocket connections."})
-	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beacon_ws_refused_total", Help: "Connections and ingest requests refused before any message, by reason."}, []string{"reason"})
-	m.messages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beacon_messages_total", Help: "Messages received, by type (WebSocket and HTTP ingest)."}, []string{"type"})
-	m.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beacon_messages_rejected_total", Help: "Messages answered with an error, by error code."}, []string{"code"})
-	m.acks = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_acks_sent_total", Help: "Ack messages sent."})
-	m.eventsCommitted = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_events_committed_total", Help: "Events written in committed COPY transactions (re-sent duplicates included)."})
-	m.eventsRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beacon_events_rejected_total", Help: "Events PostgreSQL refused even alone, by SQLSTATE; kept in beacon.events_rejected and acknowledged."}, []string{"code"})
-	m.batchSize = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "beacon_batch_rows", Help: "Rows per COPY transaction.", Buckets: prometheus.ExponentialBuckets(1, 4, 9)})
-	m.flushSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "beacon_flush_seconds", Help: "Duration of one COPY transaction, by outcome.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"outcome"})
-	m.bufferBytes = prometheus.NewGauge(prometheus.GaugeOpts{Name: "beacon_buffer_bytes", Help: "Bytes of events buffered or in flight (bounded by BUFFER_LIMIT_BYTES)."})
-	m.flushRetries = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flush_retries_total", Help: "COPY transactions retried after a transient error."})
-	m.flagPushes = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_pushes_total", Help: "Project pushes: one project's clients re-evaluated and handed their sets, after a flag change or listener reconnect."})
-	m.flagPushSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "beacon_flag_evaluation_seconds", Help: "Time to re-evaluate and hand out one project's flags.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
-	m.flagsSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_evaluations_total", Help: "Evaluated flag sets written to clients (one per client per push or connect)."})
-	m.listenerConnects = prometheus.NewCounter(prometheus.CounterOpts{Name: "beacon_listener_connects_total", Help: "Times the flag listener connected (1 + reconnects)."})
-	m.tsReplaced = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "beacon_events_ts_replaced_total", Help: "Events whose client ts the relay replaced as implausible, by reason (too_old: older than MAX_EVENT_AGE; ahead: over 1 day ahead); the sender was warned (ts_replaced) and the value kept in sent_ts."}, []string{"reason"})
-	for _, c := range []prometheus.Collector{m.tsReplaced, m.connections, m.refused, m.messages, m.rejected, m.acks,
-		m.eventsCommitted, m.eventsRejected, m.batchSize, m.flushSeconds, m.bufferBytes, m.flushRetries,
-		m.flagPushes, m.flagPushSeconds, m.flagsSent, m.listenerConnects,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
-		f(c)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := promauto.With(reg)
+	m := &Metrics{
+		reg:              reg,
+		connections:      f.NewGauge(prometheus.GaugeOpts{Name: "beacon_ws_connections", Help: "Open WebSocket connections."}),
+		refused:          f.NewCounterVec(prometheus.CounterOpts{Name: "beacon_ws_refused_total", Help: "Connections and ingest requests refused before any message, by reason."}, []string{"reason"}),
+		messages:         f.NewCounterVec(prometheus.CounterOpts{Name: "beacon_messages_total", Help: "Messages received, by type (WebSocket and HTTP ingest)."}, []string{"type"}),
+		rejected:         f.NewCounterVec(prometheus.CounterOpts{Name: "beacon_messages_rejected_total", Help: "Messages answered with an error, by error code."}, []string{"code"}),
+		acks:             f.NewCounter(prometheus.CounterOpts{Name: "beacon_acks_sent_total", Help: "Ack messages sent."}),
+		eventsCommitted:  f.NewCounter(prometheus.CounterOpts{Name: "beacon_events_committed_total", Help: "Events written in committed COPY transactions (re-sent duplicates included)."}),
+		eventsRejected:   f.NewCounterVec(prometheus.CounterOpts{Name: "beacon_events_rejected_total", Help: "Events PostgreSQL refused even alone, by SQLSTATE; kept in beacon.events_rejected and acknowledged."}, []string{"code"}),
+		batchSize:        f.NewHistogram(prometheus.HistogramOpts{Name: "beacon_batch_rows", Help: "Rows per COPY transaction.", Buckets: prometheus.ExponentialBuckets(1, 4, 9)}),
+		flushSeconds:     f.NewHistogramVec(prometheus.HistogramOpts{Name: "beacon_flush_seconds", Help: "Duration of one COPY transaction, by outcome.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"outcome"}),
+		bufferBytes:      f.NewGauge(prometheus.GaugeOpts{Name: "beacon_buffer_bytes", Help: "Bytes of events buffered or in flight (bounded by BUFFER_LIMIT_BYTES)."}),
+		flushRetries:     f.NewCounter(prometheus.CounterOpts{Name: "beacon_flush_retries_total", Help: "COPY transactions retried after a transient error."}),
+		flagPushes:       f.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_pushes_total", Help: "Project pushes: one project's clients re-evaluated and handed their sets, after a flag change or listener reconnect."}),
+		flagPushSeconds:  f.NewHistogram(prometheus.HistogramOpts{Name: "beacon_flag_evaluation_seconds", Help: "Time to re-evaluate and hand out one project's flags.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		flagsSent:        f.NewCounter(prometheus.CounterOpts{Name: "beacon_flag_evaluations_total", Help: "Evaluated flag sets written to clients (one per client per push or connect)."}),
+		listenerConnects: f.NewCounter(prometheus.CounterOpts{Name: "beacon_listener_connects_total", Help: "Times the flag listener connected (1 + reconnects)."}),
+		tsReplaced:       f.NewCounterVec(prometheus.CounterOpts{Name: "beacon_events_ts_replaced_total", Help: "Events whose client ts the relay replaced as implausible, by reason (too_old: older than MAX_EVENT_AGE; ahead: over 1 day ahead); the sender was warned (ts_replaced) and the value kept in sent_ts."}, []string{"reason"}),
+		segmentMessages:  f.NewCounterVec(prometheus.CounterOpts{Name: "beacon_segment_messages_total", Help: "Messages received by the Segment-compatible API, by Segment type (invalid: unreadable or without a usable type or id)."}, []string{"type"}),
+		segmentRefused:   f.NewCounterVec(prometheus.CounterOpts{Name: "beacon_segment_messages_refused_total", Help: "Messages of the Segment-compatible API refused (named in the 200 answer of their batch), by error code."}, []string{"code"}),
+		segmentRequests:  f.NewCounterVec(prometheus.CounterOpts{Name: "beacon_segment_requests_refused_total", Help: "Requests of the Segment-compatible API refused whole (401 bad_write_key, 400 batch_too_large, 503 unavailable, …), by code."}, []string{"code"}),
+		messagesByType:   map[string]prometheus.Counter{},
 	}
-	m.segment = newSegmentMetrics(reg)
-	m.messagesByType = map[string]prometheus.Counter{}
 	for _, typ := range []string{"event", "identify", "ping", "invalid"} {
 		m.messagesByType[typ] = m.messages.WithLabelValues(typ)
 	}
@@ -147,3 +149,14 @@ func (m *Metrics) FlagsSent() { m.flagsSent.Inc() }
 
 // TSReplaced implements ws.Observer.
 func (m *Metrics) TSReplaced(reason string) { m.tsReplaced.WithLabelValues(reason).Inc() }
+
+// segment.Observer
+
+// SegmentMessage implements segment.Observer.
+func (m *Metrics) SegmentMessage(typ string) { m.segmentMessages.WithLabelValues(typ).Inc() }
+
+// SegmentMessageRefused implements segment.Observer.
+func (m *Metrics) SegmentMessageRefused(code string) { m.segmentRefused.WithLabelValues(code).Inc() }
+
+// SegmentRequestRefused implements segment.Observer.
+func (m *Metrics) SegmentRequestRefused(code string) { m.segmentRequests.WithLabelValues(code).Inc() }
