@@ -1,12 +1,5 @@
 package segment
 
-import (
-	"errors"
-
-	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
-)
-
 // Error codes of the Segment-compatible API beyond the protocol's (docs/protocol.md).
 const (
 	CodeBadWriteKey     = "bad_write_key"     // 401: no write key, or one that is unknown or revoked
@@ -15,7 +8,3 @@ const (
 	CodeBadEncoding     = "bad_encoding"      // 400: Content-Encoding other than gzip/identity, or a broken gzip stream
 	CodeNotAllowed      = "not_allowed"       // the message's type does not belong on this endpoint
 )
-
-func asSemantic(err error, sem **json.SemanticError) bool { return errors.As(err, sem) }
-
-func isDuplicate(err error) bool { return errors.Is(err, jsontext.ErrDuplicateName) }

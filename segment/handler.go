@@ -12,8 +12,6 @@ package segment
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -75,7 +73,7 @@ func New(cfg Config, store Store, batcher *pgbatch.Batcher, log *slog.Logger) *H
 // Routes registers the endpoints on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/batch", h.serve(""))
-	for _, t := range []string{typeTrack, typeIdentify, typePage, typeScreen, typeGroup, typeAlias} {
+	for _, t := range types {
 		mux.HandleFunc("POST /v1/"+t, h.serve(t))
 	}
 }
@@ -104,10 +102,11 @@ func (h *Handler) serve(single string) http.HandlerFunc {
 			h.refuse(w, be.status, be.code, be.msg)
 			return
 		}
-		if !hasBasic && !h.authorize(w, r, req.writeKey, &project) {
+		if !hasBasic && !h.authorize(w, r, req.WriteKey, &project) {
 			return
 		}
-		res, err := h.ingest(r.Context(), project, req)
+		req.project = project
+		res, err := h.ingest(r.Context(), req)
 		if err != nil {
 			h.log.Warn("segment ingest", "error", err)
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(h.cfg.CommitTimeout.Seconds()+0.5))))
@@ -161,11 +160,6 @@ func (h *Handler) refuse(w http.ResponseWriter, status int, code, msg string) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"success": false, "error": code, "message": msg})
 }
-
-// errNotCommitted is a request whose events were not all committed within CommitTimeout.
-var errNotCommitted = errors.New("events not committed within the commit timeout")
-
-func wrapNotCommitted(err error) error { return fmt.Errorf("%w: %w", errNotCommitted, err) }
 
 type nopObserver struct{}
 

@@ -1,6 +1,8 @@
 package segment
 
 import (
+	"errors"
+
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -39,19 +41,14 @@ const (
 	typeAlias    = "alias"
 )
 
-// envelope is a /v1/batch body: the messages, and what applies to all of them.
-type envelope struct {
-	Batch    []jsontext.Value `json:"batch"`
-	SentAt   string           `json:"sentAt"`
-	Context  jsontext.Value   `json:"context"`
-	WriteKey string           `json:"writeKey"`
-}
+// types are the Segment message types, each with its endpoint /v1/TYPE.
+var types = []string{typeTrack, typeIdentify, typePage, typeScreen, typeGroup, typeAlias}
 
 // decodeMessage parses one message as strictly as protocol.Decode parses the WebSocket's: an
 // object, valid UTF-8, no key repeated at any depth, each known field of its JSON type.
 func decodeMessage(raw []byte) (message, *protocol.Error) {
 	var m message
-	if len(raw) == 0 || jsontext.Value(raw).Kind() != '{' {
+	if jsontext.Value(raw).Kind() != '{' {
 		return m, protocol.NewError(protocol.CodeBadJSON, "a message must be a JSON object")
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -64,9 +61,9 @@ func decodeMessage(raw []byte) (message, *protocol.Error) {
 func decodeError(err error) *protocol.Error {
 	var sem *json.SemanticError
 	switch {
-	case asSemantic(err, &sem):
+	case errors.As(err, &sem):
 		return protocol.NewError(protocol.CodeBadMessage, "field "+string(sem.JSONPointer)+" has the wrong JSON type")
-	case isDuplicate(err):
+	case errors.Is(err, jsontext.ErrDuplicateName):
 		return protocol.NewError(protocol.CodeDuplicateKey, "a JSON object repeats a key")
 	}
 	return protocol.NewError(protocol.CodeBadJSON, "not valid JSON (or not valid UTF-8)")

@@ -2,60 +2,57 @@ package segment
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/google/uuid"
 )
 
-// request is a body split into its messages, with what applies to all of them.
+// request is a body split into its messages, with what applies to all of them: a /v1/batch body
+// as sent ({"batch":[…],"sentAt":…,"context":…}), a single message as the batch of one.
 type request struct {
-	single   string // the endpoint's one type; "" for /v1/batch
-	msgs     []jsontext.Value
-	sentAt   string
-	context  jsontext.Value
-	writeKey string
+	Batch   []jsontext.Value `json:"batch"`
+	Context jsontext.Value   `json:"context"`
+	shared
+
+	single   string    // the endpoint's one type; "" for /v1/batch
+	project  uuid.UUID // the write key's
+	received time.Time
+}
+
+// shared are the fields a single message and a batch both carry for the whole request.
+type shared struct {
+	SentAt   string `json:"sentAt"`
+	WriteKey string `json:"writeKey"`
 }
 
 // split reads a body: one message for a single-type endpoint, a {"batch":[…]} envelope for
 // /v1/batch. Repeated keys and invalid UTF-8 inside a message are let through here and refused by
 // decodeMessage, for that message only; a body that is no JSON object is refused whole.
 func split(body []byte, single string) (*request, *bodyError) {
-	notObject := &bodyError{http.StatusBadRequest, "bad_json", "the body must be a JSON object"}
 	req := &request{single: single}
 	if single != "" {
-		var m struct {
-			SentAt   string `json:"sentAt"`
-			WriteKey string `json:"writeKey"`
+		req.Batch = []jsontext.Value{body}
+		if !lax(body, &req.shared) || jsontext.Value(body).Kind() != '{' {
+			return nil, &bodyError{http.StatusBadRequest, "bad_json", "the body must be a JSON object"}
 		}
-		if json.Unmarshal(body, &m, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) != nil || !isObject(body) {
-			return nil, notObject
-		}
-		req.msgs, req.sentAt, req.writeKey = []jsontext.Value{body}, m.SentAt, m.WriteKey
 		return req, nil
 	}
-	var env envelope
-	if json.Unmarshal(body, &env, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) != nil || !isObject(body) {
+	if !lax(body, req) || jsontext.Value(body).Kind() != '{' {
 		return nil, &bodyError{http.StatusBadRequest, "bad_json", `the body must be a JSON object {"batch":[…messages]}`}
 	}
-	req.msgs, req.sentAt, req.context, req.writeKey = env.Batch, env.SentAt, env.Context, env.WriteKey
-	for i := 0; req.writeKey == "" && i < len(req.msgs); i++ {
+	for i := 0; req.WriteKey == "" && i < len(req.Batch); i++ {
 		var m struct {
 			WriteKey string `json:"writeKey"`
 		}
-		_ = json.Unmarshal(req.msgs[i], &m, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-		req.writeKey = m.WriteKey
+		lax(req.Batch[i], &m)
+		req.WriteKey = m.WriteKey
 	}
 	return req, nil
 }
 
-// isObject reports whether body's first non-space byte opens an object.
-func isObject(body []byte) bool {
-	for _, b := range body {
-		switch b {
-		case ' ', '\t', '\r', '\n':
-			continue
-		}
-		return b == '{'
-	}
-	return false
+// lax decodes raw into v, letting repeated keys and invalid UTF-8 through.
+func lax(raw []byte, v any) bool {
+	return json.Unmarshal(raw, v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) == nil
 }
