@@ -63,34 +63,31 @@ func New(cfg Config, store Store, batcher *pgbatch.Batcher, log *slog.Logger) *H
 	if cfg.CommitTimeout <= 0 {
 		cfg.CommitTimeout = 10 * time.Second
 	}
-	obs := cfg.Observer
-	if obs == nil {
-		obs = nopObserver{}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
-	return &Handler{cfg: cfg, store: store, batcher: batcher, log: log, obs: obs}
+	return &Handler{cfg: cfg, store: store, batcher: batcher, log: log, obs: cfg.Observer}
 }
 
 // Routes registers the endpoints on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/batch", h.serve(""))
+	mux.HandleFunc("POST /v1/batch", h.serve("", MaxBatchBytes))
 	for _, t := range types {
-		mux.HandleFunc("POST /v1/"+t, h.serve(t))
+		mux.HandleFunc("POST /v1/"+t, h.serve(t, MaxMessageBytes))
 	}
 }
 
-// serve handles one endpoint: "" is /v1/batch, any other value the single message type it takes.
-func (h *Handler) serve(single string) http.HandlerFunc {
+// serve handles one endpoint: "" is /v1/batch, any other value the single message type it takes;
+// limit bounds its body.
+func (h *Handler) serve(single string, limit int64) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		limit := int64(MaxBatchBytes)
-		if single != "" {
-			limit = MaxMessageBytes
-		}
-		key, hasBasic := basicKey(r)
+		// The write key is the user name of HTTP Basic auth (Segment's libraries send an empty
+		// password), or writeKey in the body.
+		key, _, hasBasic := r.BasicAuth()
+		hasBasic = hasBasic && key != ""
 		var project uuid.UUID
-		if hasBasic { // refuse a wrong key before reading the body
-			if !h.authorize(w, r, key, &project) {
-				return
-			}
+		if hasBasic && !h.authorize(w, r, key, &project) { // refuse a wrong key before reading the body
+			return
 		}
 		body, be := readBody(w, r, limit)
 		if be != nil {
@@ -126,7 +123,6 @@ func (h *Handler) serve(single string) http.HandlerFunc {
 // authorize resolves key to its project, or answers 401.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, key string, project *uuid.UUID) bool {
 	if key == "" {
-		w.Header().Set("WWW-Authenticate", `Basic realm="beacon"`)
 		h.refuse(w, http.StatusUnauthorized, CodeBadWriteKey, "send the project's write key as the user name of HTTP Basic auth (or as writeKey in the body)")
 		return false
 	}
@@ -138,7 +134,6 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, key string, 
 		return false
 	}
 	if !ok {
-		w.Header().Set("WWW-Authenticate", `Basic realm="beacon"`)
 		h.refuse(w, http.StatusUnauthorized, CodeBadWriteKey, "the write key is unknown or revoked")
 		return false
 	}
@@ -146,16 +141,12 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, key string, 
 	return true
 }
 
-// basicKey is the write key of HTTP Basic auth: the user name (Segment's libraries send an
-// empty password).
-func basicKey(r *http.Request) (string, bool) {
-	user, _, ok := r.BasicAuth()
-	return user, ok && user != ""
-}
-
 // refuse answers a request refused as a whole, and counts it.
 func (h *Handler) refuse(w http.ResponseWriter, status int, code, msg string) {
 	h.obs.SegmentRequestRefused(code)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="beacon"`)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"success": false, "error": code, "message": msg})

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -67,10 +68,6 @@ func (h *Handler) reject(res *result, i int, id string, e *protocol.Error) {
 // or alias is stored now. It returns the messageId, a *protocol.Error that refuses the message, or
 // an error that is the database's.
 func (h *Handler) one(ctx context.Context, req *request, i int, queue *pgbatch.Request, res *result) (string, *protocol.Error, error) {
-	if len(req.Batch[i]) > MaxMessageBytes {
-		h.obs.SegmentMessage("invalid")
-		return "", protocol.NewError(CodeMessageTooLarge, "the message is larger than the limit of "+strconv.Itoa(MaxMessageBytes)+" bytes (32 KiB)"), nil
-	}
 	m, e := decodeMessage(req.Batch[i])
 	if e == nil {
 		e = h.check(&m, req)
@@ -80,12 +77,8 @@ func (h *Handler) one(ctx context.Context, req *request, i int, queue *pgbatch.R
 		return m.MessageID, e, nil
 	}
 	h.obs.SegmentMessage(m.Type)
-	switch m.Type {
-	case typeIdentify:
-		e, err := h.identify(ctx, req.project, &m)
-		return m.MessageID, e, err
-	case typeAlias:
-		e, err := h.alias(ctx, req.project, &m)
+	if m.Type == typeIdentify || m.Type == typeAlias {
+		e, err := h.identity(ctx, req.project, &m)
 		return m.MessageID, e, err
 	}
 	ev, w, e := h.event(req, &m)
@@ -101,12 +94,10 @@ func (h *Handler) one(ctx context.Context, req *request, i int, queue *pgbatch.R
 	})
 }
 
-// check validates what every message needs: a type the endpoint takes, and a usable userId or
-// anonymousId.
+// check validates what a message needs before it is stored: a type the endpoint takes, a usable
+// userId or anonymousId, and the ids its type requires.
 func (h *Handler) check(m *message, req *request) *protocol.Error {
-	if m.Type == "" {
-		m.Type = req.single // a single-type endpoint's body may leave type out
-	}
+	m.Type = cmp.Or(m.Type, req.single) // a single-type endpoint's body may leave type out
 	switch {
 	case req.single != "" && m.Type != req.single:
 		return protocol.NewError(CodeNotAllowed, "a "+strconv.Quote(m.Type)+" message does not belong on /v1/"+req.single)
@@ -120,6 +111,12 @@ func (h *Handler) check(m *message, req *request) *protocol.Error {
 		return protocol.NewError(protocol.CodeBadID, "anonymousId must be printable text of at most "+strconv.Itoa(h.cfg.Limits.MaxIDBytes)+" bytes")
 	case len(m.MessageID) > 1000:
 		return protocol.NewError(protocol.CodeBadID, "messageId must be at most 1,000 bytes")
+	case m.Type == typeIdentify && m.UserID == "":
+		return protocol.NewError(protocol.CodeBadUserID, "identify needs a userId: Beacon keeps traits on identified users only")
+	case m.Type == typeAlias && (m.UserID == "" || m.PreviousID == "" || !h.cfg.Limits.CheckText(m.PreviousID)):
+		return protocol.NewError(protocol.CodeBadUserID, "alias needs a userId and a previousId of printable text within the length limit")
+	case m.Type == typeGroup && (m.GroupID == "" || !h.cfg.Limits.CheckText(m.GroupID)):
+		return protocol.NewError(protocol.CodeBadMessage, "group needs a groupId of printable text within the length limit")
 	}
 	return nil
 }
@@ -131,13 +128,6 @@ var eventNames = map[string]string{typePage: "$pageview", typeScreen: "$screen",
 // event maps a track, page, screen or group message to its row; protocol.Limits validates it as
 // it validates every door's events.
 func (h *Handler) event(req *request, m *message) (pgbatch.Event, *protocol.Warning, *protocol.Error) {
-	name := m.Event
-	if m.Type != typeTrack {
-		name = eventNames[m.Type]
-	}
-	if m.Type == typeGroup && (m.GroupID == "" || !h.cfg.Limits.CheckText(m.GroupID)) {
-		return pgbatch.Event{}, nil, protocol.NewError(protocol.CodeBadMessage, "group needs a groupId of printable text within the length limit")
-	}
 	ctxRaw := m.Context
 	if len(ctxRaw) == 0 || string(ctxRaw) == "null" {
 		ctxRaw = req.Context
@@ -150,7 +140,7 @@ func (h *Handler) event(req *request, m *message) (pgbatch.Event, *protocol.Warn
 	if e != nil {
 		return pgbatch.Event{}, nil, e
 	}
-	pm := protocol.Message{Type: protocol.TypeEvent, Event: name, Props: p, TS: ts}
+	pm := protocol.Message{Type: protocol.TypeEvent, Event: cmp.Or(eventNames[m.Type], m.Event), Props: p, TS: ts}
 	if m.MessageID != "" {
 		pm.ID = EventID(req.project, m.MessageID).String()
 	}
@@ -169,31 +159,20 @@ func (h *Handler) event(req *request, m *message) (pgbatch.Event, *protocol.Warn
 	}, ev.Warning, nil
 }
 
-// identify stores an identify (userId required; traits merged into the user's).
-func (h *Handler) identify(ctx context.Context, project uuid.UUID, m *message) (*protocol.Error, error) {
-	pm := protocol.Message{Type: protocol.TypeIdentify, UserID: m.UserID, Traits: m.Traits}
-	userID, traits, e := h.cfg.Limits.Identify(&pm)
-	if e != nil {
-		if e.Code == protocol.CodeBadUserID {
-			e.Message = "identify needs a userId: Beacon keeps traits on identified users only"
+// identity stores an identify (traits merged into the user's) or an alias (previousId → userId).
+// Traits over the per-user bounds and data PostgreSQL refuses are the message's fault (re-sending
+// cannot help); any other error is the database's.
+func (h *Handler) identity(ctx context.Context, project uuid.UUID, m *message) (*protocol.Error, error) {
+	var err error
+	if m.Type == typeAlias {
+		_, err = h.store.Alias(ctx, project, m.PreviousID, m.UserID)
+	} else {
+		userID, traits, e := h.cfg.Limits.Identify(&protocol.Message{Type: protocol.TypeIdentify, UserID: m.UserID, Traits: m.Traits})
+		if e != nil {
+			return e, nil
 		}
-		return e, nil
+		err = h.store.IdentifyVerified(ctx, project, m.AnonymousID, userID, traits)
 	}
-	return dbError(h.store.IdentifyVerified(ctx, project, m.AnonymousID, userID, traits))
-}
-
-// alias stores an alias: previousId → userId (both required).
-func (h *Handler) alias(ctx context.Context, project uuid.UUID, m *message) (*protocol.Error, error) {
-	if m.UserID == "" || m.PreviousID == "" || !h.cfg.Limits.CheckText(m.PreviousID) {
-		return protocol.NewError(protocol.CodeBadUserID, "alias needs a userId and a previousId of printable text within the length limit"), nil
-	}
-	_, err := h.store.Alias(ctx, project, m.PreviousID, m.UserID)
-	return dbError(err)
-}
-
-// dbError sorts a database error: traits over the per-user bounds and data PostgreSQL refuses
-// are the message's fault (re-sending cannot help); anything else is the database's.
-func dbError(err error) (*protocol.Error, error) {
 	var pgErr *pgconn.PgError
 	switch {
 	case err == nil:

@@ -2,6 +2,7 @@ package segment
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -45,9 +46,13 @@ const (
 var types = []string{typeTrack, typeIdentify, typePage, typeScreen, typeGroup, typeAlias}
 
 // decodeMessage parses one message as strictly as protocol.Decode parses the WebSocket's: an
-// object, valid UTF-8, no key repeated at any depth, each known field of its JSON type.
+// object, valid UTF-8, no key repeated at any depth, each known field of its JSON type; and within
+// the per-message limit.
 func decodeMessage(raw []byte) (message, *protocol.Error) {
 	var m message
+	if len(raw) > MaxMessageBytes {
+		return m, protocol.NewError(CodeMessageTooLarge, "the message is larger than the limit of "+strconv.Itoa(MaxMessageBytes)+" bytes (32 KiB)")
+	}
 	if jsontext.Value(raw).Kind() != '{' {
 		return m, protocol.NewError(protocol.CodeBadJSON, "a message must be a JSON object")
 	}

@@ -34,25 +34,23 @@ func split(body []byte, single string) (*request, *bodyError) {
 	req := &request{single: single}
 	if single != "" {
 		req.Batch = []jsontext.Value{body}
-		if !lax(body, &req.shared) || jsontext.Value(body).Kind() != '{' {
+		if json.Unmarshal(body, &req.shared, lax) != nil || jsontext.Value(body).Kind() != '{' {
 			return nil, &bodyError{http.StatusBadRequest, "bad_json", "the body must be a JSON object"}
 		}
 		return req, nil
 	}
-	if !lax(body, req) || jsontext.Value(body).Kind() != '{' {
+	if json.Unmarshal(body, req, lax) != nil || jsontext.Value(body).Kind() != '{' {
 		return nil, &bodyError{http.StatusBadRequest, "bad_json", `the body must be a JSON object {"batch":[…messages]}`}
 	}
 	for i := 0; req.WriteKey == "" && i < len(req.Batch); i++ {
 		var m struct {
 			WriteKey string `json:"writeKey"`
 		}
-		lax(req.Batch[i], &m)
+		_ = json.Unmarshal(req.Batch[i], &m, lax)
 		req.WriteKey = m.WriteKey
 	}
 	return req, nil
 }
 
-// lax decodes raw into v, letting repeated keys and invalid UTF-8 through.
-func lax(raw []byte, v any) bool {
-	return json.Unmarshal(raw, v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) == nil
-}
+// lax lets repeated keys and invalid UTF-8 through, for decodeMessage to refuse.
+var lax = json.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
