@@ -41,6 +41,15 @@ type Observer interface {
 	TSReplaced(reason string)          // an event's implausible time replaced (as ws.Observer)
 }
 
+// Error codes of the Segment-compatible API beyond the protocol's (docs/protocol.md).
+const (
+	CodeBadWriteKey     = "bad_write_key"     // 401: no write key, or one that is unknown or revoked
+	CodeBatchTooLarge   = "batch_too_large"   // 400: the body (inflated) is over the batch limit
+	CodeMessageTooLarge = "message_too_large" // a message over the per-message limit (32 KiB)
+	CodeBadEncoding     = "bad_encoding"      // 400: Content-Encoding other than gzip/identity, or a broken gzip stream
+	CodeNotAllowed      = "not_allowed"       // the message's type does not belong on this endpoint
+)
+
 // Config sets the API's limits. Zero values take the defaults.
 type Config struct {
 	Limits        protocol.Limits
@@ -54,7 +63,6 @@ type Handler struct {
 	store   Store
 	batcher *pgbatch.Batcher
 	log     *slog.Logger
-	obs     Observer
 }
 
 // New makes the API's handler.
@@ -66,7 +74,7 @@ func New(cfg Config, store Store, batcher *pgbatch.Batcher, log *slog.Logger) *H
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
-	return &Handler{cfg: cfg, store: store, batcher: batcher, log: log, obs: cfg.Observer}
+	return &Handler{cfg: cfg, store: store, batcher: batcher, log: log}
 }
 
 // Routes registers the endpoints on mux.
@@ -143,7 +151,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, key string, 
 
 // refuse answers a request refused as a whole, and counts it.
 func (h *Handler) refuse(w http.ResponseWriter, status int, code, msg string) {
-	h.obs.SegmentRequestRefused(code)
+	h.cfg.Observer.SegmentRequestRefused(code)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="beacon"`)
 	}

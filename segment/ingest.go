@@ -59,7 +59,7 @@ func (h *Handler) ingest(ctx context.Context, req *request) (*result, error) {
 // reject records message i's error e, if any.
 func (h *Handler) reject(res *result, i int, id string, e *protocol.Error) {
 	if e != nil {
-		h.obs.SegmentMessageRefused(e.Code)
+		h.cfg.Observer.SegmentMessageRefused(e.Code)
 		res.Errors = append(res.Errors, msgNote{Index: i, MessageID: id, Error: *e})
 	}
 }
@@ -73,10 +73,10 @@ func (h *Handler) one(ctx context.Context, req *request, i int, queue *pgbatch.R
 		e = h.check(&m, req)
 	}
 	if e != nil {
-		h.obs.SegmentMessage("invalid")
+		h.cfg.Observer.SegmentMessage("invalid")
 		return m.MessageID, e, nil
 	}
-	h.obs.SegmentMessage(m.Type)
+	h.cfg.Observer.SegmentMessage(m.Type)
 	if m.Type == typeIdentify || m.Type == typeAlias {
 		e, err := h.identity(ctx, req.project, &m)
 		return m.MessageID, e, err
@@ -149,7 +149,7 @@ func (h *Handler) event(req *request, m *message) (pgbatch.Event, *protocol.Warn
 		return pgbatch.Event{}, nil, e
 	}
 	if ev.TSReplaced != "" {
-		h.obs.TSReplaced(ev.TSReplaced)
+		h.cfg.Observer.TSReplaced(ev.TSReplaced)
 	}
 	return pgbatch.Event{
 		ProjectID: req.project, EventID: ev.ID, AnonID: m.AnonymousID, UserID: m.UserID, Name: ev.Name,

@@ -64,11 +64,10 @@ func decodeMessage(raw []byte) (message, *protocol.Error) {
 
 // decodeError answers a decoder error with the protocol's codes.
 func decodeError(err error) *protocol.Error {
-	var sem *json.SemanticError
-	switch {
-	case errors.As(err, &sem):
+	if sem, ok := errors.AsType[*json.SemanticError](err); ok {
 		return protocol.NewError(protocol.CodeBadMessage, "field "+string(sem.JSONPointer)+" has the wrong JSON type")
-	case errors.Is(err, jsontext.ErrDuplicateName):
+	}
+	if errors.Is(err, jsontext.ErrDuplicateName) {
 		return protocol.NewError(protocol.CodeDuplicateKey, "a JSON object repeats a key")
 	}
 	return protocol.NewError(protocol.CodeBadJSON, "not valid JSON (or not valid UTF-8)")

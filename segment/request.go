@@ -12,19 +12,14 @@ import (
 // request is a body split into its messages, with what applies to all of them: a /v1/batch body
 // as sent ({"batch":[…],"sentAt":…,"context":…}), a single message as the batch of one.
 type request struct {
-	Batch   []jsontext.Value `json:"batch"`
-	Context jsontext.Value   `json:"context"`
-	shared
+	Batch    []jsontext.Value `json:"batch"`
+	SentAt   string           `json:"sentAt"`
+	Context  jsontext.Value   `json:"context"`
+	WriteKey string           `json:"writeKey"`
 
 	single   string    // the endpoint's one type; "" for /v1/batch
 	project  uuid.UUID // the write key's
-	received time.Time
-}
-
-// shared are the fields a single message and a batch both carry for the whole request.
-type shared struct {
-	SentAt   string `json:"sentAt"`
-	WriteKey string `json:"writeKey"`
+	received time.Time // the time every message is judged by
 }
 
 // split reads a body: one message for a single-type endpoint, a {"batch":[…]} envelope for
@@ -33,10 +28,14 @@ type shared struct {
 func split(body []byte, single string) (*request, *bodyError) {
 	req := &request{single: single}
 	if single != "" {
-		req.Batch = []jsontext.Value{body}
-		if json.Unmarshal(body, &req.shared, lax) != nil || jsontext.Value(body).Kind() != '{' {
+		var m struct {
+			SentAt   string `json:"sentAt"`
+			WriteKey string `json:"writeKey"`
+		}
+		if json.Unmarshal(body, &m, lax) != nil || jsontext.Value(body).Kind() != '{' {
 			return nil, &bodyError{http.StatusBadRequest, "bad_json", "the body must be a JSON object"}
 		}
+		req.Batch, req.SentAt, req.WriteKey = []jsontext.Value{body}, m.SentAt, m.WriteKey
 		return req, nil
 	}
 	if json.Unmarshal(body, req, lax) != nil || jsontext.Value(body).Kind() != '{' {
