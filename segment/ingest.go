@@ -94,8 +94,8 @@ func (h *Handler) one(ctx context.Context, req *request, i int, queue *pgbatch.R
 	})
 }
 
-// check validates what a message needs before it is stored: a type the endpoint takes, a usable
-// userId or anonymousId, and the ids its type requires.
+// check validates what every message needs: a type the endpoint takes, and a usable userId or
+// anonymousId.
 func (h *Handler) check(m *message, req *request) *protocol.Error {
 	m.Type = cmp.Or(m.Type, req.single) // a single-type endpoint's body may leave type out
 	switch {
@@ -111,12 +111,6 @@ func (h *Handler) check(m *message, req *request) *protocol.Error {
 		return protocol.NewError(protocol.CodeBadID, "anonymousId must be printable text of at most "+strconv.Itoa(h.cfg.Limits.MaxIDBytes)+" bytes")
 	case len(m.MessageID) > 1000:
 		return protocol.NewError(protocol.CodeBadID, "messageId must be at most 1,000 bytes")
-	case m.Type == typeIdentify && m.UserID == "":
-		return protocol.NewError(protocol.CodeBadUserID, "identify needs a userId: Beacon keeps traits on identified users only")
-	case m.Type == typeAlias && (m.UserID == "" || m.PreviousID == "" || !h.cfg.Limits.CheckText(m.PreviousID)):
-		return protocol.NewError(protocol.CodeBadUserID, "alias needs a userId and a previousId of printable text within the length limit")
-	case m.Type == typeGroup && (m.GroupID == "" || !h.cfg.Limits.CheckText(m.GroupID)):
-		return protocol.NewError(protocol.CodeBadMessage, "group needs a groupId of printable text within the length limit")
 	}
 	return nil
 }
@@ -128,6 +122,9 @@ var eventNames = map[string]string{typePage: "$pageview", typeScreen: "$screen",
 // event maps a track, page, screen or group message to its row; protocol.Limits validates it as
 // it validates every door's events.
 func (h *Handler) event(req *request, m *message) (pgbatch.Event, *protocol.Warning, *protocol.Error) {
+	if m.Type == typeGroup && (m.GroupID == "" || !h.cfg.Limits.CheckText(m.GroupID)) {
+		return pgbatch.Event{}, nil, protocol.NewError(protocol.CodeBadMessage, "group needs a groupId of printable text within the length limit")
+	}
 	ctxRaw := m.Context
 	if len(ctxRaw) == 0 || string(ctxRaw) == "null" {
 		ctxRaw = req.Context
@@ -159,14 +156,19 @@ func (h *Handler) event(req *request, m *message) (pgbatch.Event, *protocol.Warn
 	}, ev.Warning, nil
 }
 
-// identity stores an identify (traits merged into the user's) or an alias (previousId → userId).
-// Traits over the per-user bounds and data PostgreSQL refuses are the message's fault (re-sending
-// cannot help); any other error is the database's.
+// identity stores an alias (previousId → userId, both required) or an identify (userId required;
+// traits merged into the user's). Traits over the per-user bounds and data PostgreSQL refuses are
+// the message's fault (re-sending cannot help); any other error is the database's.
 func (h *Handler) identity(ctx context.Context, project uuid.UUID, m *message) (*protocol.Error, error) {
 	var err error
-	if m.Type == typeAlias {
+	switch {
+	case m.Type == typeAlias && (m.UserID == "" || m.PreviousID == "" || !h.cfg.Limits.CheckText(m.PreviousID)):
+		return protocol.NewError(protocol.CodeBadUserID, "alias needs a userId and a previousId of printable text within the length limit"), nil
+	case m.Type == typeAlias:
 		_, err = h.store.Alias(ctx, project, m.PreviousID, m.UserID)
-	} else {
+	case m.UserID == "": // check let it through with an anonymousId
+		return protocol.NewError(protocol.CodeBadUserID, "identify needs a userId: Beacon keeps traits on identified users only"), nil
+	default:
 		userID, traits, e := h.cfg.Limits.Identify(&protocol.Message{Type: protocol.TypeIdentify, UserID: m.UserID, Traits: m.Traits})
 		if e != nil {
 			return e, nil
