@@ -1,6 +1,9 @@
 package segment
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // agentRule is one NAME=REGEXP pair of the SDK's agent() (sdk/src/agent.ts).
 type agentRule struct {
@@ -21,8 +24,6 @@ var (
 	systems  = rules("Windows", `Windows`, "iOS", `iPhone|iPad|iPod`, "Android", `Android`, "ChromeOS", `CrOS`, "macOS", `Mac OS X`, "Linux", `Linux`)
 	mobile   = regexp.MustCompile(`Mobi|iPhone|iPod`)
 	tablet   = regexp.MustCompile(`iPad|Tablet`)
-	android  = regexp.MustCompile(`Android`)
-	mobiWord = regexp.MustCompile(`Mobi`)
 )
 
 func firstOf(ua string, rs []agentRule) string {
@@ -40,8 +41,9 @@ func firstOf(ua string, rs []agentRule) string {
 // land in the same rows. (RE2 has no look-ahead: "Android(?!.*Mobi)" is spelled out.)
 func agent(ua string) map[string]string {
 	device := "desktop"
+	android := strings.Index(ua, "Android")
 	switch {
-	case tablet.MatchString(ua) || (android.MatchString(ua) && !mobiWord.MatchString(ua[android.FindStringIndex(ua)[0]:])):
+	case tablet.MatchString(ua) || (android >= 0 && !strings.Contains(ua[android:], "Mobi")):
 		device = "tablet"
 	case mobile.MatchString(ua):
 		device = "mobile"

@@ -56,8 +56,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *bod
 
 // wireError tells a body over the wire limit from one that could not be read or inflated.
 func wireError(err error, tooLarge *bodyError) *bodyError {
-	var mb *http.MaxBytesError
-	if errors.As(err, &mb) {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return tooLarge
 	}
 	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, io.ErrUnexpectedEOF) {

@@ -12,8 +12,6 @@ package segment
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -43,6 +41,15 @@ type Observer interface {
 	TSReplaced(reason string)          // an event's implausible time replaced (as ws.Observer)
 }
 
+// Error codes of the Segment-compatible API beyond the protocol's (docs/protocol.md).
+const (
+	CodeBadWriteKey     = "bad_write_key"     // 401: no write key, or one that is unknown or revoked
+	CodeBatchTooLarge   = "batch_too_large"   // 400: the body (inflated) is over the batch limit
+	CodeMessageTooLarge = "message_too_large" // a message over the per-message limit (32 KiB)
+	CodeBadEncoding     = "bad_encoding"      // 400: Content-Encoding other than gzip/identity, or a broken gzip stream
+	CodeNotAllowed      = "not_allowed"       // the message's type does not belong on this endpoint
+)
+
 // Config sets the API's limits. Zero values take the defaults.
 type Config struct {
 	Limits        protocol.Limits
@@ -56,7 +63,6 @@ type Handler struct {
 	store   Store
 	batcher *pgbatch.Batcher
 	log     *slog.Logger
-	obs     Observer
 }
 
 // New makes the API's handler.
@@ -65,34 +71,31 @@ func New(cfg Config, store Store, batcher *pgbatch.Batcher, log *slog.Logger) *H
 	if cfg.CommitTimeout <= 0 {
 		cfg.CommitTimeout = 10 * time.Second
 	}
-	obs := cfg.Observer
-	if obs == nil {
-		obs = nopObserver{}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
-	return &Handler{cfg: cfg, store: store, batcher: batcher, log: log, obs: obs}
+	return &Handler{cfg: cfg, store: store, batcher: batcher, log: log}
 }
 
 // Routes registers the endpoints on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/batch", h.serve(""))
-	for _, t := range []string{typeTrack, typeIdentify, typePage, typeScreen, typeGroup, typeAlias} {
-		mux.HandleFunc("POST /v1/"+t, h.serve(t))
+	mux.HandleFunc("POST /v1/batch", h.serve("", MaxBatchBytes))
+	for _, t := range types {
+		mux.HandleFunc("POST /v1/"+t, h.serve(t, MaxMessageBytes))
 	}
 }
 
-// serve handles one endpoint: "" is /v1/batch, any other value the single message type it takes.
-func (h *Handler) serve(single string) http.HandlerFunc {
+// serve handles one endpoint: "" is /v1/batch, any other value the single message type it takes;
+// limit bounds its body.
+func (h *Handler) serve(single string, limit int64) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		limit := int64(MaxBatchBytes)
-		if single != "" {
-			limit = MaxMessageBytes
-		}
-		key, hasBasic := basicKey(r)
+		// The write key is the user name of HTTP Basic auth (Segment's libraries send an empty
+		// password), or writeKey in the body.
+		key, _, hasBasic := r.BasicAuth()
+		hasBasic = hasBasic && key != ""
 		var project uuid.UUID
-		if hasBasic { // refuse a wrong key before reading the body
-			if !h.authorize(w, r, key, &project) {
-				return
-			}
+		if hasBasic && !h.authorize(w, r, key, &project) { // refuse a wrong key before reading the body
+			return
 		}
 		body, be := readBody(w, r, limit)
 		if be != nil {
@@ -104,10 +107,11 @@ func (h *Handler) serve(single string) http.HandlerFunc {
 			h.refuse(w, be.status, be.code, be.msg)
 			return
 		}
-		if !hasBasic && !h.authorize(w, r, req.writeKey, &project) {
+		if !hasBasic && !h.authorize(w, r, req.WriteKey, &project) {
 			return
 		}
-		res, err := h.ingest(r.Context(), project, req)
+		req.project = project
+		res, err := h.ingest(r.Context(), req)
 		if err != nil {
 			h.log.Warn("segment ingest", "error", err)
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(h.cfg.CommitTimeout.Seconds()+0.5))))
@@ -127,7 +131,6 @@ func (h *Handler) serve(single string) http.HandlerFunc {
 // authorize resolves key to its project, or answers 401.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, key string, project *uuid.UUID) bool {
 	if key == "" {
-		w.Header().Set("WWW-Authenticate", `Basic realm="beacon"`)
 		h.refuse(w, http.StatusUnauthorized, CodeBadWriteKey, "send the project's write key as the user name of HTTP Basic auth (or as writeKey in the body)")
 		return false
 	}
@@ -139,7 +142,6 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, key string, 
 		return false
 	}
 	if !ok {
-		w.Header().Set("WWW-Authenticate", `Basic realm="beacon"`)
 		h.refuse(w, http.StatusUnauthorized, CodeBadWriteKey, "the write key is unknown or revoked")
 		return false
 	}
@@ -147,25 +149,16 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, key string, 
 	return true
 }
 
-// basicKey is the write key of HTTP Basic auth: the user name (Segment's libraries send an
-// empty password).
-func basicKey(r *http.Request) (string, bool) {
-	user, _, ok := r.BasicAuth()
-	return user, ok && user != ""
-}
-
 // refuse answers a request refused as a whole, and counts it.
 func (h *Handler) refuse(w http.ResponseWriter, status int, code, msg string) {
-	h.obs.SegmentRequestRefused(code)
+	h.cfg.Observer.SegmentRequestRefused(code)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="beacon"`)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"success": false, "error": code, "message": msg})
 }
-
-// errNotCommitted is a request whose events were not all committed within CommitTimeout.
-var errNotCommitted = errors.New("events not committed within the commit timeout")
-
-func wrapNotCommitted(err error) error { return fmt.Errorf("%w: %w", errNotCommitted, err) }
 
 type nopObserver struct{}
 

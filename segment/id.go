@@ -17,12 +17,8 @@ const idNamespace = "beacon/segment/messageId\x00"
 // the messageId, not the SHA-1-based version 5: the relay runs with GODEBUG=fips140=only, where
 // crypto/sha1 panics, and SHA-256 is FIPS 140-3 approved (TestEventIDUnderFIPSOnly).
 func EventID(project uuid.UUID, messageID string) uuid.UUID {
-	h := sha256.New()
-	h.Write([]byte(idNamespace))
-	h.Write(project[:])
-	h.Write([]byte(messageID))
-	var id uuid.UUID
-	copy(id[:], h.Sum(nil))
+	sum := sha256.Sum256([]byte(idNamespace + string(project[:]) + messageID))
+	id := uuid.UUID(sum[:16])
 	id[6] = id[6]&0x0f | 0x80 // version 8
 	id[8] = id[8]&0x3f | 0x80 // RFC 9562 variant
 	return id

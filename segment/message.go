@@ -1,6 +1,9 @@
 package segment
 
 import (
+	"errors"
+	"strconv"
+
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -39,19 +42,18 @@ const (
 	typeAlias    = "alias"
 )
 
-// envelope is a /v1/batch body: the messages, and what applies to all of them.
-type envelope struct {
-	Batch    []jsontext.Value `json:"batch"`
-	SentAt   string           `json:"sentAt"`
-	Context  jsontext.Value   `json:"context"`
-	WriteKey string           `json:"writeKey"`
-}
+// types are the Segment message types, each with its endpoint /v1/TYPE.
+var types = []string{typeTrack, typeIdentify, typePage, typeScreen, typeGroup, typeAlias}
 
 // decodeMessage parses one message as strictly as protocol.Decode parses the WebSocket's: an
-// object, valid UTF-8, no key repeated at any depth, each known field of its JSON type.
+// object, valid UTF-8, no key repeated at any depth, each known field of its JSON type; and within
+// the per-message limit.
 func decodeMessage(raw []byte) (message, *protocol.Error) {
 	var m message
-	if len(raw) == 0 || jsontext.Value(raw).Kind() != '{' {
+	if len(raw) > MaxMessageBytes {
+		return m, protocol.NewError(CodeMessageTooLarge, "the message is larger than the limit of "+strconv.Itoa(MaxMessageBytes)+" bytes (32 KiB)")
+	}
+	if jsontext.Value(raw).Kind() != '{' {
 		return m, protocol.NewError(protocol.CodeBadJSON, "a message must be a JSON object")
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -62,11 +64,10 @@ func decodeMessage(raw []byte) (message, *protocol.Error) {
 
 // decodeError answers a decoder error with the protocol's codes.
 func decodeError(err error) *protocol.Error {
-	var sem *json.SemanticError
-	switch {
-	case asSemantic(err, &sem):
+	if sem, ok := errors.AsType[*json.SemanticError](err); ok {
 		return protocol.NewError(protocol.CodeBadMessage, "field "+string(sem.JSONPointer)+" has the wrong JSON type")
-	case isDuplicate(err):
+	}
+	if errors.Is(err, jsontext.ErrDuplicateName) {
 		return protocol.NewError(protocol.CodeDuplicateKey, "a JSON object repeats a key")
 	}
 	return protocol.NewError(protocol.CodeBadJSON, "not valid JSON (or not valid UTF-8)")

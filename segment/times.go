@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"cmp"
 	"strconv"
 	"time"
 
@@ -20,10 +21,7 @@ import (
 // used, protocol.ResolveTS). The result is the protocol's ts (epoch milliseconds), so the same
 // plausibility rules apply to it as to any door's (too old or too far ahead: replaced, warned).
 func clientTime(m *message, batchSentAt string, received time.Time) (jsontext.Value, *protocol.Error) {
-	origText := m.OriginalTimestamp
-	if origText == "" {
-		origText = m.Timestamp
-	}
+	origText := cmp.Or(m.OriginalTimestamp, m.Timestamp)
 	if origText == "" {
 		return nil, nil
 	}
@@ -31,10 +29,7 @@ func clientTime(m *message, batchSentAt string, received time.Time) (jsontext.Va
 	if !ok {
 		return nil, protocol.NewError(protocol.CodeBadTS, "timestamp/originalTimestamp must be an ISO-8601 date and time")
 	}
-	sentText := m.SentAt
-	if sentText == "" {
-		sentText = batchSentAt
-	}
+	sentText := cmp.Or(m.SentAt, batchSentAt)
 	t := orig
 	if sentText != "" {
 		sent, ok := parseTime(sentText)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/beacon-analytics/beacon/pgbatch"
 	"github.com/beacon-analytics/beacon/protocol"
 )
 
@@ -103,75 +104,51 @@ func (s *Server) ingest(ctx context.Context, from *sender, msgs []jsontext.Value
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommitTimeout)
 	defer cancel()
 	res := &postResult{Errors: []postNote{}}
-	// Buffered for every message, so a batcher callback never blocks, even after a timeout.
-	committed := make(chan eventResult, len(msgs))
-	pending := 0
+	req := pgbatch.NewRequest(s.batcher, len(msgs))
 	for i, raw := range msgs {
-		queued, e, err := s.ingestOne(ctx, i, raw, from, committed)
+		e, err := s.ingestOne(ctx, i, raw, from, req, res)
 		if err != nil {
 			return nil, err
 		}
-		if queued {
-			pending++
-		}
 		s.reject(res, i, e)
 	}
-	for ; pending > 0; pending-- {
-		select {
-		case r := <-committed:
-			switch rejected := rowError(r.err); {
-			case rejected != nil:
-				s.reject(res, r.index, rejected)
-			case r.err != nil:
-				return nil, fmt.Errorf("store event: %w", r.err)
-			case r.warning != nil:
-				res.Warnings = append(res.Warnings, postNote{Index: r.index, Error: *r.warning})
-			}
-		case <-ctx.Done():
-			return nil, fmt.Errorf("events not committed within the commit timeout: %w", ctx.Err())
-		}
+	if err := req.Wait(ctx); err != nil {
+		return nil, err
 	}
 	res.Accepted = len(msgs) - len(res.Errors)
 	return res, nil
 }
 
-// eventResult is the batcher's answer for the event at index: committed (err nil), refused by
-// PostgreSQL (rowError) or not stored.
-type eventResult struct {
-	index   int
-	err     error
-	warning *protocol.Warning // answered with the event once it is stored
-}
-
-// ingestOne handles the message at index i. It reports whether an event was handed to the
-// batcher (its result comes on committed), the message's error, or why it could not be stored now.
-func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender, committed chan<- eventResult) (bool, *protocol.Error, error) {
+// ingestOne handles the message at index i: an event is queued to req, whose answer lands in res;
+// it returns the message's error, or why it could not be stored now.
+func (s *Server) ingestOne(ctx context.Context, i int, raw []byte, from *sender, req *pgbatch.Request, res *postResult) (*protocol.Error, error) {
 	m, e := protocol.Decode(raw)
 	if e == nil && !s.projectAllows(from.project, m.Type) {
 		e = protocol.NewError(protocol.CodeRateLimited, "the project's rate limit is exceeded; re-send this message later")
 	}
 	if e = s.count(&m, e); e != nil {
-		return false, e, nil
+		return e, nil
 	}
 	switch m.Type {
 	case protocol.TypeEvent:
 		if err := s.knowUser(ctx, from); err != nil {
-			return false, nil, err
+			return nil, err
 		}
 		ev, w, e := s.toEvent(&m, from, time.Now())
 		if e != nil {
-			return false, e, nil
+			return e, nil
 		}
-		err := s.batcher.Add(ctx, ev, func(err error) { committed <- eventResult{i, err, w} })
-		if err != nil {
-			return false, nil, fmt.Errorf("buffer event: %w", err)
-		}
-		return true, nil, nil
+		return nil, req.Add(ctx, ev, func(rowErr *pgbatch.RowError) {
+			if rowErr != nil {
+				s.reject(res, i, rowError(rowErr))
+			} else if w != nil {
+				res.Warnings = append(res.Warnings, postNote{Index: i, Error: *w})
+			}
+		})
 	case protocol.TypeIdentify:
-		e, err := s.identify(ctx, &m, from)
-		return false, e, err
+		return s.identify(ctx, &m, from)
 	}
-	return false, nil, nil // ping
+	return nil, nil // ping
 }
 
 // allowAddr takes n tokens of the client address's bucket, or answers 429 with Retry-After.
