@@ -23,21 +23,13 @@ var (
 )
 
 func (s *Server) accountRoutes() {
-	m := s.mux
-	m.HandleFunc("GET /api/banner", s.banner)
-	m.HandleFunc("/api/banner", methodNotAllowed)
-	m.HandleFunc("POST /api/session/reauth", s.session(true, s.reauth))
-	m.HandleFunc("/api/session/reauth", methodNotAllowed)
-	m.HandleFunc("GET /api/account/sessions", s.read(s.mySessions))
-	m.HandleFunc("/api/account/sessions", methodNotAllowed)
-	m.HandleFunc("DELETE /api/account/sessions/{session}", s.session(true, s.endSession))
-	m.HandleFunc("/api/account/sessions/{session}", methodNotAllowed)
-	m.HandleFunc("PATCH /api/accounts/{account}", s.session(true, s.setAccountDisabled))
-	m.HandleFunc("/api/accounts/{account}", methodNotAllowed)
-	m.HandleFunc("GET /api/audit", s.read(s.audit))
-	m.HandleFunc("/api/audit", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/audit", s.read(s.audit))
-	m.HandleFunc("/api/projects/{id}/audit", methodNotAllowed)
+	s.handle("GET /api/banner", s.banner)
+	s.handle("POST /api/session/reauth", s.session(true, s.reauth))
+	s.handle("GET /api/account/sessions", s.read(s.mySessions))
+	s.handle("DELETE /api/account/sessions/{session}", s.session(true, s.endSession))
+	s.handle("PATCH /api/accounts/{account}", s.session(true, s.setAccountDisabled))
+	s.handle("GET /api/audit", s.read(s.audit))
+	s.handle("GET /api/projects/{id}/audit", s.read(s.audit))
 }
 
 // banner is GET /api/banner: the system use notification the sign-in page shows and the person

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,7 +85,8 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	mux    *http.ServeMux
-	dummy  func() string // a hash to check unknown emails against, so they take as long
+	routed map[string]bool // paths given a 405 fallback (handle)
+	dummy  func() string   // a hash to check unknown emails against, so they take as long
 	wa     *webauthn.WebAuthn
 	checks atomic.Int64 // passwords checked, real or dummy (tests read it: export_test.go)
 }
@@ -94,7 +96,7 @@ func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger) *Server {
 	if cfg.Iterations == 0 {
 		cfg.Iterations = password.DefaultIterations
 	}
-	s := &Server{pool: pool, cfg: cfg, log: log, mux: http.NewServeMux()}
+	s := &Server{pool: pool, cfg: cfg, log: log, mux: http.NewServeMux(), routed: map[string]bool{}}
 	s.dummy = sync.OnceValue(func() string {
 		h, err := password.Hash("not a password of any account", cfg.Iterations)
 		if err != nil {
@@ -108,34 +110,22 @@ func New(pool *pgxpool.Pool, cfg Config, log *slog.Logger) *Server {
 }
 
 func (s *Server) routes() {
-	m := s.mux
-	m.HandleFunc("POST /api/session", s.signIn)
-	m.HandleFunc("GET /api/session", s.session(false, s.getSession))
-	m.HandleFunc("DELETE /api/session", s.session(true, s.signOut))
-	m.HandleFunc("/api/session", methodNotAllowed)
-	m.HandleFunc("GET /api/projects", s.read(s.projects))
-	m.HandleFunc("/api/projects", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/overview", s.read(s.overview))
-	m.HandleFunc("/api/projects/{id}/overview", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/overview/{file}", s.session(false, s.overviewCSV))
-	m.HandleFunc("/api/projects/{id}/overview/{file}", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/current", s.read(s.current))
-	m.HandleFunc("/api/projects/{id}/current", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/flags", s.read(s.flags))
-	m.HandleFunc("POST /api/projects/{id}/flags", s.session(true, s.createFlag))
-	m.HandleFunc("/api/projects/{id}/flags", methodNotAllowed)
-	m.HandleFunc("PATCH /api/projects/{id}/flags/{key}", s.session(true, s.updateFlag))
-	m.HandleFunc("DELETE /api/projects/{id}/flags/{key}", s.session(true, s.deleteFlag))
-	m.HandleFunc("/api/projects/{id}/flags/{key}", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/flags/{key}/history", s.read(s.flagHistory))
-	m.HandleFunc("/api/projects/{id}/flags/{key}/history", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/events", s.read(s.events))
-	m.HandleFunc("/api/projects/{id}/events", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/people", s.read(s.people))
-	m.HandleFunc("/api/projects/{id}/people", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/people/{person}", s.read(s.person))
-	m.HandleFunc("DELETE /api/projects/{id}/people/{person}", s.session(true, s.deletePerson))
-	m.HandleFunc("/api/projects/{id}/people/{person}", methodNotAllowed)
+	s.handle("POST /api/session", s.signIn)
+	s.handle("GET /api/session", s.session(false, s.getSession))
+	s.handle("DELETE /api/session", s.session(true, s.signOut))
+	s.handle("GET /api/projects", s.read(s.projects))
+	s.handle("GET /api/projects/{id}/overview", s.read(s.overview))
+	s.handle("GET /api/projects/{id}/overview/{file}", s.session(false, s.overviewCSV))
+	s.handle("GET /api/projects/{id}/current", s.read(s.current))
+	s.handle("GET /api/projects/{id}/flags", s.read(s.flags))
+	s.handle("POST /api/projects/{id}/flags", s.session(true, s.createFlag))
+	s.handle("PATCH /api/projects/{id}/flags/{key}", s.session(true, s.updateFlag))
+	s.handle("DELETE /api/projects/{id}/flags/{key}", s.session(true, s.deleteFlag))
+	s.handle("GET /api/projects/{id}/flags/{key}/history", s.read(s.flagHistory))
+	s.handle("GET /api/projects/{id}/events", s.read(s.events))
+	s.handle("GET /api/projects/{id}/people", s.read(s.people))
+	s.handle("GET /api/projects/{id}/people/{person}", s.read(s.person))
+	s.handle("DELETE /api/projects/{id}/people/{person}", s.session(true, s.deletePerson))
 	s.settingsRoutes()
 	s.tokenRoutes()
 	s.writeKeyRoutes()
@@ -143,7 +133,7 @@ func (s *Server) routes() {
 	s.mfaRoutes()
 	s.oidcRoutes()
 	s.inviteRoutes()
-	m.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint")
 	})
 }
@@ -152,6 +142,17 @@ func (s *Server) routes() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	s.mux.ServeHTTP(s.readYourWrites(w, r), r)
+}
+
+// handle registers h for pattern ("METHOD /path") and, the first time a path is seen, answers any
+// other method on it 405 in the API's JSON (the mux's own 405 is plain text).
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, h)
+	_, path, _ := strings.Cut(pattern, " ")
+	if !s.routed[path] {
+		s.routed[path] = true
+		s.mux.HandleFunc(path, methodNotAllowed)
+	}
 }
 
 func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {

@@ -192,8 +192,8 @@ func TestFlagRoles(t *testing.T) {
 	if a := f.viewer.do("GET", "/api/projects/not-a-uuid/flags", nil); a.status != http.StatusNotFound {
 		t.Errorf("bad project id: %d", a.status)
 	}
-	if a := f.viewer.do("PUT", base, nil); a.status != http.StatusMethodNotAllowed {
-		t.Errorf("PUT: %d", a.status)
+	if a := f.viewer.do("PUT", base, nil); a.status != http.StatusMethodNotAllowed || a.code(t) != "method_not_allowed" {
+		t.Errorf("PUT: %d %s, want 405 method_not_allowed (JSON)", a.status, a.body)
 	}
 	if after := scalar[int](f.env, `SELECT count(*)::int FROM beacon.flag_audit`); after != before {
 		t.Errorf("refused changes wrote %d flag_audit rows", after-before)

@@ -31,15 +31,11 @@ var inviteRefusals = map[string]*apiError{
 }
 
 func (s *Server) inviteRoutes() {
-	m := s.mux
-	m.HandleFunc("GET /api/projects/{id}/invites", s.read(projectCall("invites", `SELECT beacon.api_invites($1)`)))
-	m.HandleFunc("POST /api/projects/{id}/invites", s.session(true, s.createInvite))
-	m.HandleFunc("/api/projects/{id}/invites", methodNotAllowed)
-	m.HandleFunc("DELETE /api/projects/{id}/invites/{invite}", s.session(true, projectDelete("revoke invite", "invite", errInviteNotFound, `SELECT beacon.api_revoke_invite($1, $2)`)))
-	m.HandleFunc("/api/projects/{id}/invites/{invite}", methodNotAllowed)
-	m.HandleFunc("GET /api/invites/{token}", s.peekInvite)
-	m.HandleFunc("POST /api/invites/{token}", s.acceptInvite)
-	m.HandleFunc("/api/invites/{token}", methodNotAllowed)
+	s.handle("GET /api/projects/{id}/invites", s.read(projectCall("invites", `SELECT beacon.api_invites($1)`)))
+	s.handle("POST /api/projects/{id}/invites", s.session(true, s.createInvite))
+	s.handle("DELETE /api/projects/{id}/invites/{invite}", s.session(true, projectDelete("revoke invite", "invite", errInviteNotFound, `SELECT beacon.api_revoke_invite($1, $2)`)))
+	s.handle("GET /api/invites/{token}", s.peekInvite)
+	s.handle("POST /api/invites/{token}", s.acceptInvite)
 }
 
 // createInvite is POST /api/projects/{id}/invites {"email","role"}: owner role, a recent password.

@@ -33,13 +33,9 @@ func (s *Server) setFlowCookie(w http.ResponseWriter, v string, maxAge int) {
 }
 
 func (s *Server) oidcRoutes() {
-	m := s.mux
-	m.HandleFunc("GET /api/sso", s.ssoInfo)
-	m.HandleFunc("/api/sso", methodNotAllowed)
-	m.HandleFunc("GET /api/oidc/start", s.oidcStart)
-	m.HandleFunc("/api/oidc/start", methodNotAllowed)
-	m.HandleFunc("GET /api/oidc/callback", s.oidcCallback)
-	m.HandleFunc("/api/oidc/callback", methodNotAllowed)
+	s.handle("GET /api/sso", s.ssoInfo)
+	s.handle("GET /api/oidc/start", s.oidcStart)
+	s.handle("GET /api/oidc/callback", s.oidcCallback)
 }
 
 // ssoInfo is GET /api/sso: whether the sign-in page offers "Sign in with SSO" and whether it is

@@ -165,17 +165,12 @@ func (s *Server) setMemberRole(ctx context.Context, tx pgx.Tx, _ *account, w htt
 
 // settingsRoutes adds the Project settings and Live endpoints (docs/dashboard.md).
 func (s *Server) settingsRoutes() {
-	m := s.mux
-	m.HandleFunc("POST /api/projects", s.session(true, s.createProject))
-	m.HandleFunc("GET /api/projects/{id}/settings", s.read(projectCall("settings", `SELECT beacon.api_project_settings($1)`)))
-	m.HandleFunc("PATCH /api/projects/{id}/settings", s.session(true, s.updateSettings))
-	m.HandleFunc("/api/projects/{id}/settings", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/members", s.read(projectCall("members", `SELECT beacon.api_members($1)`)))
-	m.HandleFunc("POST /api/projects/{id}/members", s.session(true, s.addMember))
-	m.HandleFunc("/api/projects/{id}/members", methodNotAllowed)
-	m.HandleFunc("PATCH /api/projects/{id}/members/{account}", s.session(true, s.setMemberRole))
-	m.HandleFunc("DELETE /api/projects/{id}/members/{account}", s.session(true, projectDelete("remove member", "account", errMemberNotFound, `SELECT beacon.api_remove_member($1, $2)`)))
-	m.HandleFunc("/api/projects/{id}/members/{account}", methodNotAllowed)
-	m.HandleFunc("GET /api/projects/{id}/live", s.read(s.live))
-	m.HandleFunc("/api/projects/{id}/live", methodNotAllowed)
+	s.handle("POST /api/projects", s.session(true, s.createProject))
+	s.handle("GET /api/projects/{id}/settings", s.read(projectCall("settings", `SELECT beacon.api_project_settings($1)`)))
+	s.handle("PATCH /api/projects/{id}/settings", s.session(true, s.updateSettings))
+	s.handle("GET /api/projects/{id}/members", s.read(projectCall("members", `SELECT beacon.api_members($1)`)))
+	s.handle("POST /api/projects/{id}/members", s.session(true, s.addMember))
+	s.handle("PATCH /api/projects/{id}/members/{account}", s.session(true, s.setMemberRole))
+	s.handle("DELETE /api/projects/{id}/members/{account}", s.session(true, projectDelete("remove member", "account", errMemberNotFound, `SELECT beacon.api_remove_member($1, $2)`)))
+	s.handle("GET /api/projects/{id}/live", s.read(s.live))
 }

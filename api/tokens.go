@@ -14,12 +14,9 @@ import (
 var errTokenNotFound = &apiError{http.StatusNotFound, "not_found", "token not found"}
 
 func (s *Server) tokenRoutes() {
-	m := s.mux
-	m.HandleFunc("GET /api/projects/{id}/tokens", s.read(projectCall("list tokens", `SELECT beacon.api_tokens($1)`)))
-	m.HandleFunc("POST /api/projects/{id}/tokens", s.session(true, s.createToken))
-	m.HandleFunc("/api/projects/{id}/tokens", methodNotAllowed)
-	m.HandleFunc("DELETE /api/projects/{id}/tokens/{token}", s.session(true, projectDelete("revoke token", "token", errTokenNotFound, `SELECT beacon.api_token_revoke($1, $2)`)))
-	m.HandleFunc("/api/projects/{id}/tokens/{token}", methodNotAllowed)
+	s.handle("GET /api/projects/{id}/tokens", s.read(projectCall("list tokens", `SELECT beacon.api_tokens($1)`)))
+	s.handle("POST /api/projects/{id}/tokens", s.session(true, s.createToken))
+	s.handle("DELETE /api/projects/{id}/tokens/{token}", s.session(true, projectDelete("revoke token", "token", errTokenNotFound, `SELECT beacon.api_token_revoke($1, $2)`)))
 }
 
 // createToken is POST /api/projects/{id}/tokens {"name","scope","expires_days"}: the answer holds

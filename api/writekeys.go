@@ -17,12 +17,9 @@ import (
 var errWriteKeyNotFound = &apiError{http.StatusNotFound, "not_found", "write key not found"}
 
 func (s *Server) writeKeyRoutes() {
-	m := s.mux
-	m.HandleFunc("GET /api/projects/{id}/write-keys", s.read(projectCall("list write keys", `SELECT beacon.api_write_keys($1)`)))
-	m.HandleFunc("POST /api/projects/{id}/write-keys", s.session(true, s.createWriteKey))
-	m.HandleFunc("/api/projects/{id}/write-keys", methodNotAllowed)
-	m.HandleFunc("DELETE /api/projects/{id}/write-keys/{key}", s.session(true, projectDelete("revoke write key", "key", errWriteKeyNotFound, `SELECT beacon.api_write_key_revoke($1, $2)`)))
-	m.HandleFunc("/api/projects/{id}/write-keys/{key}", methodNotAllowed)
+	s.handle("GET /api/projects/{id}/write-keys", s.read(projectCall("list write keys", `SELECT beacon.api_write_keys($1)`)))
+	s.handle("POST /api/projects/{id}/write-keys", s.session(true, s.createWriteKey))
+	s.handle("DELETE /api/projects/{id}/write-keys/{key}", s.session(true, projectDelete("revoke write key", "key", errWriteKeyNotFound, `SELECT beacon.api_write_key_revoke($1, $2)`)))
 }
 
 // createWriteKey is POST /api/projects/{id}/write-keys {"name"}: the answer holds the key, the
