@@ -26,11 +26,11 @@ type batchLog struct {
 	total              int64  // rows refused since start
 	lastCode           string // the SQLSTATE of the last one
 	isoNext, retryNext time.Time
-	// since the last isolation line: isolations, their rows, and those refused, stored in
-	// beacon.events_rejected (kept) or not (lost), per project and SQLSTATE
-	isolations, isoRows, kept, lost int
-	refused                         map[refusal]int
-	retries                         int // since the last retry line
+	// since the last isolation line: isolations, their rows, and those refused per project,
+	// SQLSTATE and whether beacon.events_rejected kept them
+	isolations, isoRows int
+	refused             map[refusal]int
+	retries             int // since the last retry line
 }
 
 // refusal is one project's rows refused with one SQLSTATE; where says if they were kept.
@@ -61,10 +61,7 @@ func (l *batchLog) rejected(part items, err *RowError) {
 	l.total += int64(len(part))
 	l.lastCode = err.Code
 	where := "kept"
-	if err.Kept {
-		l.kept += len(part)
-	} else {
-		l.lost += len(part)
+	if !err.Kept {
 		where = "NOT kept"
 	}
 	l.refused[refusal{project: part[0].ev.ProjectID, code: err.Code, where: where}] += len(part)
@@ -100,6 +97,14 @@ func (l *batchLog) writeIsolations(extra ...any) {
 	}
 	keys := slices.SortedFunc(maps.Keys(l.refused), func(a, b refusal) int { return l.refused[b] - l.refused[a] }) // most rows first
 	var parts []string
+	kept, lost := 0, 0
+	for k, n := range l.refused {
+		if k.where == "kept" {
+			kept += n
+		} else {
+			lost += n
+		}
+	}
 	for i, k := range keys {
 		if i == maxRefusalsLogged {
 			parts = append(parts, fmt.Sprintf("and %d more", len(keys)-i))
@@ -108,13 +113,13 @@ func (l *batchLog) writeIsolations(extra ...any) {
 		parts = append(parts, fmt.Sprintf("project %s %s: %d %s", k.project, k.code, l.refused[k], k.where))
 	}
 	level := slog.LevelWarn
-	if l.lost > 0 {
+	if lost > 0 {
 		level = slog.LevelError // even beacon.events_rejected refused them: answered, stored nowhere
 	}
-	args := append([]any{"isolations", l.isolations, "rows_isolated", l.isoRows, "kept", l.kept, "not_kept", l.lost,
+	args := append([]any{"isolations", l.isolations, "rows_isolated", l.isoRows, "kept", kept, "not_kept", lost,
 		"refused", strings.Join(parts, "; "), "every", l.every}, extra...)
 	l.log.Log(context.Background(), level, "rows refused by PostgreSQL, kept in beacon.events_rejected (counts since the last such line)", args...)
-	l.isolations, l.isoRows, l.kept, l.lost = 0, 0, 0, 0
+	l.isolations, l.isoRows = 0, 0
 	clear(l.refused)
 }
 
